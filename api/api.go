@@ -1,0 +1,142 @@
+// Package api assembles the two Fiber apps — the main API and the media API —
+// from their modules.
+package api
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"changemaker/api/auth"
+	"changemaker/api/httpx"
+	"changemaker/api/queues"
+	"changemaker/api/settings"
+	"changemaker/api/users"
+	"changemaker/config"
+	"changemaker/storage"
+)
+
+// Deps are what the apps need from the process.
+type Deps struct {
+	Config     config.Config
+	Store      *storage.Store
+	Redis      redis.UniversalClient
+	AsynqRedis asynq.RedisConnOpt
+	Inspector  *asynq.Inspector
+	Log        *slog.Logger
+	AccessLog  *slog.Logger // nil: no access log
+	Version    string
+	BcryptCost int
+}
+
+// App is a built Fiber app and what must be closed with it.
+type App struct {
+	*fiber.App
+	closers []func() error
+}
+
+// Close shuts the app down and releases what it holds.
+func (a *App) Close() error {
+	err := a.App.Shutdown()
+	for _, c := range a.closers {
+		if cerr := c(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}
+	return err
+}
+
+type common struct {
+	tokens  *httpx.Tokens
+	auth    *httpx.Auth
+	limiter *httpx.RateLimiter
+	metrics *httpx.Metrics
+}
+
+func newCommon(d Deps) common {
+	tokens := httpx.NewTokens(d.Config.JWTAccessSecret, httpx.AccessTokenTTL)
+	return common{
+		tokens:  tokens,
+		auth:    httpx.NewAuth(tokens, d.Store),
+		limiter: httpx.NewRateLimiter(d.Redis, d.Log),
+		metrics: httpx.NewMetrics(httpx.NewRegistry(d.Inspector)),
+	}
+}
+
+func (d Deps) appOptions(name string, bodyLimit int, m *httpx.Metrics) httpx.AppOptions {
+	return httpx.AppOptions{
+		Name: name, BodyLimit: bodyLimit, CORSOrigin: d.Config.CORSOrigin,
+		TrustedProxies: d.Config.TrustedProxies, Production: d.Config.IsProduction(),
+		Log: d.Log, AccessLog: d.AccessLog, Metrics: m,
+	}
+}
+
+func (d Deps) health(service string) *httpx.Health {
+	return &httpx.Health{Service: service, Version: d.Version, Postgres: d.Store,
+		Redis: httpx.RedisPinger{Client: d.Redis}}
+}
+
+func (d Deps) authHandler(c common) *auth.Handler {
+	return &auth.Handler{
+		Store: d.Store, Tokens: c.tokens, Auth: c.auth, Limiter: c.limiter, Log: d.Log,
+		RefreshSecret: []byte(d.Config.JWTRefreshSecret), BcryptCost: d.BcryptCost,
+		LoginLimit:    httpx.Limit{Name: "login", Max: d.Config.LoginRateLimit, Window: d.Config.LoginRateWindow},
+		RegisterLimit: httpx.Limit{Name: "register", Max: d.Config.RegisterRateLimit, Window: d.Config.RegisterRateWindow},
+		SecureCookies: d.Config.IsProduction(),
+	}
+}
+
+// NewMain builds the main API: everything under /api.
+func NewMain(d Deps) (*App, error) {
+	c := newCommon(d)
+	app := httpx.NewApp(d.appOptions("main", d.Config.APIBodyLimit, c.metrics))
+	r := app.Group("/api")
+	r.Get("/health", d.health("main").Handler)
+	r.Get("/metrics", c.metrics.Handler())
+	if err := d.authHandler(c).Routes(r); err != nil {
+		return nil, fmt.Errorf("auth routes: %w", err)
+	}
+	(&users.Handler{Store: d.Store, Auth: c.auth, BcryptCost: d.BcryptCost}).Routes(r)
+	box, err := storage.NewSecretBox(d.Config.EncryptionKey)
+	if err != nil {
+		return nil, err
+	}
+	(&settings.Handler{Store: d.Store, Auth: c.auth, Box: box}).Routes(r)
+	dash := queues.Mount(app, c.auth, d.AsynqRedis)
+	return &App{App: app, closers: []func() error{dash.Close}}, nil
+}
+
+// NewMedia builds the media API: health and metrics at the root and under
+// /api/media, and its modules under /api/media.
+func NewMedia(d Deps) (*App, error) {
+	c := newCommon(d)
+	app := httpx.NewApp(d.appOptions("media", d.Config.MediaBodyLimit, c.metrics))
+	health := d.health("media")
+	app.Get("/health", health.Handler)
+	app.Get("/metrics", c.metrics.Handler())
+	r := app.Group("/api/media")
+	r.Get("/health", health.Handler)
+	r.Get("/auth/me", c.auth.Require(), func(ctx *fiber.Ctx) error {
+		return ctx.JSON(fiber.Map{"user": httpx.CurrentUser(ctx)})
+	})
+	return &App{App: app}, nil
+}
+
+// NewQueues builds the standalone dashboard process: the dashboard at
+// queues.RootPath, the auth routes its sign-in page needs, and health.
+func NewQueues(d Deps) (*App, error) {
+	c := newCommon(d)
+	app := httpx.NewApp(d.appOptions("queues", d.Config.APIBodyLimit, c.metrics))
+	app.Get("/", func(ctx *fiber.Ctx) error { return ctx.Redirect(queues.RootPath, fiber.StatusFound) })
+	r := app.Group("/api")
+	r.Get("/health", d.health("queues").Handler)
+	r.Get("/metrics", c.metrics.Handler())
+	if err := d.authHandler(c).Routes(r); err != nil {
+		return nil, fmt.Errorf("auth routes: %w", err)
+	}
+	dash := queues.Mount(app, c.auth, d.AsynqRedis)
+	return &App{App: app, closers: []func() error{dash.Close}}, nil
+}

@@ -1,0 +1,268 @@
+// Package auth is the main API's authentication module: register, login,
+// refresh-token rotation, logout and the current user.
+package auth
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"changemaker/api/httpx"
+	"changemaker/storage"
+)
+
+// RefreshTokenTTL is how long a refresh token lives unused.
+const RefreshTokenTTL = 7 * 24 * time.Hour
+
+// Handler serves /api/auth.
+type Handler struct {
+	Store         *storage.Store
+	Tokens        *httpx.Tokens
+	Auth          *httpx.Auth
+	Limiter       *httpx.RateLimiter
+	Log           *slog.Logger
+	RefreshSecret []byte
+	BcryptCost    int
+	LoginLimit    httpx.Limit // applied per IP and per email
+	RegisterLimit httpx.Limit // applied per IP
+	SecureCookies bool
+
+	// dummyHash is compared against when the email is unknown, so that an
+	// unknown email and a wrong password take the same time.
+	dummyHash string
+}
+
+// Routes mounts the module on r (the /api group).
+func (h *Handler) Routes(r fiber.Router) error {
+	dummy, err := HashPassword("not-a-real-password-at-all", h.BcryptCost)
+	if err != nil {
+		return err
+	}
+	h.dummyHash = dummy
+	g := r.Group("/auth")
+	g.Post("/register", h.register)
+	g.Post("/login", h.login)
+	g.Post("/refresh", h.refresh)
+	g.Post("/logout", h.logout)
+	g.Get("/me", h.Auth.Require(), h.me)
+	return nil
+}
+
+type credentials struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+	Name     string `json:"name"`
+}
+
+// TokenResponse is what login and refresh answer.
+type TokenResponse struct {
+	AccessToken  string       `json:"accessToken"`
+	RefreshToken string       `json:"refreshToken"`
+	TokenType    string       `json:"tokenType"`
+	ExpiresIn    int          `json:"expiresIn"`
+	User         storage.User `json:"user"`
+}
+
+func (h *Handler) register(c *fiber.Ctx) error {
+	if err := h.Limiter.Check(c, h.RegisterLimit, c.IP()); err != nil {
+		return err
+	}
+	settings, err := h.Store.GetSettings(c.UserContext())
+	if err != nil {
+		return err
+	}
+	if !settings.AllowRegistration {
+		return httpx.Forbidden("registration is switched off")
+	}
+	var req credentials
+	if err := httpx.BindJSON(c, &req); err != nil {
+		return err
+	}
+	req.Email = strings.TrimSpace(req.Email)
+	var v httpx.Validator
+	if v.Required("email", req.Email) {
+		v.Email("email", req.Email)
+	}
+	if p := PasswordProblem(req.Password); p != "" {
+		v.Add("password", p)
+	}
+	v.MaxLen("name", req.Name, 200)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	hash, err := HashPassword(req.Password, h.BcryptCost)
+	if err != nil {
+		return err
+	}
+	u, err := h.Store.CreateUser(c.UserContext(), storage.NewUser{
+		Email: req.Email, Name: strings.TrimSpace(req.Name), PasswordHash: hash, Role: storage.RoleUser,
+	})
+	if errors.Is(err, storage.ErrConflict) {
+		return httpx.Conflict("an account with this email already exists")
+	}
+	if err != nil {
+		return err
+	}
+	return h.issue(c, fiber.StatusCreated, u)
+}
+
+func (h *Handler) login(c *fiber.Ctx) error {
+	var req credentials
+	if err := httpx.BindJSON(c, &req); err != nil {
+		return err
+	}
+	var v httpx.Validator
+	v.Required("email", req.Email)
+	v.Required("password", req.Password)
+	v.MaxLen("email", req.Email, 254)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	if err := h.Limiter.Check(c, h.LoginLimit, "ip:"+c.IP()); err != nil {
+		return err
+	}
+	if err := h.Limiter.Check(c, h.LoginLimit, "email:"+strings.ToLower(strings.TrimSpace(req.Email))); err != nil {
+		return err
+	}
+	u, err := h.Store.UserByEmail(c.UserContext(), req.Email)
+	if errors.Is(err, storage.ErrNotFound) {
+		CheckPassword(h.dummyHash, req.Password)
+		return httpx.Unauthorized("invalid email or password")
+	}
+	if err != nil {
+		return err
+	}
+	if !CheckPassword(u.PasswordHash, req.Password) {
+		return httpx.Unauthorized("invalid email or password")
+	}
+	if u.EffectiveStatus(time.Now()) != storage.StatusActive {
+		return httpx.Forbidden("this account is not active")
+	}
+	if err := h.Store.RecordLogin(c.UserContext(), u.ID); err != nil {
+		h.Log.Warn("record login", "user_id", u.ID, "err", err)
+	}
+	return h.issue(c, fiber.StatusOK, u)
+}
+
+type refreshRequest struct {
+	RefreshToken string `json:"refreshToken"`
+}
+
+func (h *Handler) refresh(c *fiber.Ctx) error {
+	var req refreshRequest
+	if err := httpx.BindJSON(c, &req); err != nil {
+		return err
+	}
+	var v httpx.Validator
+	v.Required("refreshToken", req.RefreshToken)
+	v.MaxLen("refreshToken", req.RefreshToken, 200)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	next, err := newRefreshToken()
+	if err != nil {
+		return err
+	}
+	userID, err := h.Store.RotateRefreshToken(c.UserContext(),
+		h.hashRefresh(req.RefreshToken), h.hashRefresh(next), time.Now().Add(RefreshTokenTTL))
+	switch {
+	case errors.Is(err, storage.ErrTokenReused):
+		h.Log.Warn("refresh token reuse detected; family revoked", "ip", c.IP())
+		return httpx.Unauthorized("refresh token was already used; sign in again")
+	case errors.Is(err, storage.ErrTokenInvalid):
+		return httpx.Unauthorized("refresh token is invalid or expired")
+	case err != nil:
+		return err
+	}
+	u, err := h.Store.UserByID(c.UserContext(), userID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return httpx.Unauthorized("account no longer exists")
+	}
+	if err != nil {
+		return err
+	}
+	if u.EffectiveStatus(time.Now()) != storage.StatusActive {
+		if err := h.Store.RevokeRefreshFamily(c.UserContext(), h.hashRefresh(next)); err != nil {
+			return err
+		}
+		return httpx.Unauthorized("account is not active")
+	}
+	access, exp, err := h.Tokens.Issue(u)
+	if err != nil {
+		return err
+	}
+	h.setAccessCookie(c, access, exp)
+	return c.JSON(TokenResponse{AccessToken: access, RefreshToken: next, TokenType: "Bearer",
+		ExpiresIn: int(httpx.AccessTokenTTL.Seconds()), User: u})
+}
+
+func (h *Handler) logout(c *fiber.Ctx) error {
+	var req refreshRequest
+	if len(c.Body()) > 0 {
+		if err := httpx.BindJSON(c, &req); err != nil {
+			return err
+		}
+	}
+	if req.RefreshToken != "" {
+		if err := h.Store.RevokeRefreshFamily(c.UserContext(), h.hashRefresh(req.RefreshToken)); err != nil {
+			return err
+		}
+	}
+	c.Cookie(&fiber.Cookie{Name: httpx.AccessCookie, Value: "", Path: "/", MaxAge: -1, Expires: time.Unix(1, 0),
+		HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode, Secure: h.SecureCookies})
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func (h *Handler) me(c *fiber.Ctx) error {
+	return c.JSON(fiber.Map{"user": httpx.CurrentUser(c)})
+}
+
+// issue answers with a new access token and a refresh token of a new family.
+func (h *Handler) issue(c *fiber.Ctx, status int, u storage.User) error {
+	access, exp, err := h.Tokens.Issue(u)
+	if err != nil {
+		return err
+	}
+	refresh, err := newRefreshToken()
+	if err != nil {
+		return err
+	}
+	if err := h.Store.CreateRefreshToken(c.UserContext(), u.ID, h.hashRefresh(refresh), time.Now().Add(RefreshTokenTTL)); err != nil {
+		return err
+	}
+	h.setAccessCookie(c, access, exp)
+	return c.Status(status).JSON(TokenResponse{AccessToken: access, RefreshToken: refresh, TokenType: "Bearer",
+		ExpiresIn: int(httpx.AccessTokenTTL.Seconds()), User: u})
+}
+
+// setAccessCookie hands the browser the access token for the pages it
+// navigates to itself (the queue dashboard). HttpOnly keeps it from scripts;
+// SameSite=Strict keeps it off cross-site requests.
+func (h *Handler) setAccessCookie(c *fiber.Ctx, token string, exp time.Time) {
+	c.Cookie(&fiber.Cookie{Name: httpx.AccessCookie, Value: token, Path: "/", Expires: exp,
+		HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode, Secure: h.SecureCookies})
+}
+
+// hashRefresh is the stored form of a refresh token: an HMAC keyed with
+// JWT_REFRESH_SECRET, so a database leak yields nothing presentable.
+func (h *Handler) hashRefresh(token string) []byte {
+	m := hmac.New(sha256.New, h.RefreshSecret)
+	m.Write([]byte(token))
+	return m.Sum(nil)
+}
+
+func newRefreshToken() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("generate refresh token: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}

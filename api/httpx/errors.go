@@ -1,0 +1,165 @@
+// Package httpx is the plumbing both APIs share: the error format, JSON
+// binding and validation, authentication and roles, rate limits, metrics,
+// access logging and paging.
+package httpx
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// Error codes, one per class of failure. Clients switch on these.
+const (
+	CodeInvalidJSON      = "invalid_json"
+	CodeValidation       = "validation_failed"
+	CodeBadRequest       = "bad_request"
+	CodeUnauthorized     = "unauthorized"
+	CodeForbidden        = "forbidden"
+	CodeNotFound         = "not_found"
+	CodeMethodNotAllowed = "method_not_allowed"
+	CodeConflict         = "conflict"
+	CodeTooLarge         = "payload_too_large"
+	CodeRateLimited      = "rate_limited"
+	CodeUnavailable      = "unavailable"
+	CodeInternal         = "internal"
+)
+
+// Detail is one problem with one field of the request.
+type Detail struct {
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
+}
+
+// Error is an error with an HTTP status, rendered as
+// {"error":{"code":…,"message":…,"details":[…]}}.
+type Error struct {
+	Status     int
+	Code       string
+	Message    string
+	Details    []Detail
+	RetryAfter int // seconds; sets the Retry-After header when > 0
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message) }
+
+// NewError builds an Error.
+func NewError(status int, code, message string) *Error {
+	return &Error{Status: status, Code: code, Message: message}
+}
+
+// BadRequest is a 400 for a request that is well-formed but unacceptable.
+func BadRequest(message string) *Error { return NewError(http.StatusBadRequest, CodeBadRequest, message) }
+
+// Invalid is a 400 with one detail per failing field.
+func Invalid(details ...Detail) *Error {
+	e := NewError(http.StatusBadRequest, CodeValidation, "the request has invalid fields")
+	e.Details = details
+	return e
+}
+
+// Unauthorized is a 401: no credentials, or credentials that do not work.
+func Unauthorized(message string) *Error {
+	return NewError(http.StatusUnauthorized, CodeUnauthorized, message)
+}
+
+// Forbidden is a 403: authenticated, but not allowed.
+func Forbidden(message string) *Error { return NewError(http.StatusForbidden, CodeForbidden, message) }
+
+// NotFound is a 404 for a resource.
+func NotFound(message string) *Error { return NewError(http.StatusNotFound, CodeNotFound, message) }
+
+// Conflict is a 409.
+func Conflict(message string) *Error { return NewError(http.StatusConflict, CodeConflict, message) }
+
+// TooManyRequests is a 429 with Retry-After.
+func TooManyRequests(retryAfterSeconds int) *Error {
+	e := NewError(http.StatusTooManyRequests, CodeRateLimited, "too many requests; try again later")
+	e.RetryAfter = retryAfterSeconds
+	return e
+}
+
+// fiberCodes maps the router's own errors to our codes.
+func fiberCode(status int) string {
+	switch status {
+	case http.StatusBadRequest:
+		return CodeBadRequest
+	case http.StatusUnauthorized:
+		return CodeUnauthorized
+	case http.StatusForbidden:
+		return CodeForbidden
+	case http.StatusNotFound:
+		return CodeNotFound
+	case http.StatusMethodNotAllowed:
+		return CodeMethodNotAllowed
+	case http.StatusRequestEntityTooLarge:
+		return CodeTooLarge
+	case http.StatusTooManyRequests:
+		return CodeRateLimited
+	case http.StatusServiceUnavailable:
+		return CodeUnavailable
+	}
+	if status >= 500 {
+		return CodeInternal
+	}
+	return CodeBadRequest
+}
+
+type errorBody struct {
+	Error errorPayload `json:"error"`
+}
+
+type errorPayload struct {
+	Code    string   `json:"code"`
+	Message string   `json:"message"`
+	Details []Detail `json:"details"`
+}
+
+// ErrorHandler renders every error in the one format. Unknown errors are a
+// 500 whose cause is logged, never shown.
+func ErrorHandler(log *slog.Logger) fiber.ErrorHandler {
+	return func(c *fiber.Ctx, err error) error {
+		e := AsError(err)
+		if e.Status >= 500 {
+			log.Error("request failed", "err", err, "method", c.Method(), "path", c.Path(),
+				"request_id", RequestID(c))
+		}
+		if e.RetryAfter > 0 {
+			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(e.RetryAfter))
+		}
+		details := e.Details
+		if details == nil {
+			details = []Detail{}
+		}
+		return c.Status(e.Status).JSON(errorBody{Error: errorPayload{Code: e.Code, Message: e.Message, Details: details}})
+	}
+}
+
+// AsError turns any error into an *Error, hiding internal causes.
+func AsError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	var fe *fiber.Error
+	if errors.As(err, &fe) {
+		msg := fe.Message
+		switch fe.Code {
+		case http.StatusNotFound:
+			msg = "no such route"
+		case http.StatusMethodNotAllowed:
+			msg = "method not allowed on this route"
+		case http.StatusRequestEntityTooLarge:
+			msg = "request body too large"
+		}
+		if fe.Code >= 500 {
+			msg = "internal error"
+		}
+		return NewError(fe.Code, fiberCode(fe.Code), msg)
+	}
+	return NewError(http.StatusInternalServerError, CodeInternal, "internal error")
+}

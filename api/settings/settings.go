@@ -1,0 +1,130 @@
+// Package settings serves the site-settings singleton: the full view for
+// SUPER_ADMIN and a public view without secrets or addresses.
+package settings
+
+import (
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"changemaker/api/httpx"
+	"changemaker/storage"
+)
+
+// Handler serves /api/settings and /api/public/settings.
+type Handler struct {
+	Store *storage.Store
+	Auth  *httpx.Auth
+	Box   *storage.SecretBox
+}
+
+// Routes mounts the module on r (the /api group).
+func (h *Handler) Routes(r fiber.Router) {
+	r.Get("/settings", h.Auth.Require(storage.RoleSuperAdmin), h.get)
+	r.Put("/settings", h.Auth.Require(storage.RoleSuperAdmin), h.put)
+	r.Get("/public/settings", h.public)
+}
+
+// adminView is the settings as SUPER_ADMIN sees them: the SMTP password is
+// reduced to whether one is set.
+type adminView struct {
+	storage.Settings
+	SMTPPasswordSet bool `json:"smtpPasswordSet"`
+}
+
+func (h *Handler) get(c *fiber.Ctx) error {
+	st, err := h.Store.GetSettings(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"settings": adminView{st, len(st.SMTPPasswordEnc) > 0}})
+}
+
+type putRequest struct {
+	OrganizationName  *string `json:"organizationName"`
+	EmailFromName     *string `json:"emailFromName"`
+	EmailFromAddress  *string `json:"emailFromAddress"`
+	SMTPHost          *string `json:"smtpHost"`
+	SMTPPort          *int    `json:"smtpPort"`
+	SMTPUsername      *string `json:"smtpUsername"`
+	SMTPPassword      *string `json:"smtpPassword"` // "" clears it
+	SMTPTLS           *string `json:"smtpTls"`
+	AllowRegistration *bool   `json:"allowRegistration"`
+	EnableInfluence   *bool   `json:"enableInfluence"`
+	EnableMap         *bool   `json:"enableMap"`
+	EnableMedia       *bool   `json:"enableMedia"`
+}
+
+func (h *Handler) put(c *fiber.Ctx) error {
+	var req putRequest
+	if err := httpx.BindJSON(c, &req); err != nil {
+		return err
+	}
+	var v httpx.Validator
+	for field, s := range map[string]*string{"organizationName": req.OrganizationName,
+		"emailFromName": req.EmailFromName, "smtpHost": req.SMTPHost, "smtpUsername": req.SMTPUsername} {
+		if s != nil {
+			v.MaxLen(field, *s, 200)
+			v.NoLineBreaks(field, *s)
+		}
+	}
+	if req.OrganizationName != nil {
+		v.Required("organizationName", *req.OrganizationName)
+	}
+	if req.EmailFromAddress != nil && *req.EmailFromAddress != "" {
+		v.Email("emailFromAddress", strings.TrimSpace(*req.EmailFromAddress))
+	}
+	if req.SMTPPort != nil {
+		v.Check(*req.SMTPPort >= 1 && *req.SMTPPort <= 65535, "smtpPort", "must be from 1 to 65535")
+	}
+	if req.SMTPTLS != nil {
+		v.OneOf("smtpTls", *req.SMTPTLS, []string{"none", "starttls", "tls"})
+	}
+	if req.SMTPPassword != nil {
+		v.MaxLen("smtpPassword", *req.SMTPPassword, 500)
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	p := storage.SettingsPatch{
+		OrganizationName: req.OrganizationName, EmailFromName: req.EmailFromName,
+		EmailFromAddress: req.EmailFromAddress, SMTPHost: req.SMTPHost, SMTPPort: req.SMTPPort,
+		SMTPUsername: req.SMTPUsername, SMTPTLS: req.SMTPTLS, AllowRegistration: req.AllowRegistration,
+		EnableInfluence: req.EnableInfluence, EnableMap: req.EnableMap, EnableMedia: req.EnableMedia,
+	}
+	if req.SMTPPassword != nil {
+		p.SetSMTPPassword = true
+		if *req.SMTPPassword != "" {
+			sealed, err := h.Box.Seal([]byte(*req.SMTPPassword))
+			if err != nil {
+				return err
+			}
+			p.SMTPPasswordEnc = sealed
+		}
+	}
+	st, err := h.Store.UpdateSettings(c.UserContext(), p)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"settings": adminView{st, len(st.SMTPPasswordEnc) > 0}})
+}
+
+// publicView is what anyone may read: no secrets, no addresses.
+type publicView struct {
+	OrganizationName  string `json:"organizationName"`
+	AllowRegistration bool   `json:"allowRegistration"`
+	EnableInfluence   bool   `json:"enableInfluence"`
+	EnableMap         bool   `json:"enableMap"`
+	EnableMedia       bool   `json:"enableMedia"`
+}
+
+func (h *Handler) public(c *fiber.Ctx) error {
+	st, err := h.Store.GetSettings(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"settings": publicView{
+		OrganizationName: st.OrganizationName, AllowRegistration: st.AllowRegistration,
+		EnableInfluence: st.EnableInfluence, EnableMap: st.EnableMap, EnableMedia: st.EnableMedia,
+	}})
+}

@@ -1,0 +1,217 @@
+// Package users is the SUPER_ADMIN user management module.
+package users
+
+import (
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"changemaker/api/auth"
+	"changemaker/api/httpx"
+	"changemaker/storage"
+)
+
+// Handler serves /api/users.
+type Handler struct {
+	Store      *storage.Store
+	Auth       *httpx.Auth
+	BcryptCost int
+}
+
+// Routes mounts the module on r (the /api group).
+func (h *Handler) Routes(r fiber.Router) {
+	g := r.Group("/users", h.Auth.Require(storage.RoleSuperAdmin))
+	g.Get("/", h.list)
+	g.Post("/", h.create)
+	g.Get("/:id", h.get)
+	g.Patch("/:id", h.update)
+	g.Delete("/:id", h.delete)
+}
+
+func (h *Handler) list(c *fiber.Ctx) error {
+	page, err := httpx.ParsePage(c)
+	if err != nil {
+		return err
+	}
+	f := storage.UserFilter{Search: strings.TrimSpace(c.Query("search")), Role: c.Query("role"),
+		Status: c.Query("status"), Limit: page.Limit, Offset: page.Offset()}
+	var v httpx.Validator
+	if f.Role != "" {
+		v.OneOf("role", f.Role, storage.Roles)
+	}
+	if f.Status != "" {
+		v.OneOf("status", f.Status, storage.UserStatuses)
+	}
+	v.MaxLen("search", f.Search, 200)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	list, total, err := h.Store.ListUsers(c.UserContext(), f)
+	if err != nil {
+		return err
+	}
+	return c.JSON(httpx.Paged(list, page, total))
+}
+
+type createRequest struct {
+	Email     string     `json:"email"`
+	Name      string     `json:"name"`
+	Password  string     `json:"password"`
+	Role      string     `json:"role"`
+	Status    string     `json:"status"`
+	ExpiresAt *time.Time `json:"expiresAt"`
+}
+
+func (h *Handler) create(c *fiber.Ctx) error {
+	var req createRequest
+	if err := httpx.BindJSON(c, &req); err != nil {
+		return err
+	}
+	req.Email = strings.TrimSpace(req.Email)
+	if req.Status == "" {
+		req.Status = storage.StatusActive
+	}
+	var v httpx.Validator
+	if v.Required("email", req.Email) {
+		v.Email("email", req.Email)
+	}
+	v.MaxLen("name", req.Name, 200)
+	v.OneOf("role", req.Role, storage.Roles)
+	v.OneOf("status", req.Status, storage.UserStatuses)
+	generated := ""
+	if req.Password == "" {
+		pw, err := auth.GeneratePassword()
+		if err != nil {
+			return err
+		}
+		req.Password, generated = pw, pw
+	} else if p := auth.PasswordProblem(req.Password); p != "" {
+		v.Add("password", p)
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	hash, err := auth.HashPassword(req.Password, h.BcryptCost)
+	if err != nil {
+		return err
+	}
+	u, err := h.Store.CreateUser(c.UserContext(), storage.NewUser{Email: req.Email, Name: strings.TrimSpace(req.Name),
+		PasswordHash: hash, Role: req.Role, Status: req.Status, ExpiresAt: req.ExpiresAt})
+	if errors.Is(err, storage.ErrConflict) {
+		return httpx.Conflict("an account with this email already exists")
+	}
+	if err != nil {
+		return err
+	}
+	body := fiber.Map{"user": u}
+	if generated != "" {
+		// Shown once; only the hash is kept.
+		body["generatedPassword"] = generated
+	}
+	return c.Status(fiber.StatusCreated).JSON(body)
+}
+
+func (h *Handler) get(c *fiber.Ctx) error {
+	id, err := httpx.ParamID(c, "id")
+	if err != nil {
+		return err
+	}
+	u, err := h.Store.UserByID(c.UserContext(), id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return httpx.NotFound("no such user")
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"user": u})
+}
+
+type updateRequest struct {
+	Email     *string    `json:"email"`
+	Name      *string    `json:"name"`
+	Password  *string    `json:"password"`
+	Role      *string    `json:"role"`
+	Status    *string    `json:"status"`
+	ExpiresAt *time.Time `json:"expiresAt"`
+}
+
+func (h *Handler) update(c *fiber.Ctx) error {
+	id, err := httpx.ParamID(c, "id")
+	if err != nil {
+		return err
+	}
+	var req updateRequest
+	if err := httpx.BindJSON(c, &req); err != nil {
+		return err
+	}
+	var v httpx.Validator
+	p := storage.UserPatch{Name: req.Name, Role: req.Role, Status: req.Status}
+	if req.Email != nil {
+		e := strings.TrimSpace(*req.Email)
+		v.Email("email", e)
+		p.Email = &e
+	}
+	if req.Name != nil {
+		v.MaxLen("name", *req.Name, 200)
+	}
+	if req.Role != nil {
+		v.OneOf("role", *req.Role, storage.Roles)
+	}
+	if req.Status != nil {
+		v.OneOf("status", *req.Status, storage.UserStatuses)
+	}
+	if req.ExpiresAt != nil {
+		p.SetExpiresAt, p.ExpiresAt = true, req.ExpiresAt
+	}
+	me := httpx.CurrentUser(c)
+	if id == me.ID {
+		// Guard against locking the last door from the inside.
+		v.Check(req.Role == nil || *req.Role == me.Role, "role", "you cannot change your own role")
+		v.Check(req.Status == nil || *req.Status == storage.StatusActive, "status", "you cannot deactivate yourself")
+	}
+	if req.Password != nil {
+		if prob := auth.PasswordProblem(*req.Password); prob != "" {
+			v.Add("password", prob)
+		}
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	if req.Password != nil {
+		hash, err := auth.HashPassword(*req.Password, h.BcryptCost)
+		if err != nil {
+			return err
+		}
+		p.PasswordHash = &hash
+	}
+	u, err := h.Store.UpdateUser(c.UserContext(), id, p)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return httpx.NotFound("no such user")
+	case errors.Is(err, storage.ErrConflict):
+		return httpx.Conflict("an account with this email already exists")
+	case err != nil:
+		return err
+	}
+	return c.JSON(fiber.Map{"user": u})
+}
+
+func (h *Handler) delete(c *fiber.Ctx) error {
+	id, err := httpx.ParamID(c, "id")
+	if err != nil {
+		return err
+	}
+	if id == httpx.CurrentUser(c).ID {
+		return httpx.BadRequest("you cannot delete your own account")
+	}
+	err = h.Store.SoftDeleteUser(c.UserContext(), id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return httpx.NotFound("no such user")
+	}
+	if err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}

@@ -1,0 +1,327 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/crypto/bcrypt"
+
+	"changemaker/api"
+	"changemaker/api/auth"
+	"changemaker/config"
+	"changemaker/scheduler"
+	"changemaker/storage"
+	"changemaker/worker"
+)
+
+// env is the process's connections, opened once and shared by its parts.
+type env struct {
+	cfg       config.Config
+	log       *slog.Logger
+	accessLog *slog.Logger
+	store     *storage.Store
+	redis     *redis.Client
+	asynqOpt  asynq.RedisClientOpt
+	inspector *asynq.Inspector
+	closers   []func()
+}
+
+func openEnv(ctx context.Context, cfg config.Config, log *slog.Logger) (*env, error) {
+	e := &env{cfg: cfg, log: log}
+	store, err := storage.Open(ctx, cfg.DatabaseURL, cfg.DBMaxConns)
+	if err != nil {
+		return nil, err
+	}
+	e.store = store
+	e.closers = append(e.closers, store.Close)
+	ropt, err := storage.RedisOptions(cfg.RedisURL, cfg.RedisPoolSize)
+	if err != nil {
+		e.close()
+		return nil, err
+	}
+	e.redis = redis.NewClient(ropt)
+	e.closers = append(e.closers, func() { e.redis.Close() })
+	e.asynqOpt = storage.AsynqRedis(ropt)
+	e.inspector = asynq.NewInspector(e.asynqOpt)
+	e.closers = append(e.closers, func() { e.inspector.Close() })
+	switch cfg.AccessLog {
+	case "off", "":
+	case "stdout":
+		e.accessLog = slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	default:
+		f, err := os.OpenFile(cfg.AccessLog, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o640)
+		if err != nil {
+			e.close()
+			return nil, fmt.Errorf("open ACCESS_LOG: %w", err)
+		}
+		e.accessLog = slog.New(slog.NewJSONHandler(f, nil))
+		e.closers = append(e.closers, func() { f.Close() })
+	}
+	return e, nil
+}
+
+func (e *env) close() {
+	for i := len(e.closers) - 1; i >= 0; i-- {
+		e.closers[i]()
+	}
+}
+
+func (e *env) apiDeps() api.Deps {
+	return api.Deps{Config: e.cfg, Store: e.store, Redis: e.redis, AsynqRedis: e.asynqOpt,
+		Inspector: e.inspector, Log: e.log, AccessLog: e.accessLog, Version: version, BcryptCost: bcrypt.DefaultCost + 2}
+}
+
+// part is one long-running piece of a process. It runs until ctx is done,
+// then shuts down gracefully and returns.
+type part func(ctx context.Context, e *env) error
+
+// runServers opens the environment and runs parts until ctx ends or one fails.
+func runServers(ctx context.Context, cfg config.Config, log *slog.Logger, parts ...part) error {
+	e, err := openEnv(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, len(parts))
+	for _, p := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := p(ctx, e); err != nil {
+				errs <- err
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+// serveApp listens on port and shuts the app down when ctx ends.
+func serveApp(ctx context.Context, e *env, name string, port int, app *api.App) error {
+	ln, err := net.Listen("tcp", ":"+strconv.Itoa(port))
+	if err != nil {
+		app.Close()
+		return fmt.Errorf("%s: listen on port %d: %w", name, port, err)
+	}
+	e.log.Info("listening", "service", name, "port", port)
+	done := make(chan error, 1)
+	go func() { done <- app.Listener(ln) }()
+	select {
+	case err := <-done:
+		app.Close()
+		return fmt.Errorf("%s: %w", name, err)
+	case <-ctx.Done():
+	}
+	e.log.Info("shutting down", "service", name)
+	shutdown := make(chan error, 1)
+	go func() { shutdown <- app.Close() }()
+	select {
+	case err := <-shutdown:
+		return err
+	case <-time.After(30 * time.Second):
+		return fmt.Errorf("%s: shutdown timed out", name)
+	}
+}
+
+func serveMainAPI(ctx context.Context, e *env) error {
+	app, err := api.NewMain(e.apiDeps())
+	if err != nil {
+		return err
+	}
+	return serveApp(ctx, e, "api", e.cfg.APIPort, app)
+}
+
+func serveMediaAPI(ctx context.Context, e *env) error {
+	app, err := api.NewMedia(e.apiDeps())
+	if err != nil {
+		return err
+	}
+	return serveApp(ctx, e, "media-api", e.cfg.MediaAPIPort, app)
+}
+
+func serveQueues(ctx context.Context, e *env) error {
+	app, err := api.NewQueues(e.apiDeps())
+	if err != nil {
+		return err
+	}
+	return serveApp(ctx, e, "queues", e.cfg.QueuesPort, app)
+}
+
+// workerPart runs an asynq server on the named queues, with its metrics on
+// WORKER_METRICS_PORT (0 disables them).
+func workerPart(queueList string, concurrency int) part {
+	return func(ctx context.Context, e *env) error {
+		queues, err := worker.ParseQueues(queueList)
+		if err != nil {
+			return usageError{err.Error()}
+		}
+		if concurrency < 1 {
+			return usageError{"--concurrency must be at least 1"}
+		}
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		metrics := worker.NewMetrics(reg)
+		if e.cfg.WorkerMetricsPort > 0 {
+			srv := &http.Server{Addr: ":" + strconv.Itoa(e.cfg.WorkerMetricsPort),
+				Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
+			go func() {
+				if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+					e.log.Warn("worker metrics server stopped", "err", err)
+				}
+			}()
+			defer srv.Close()
+		}
+		srv := worker.NewServer(e.asynqOpt, worker.ServerOptions{Queues: queues, Concurrency: concurrency,
+			ShutdownTimeout: e.cfg.WorkerShutdownTimeout, Log: e.log})
+		mux := worker.NewMux(worker.Deps{Store: e.store, Log: e.log}, metrics)
+		if err := srv.Start(mux); err != nil {
+			return fmt.Errorf("start worker: %w", err)
+		}
+		e.log.Info("worker running", "queues", worker.QueueNames(queues), "concurrency", concurrency)
+		<-ctx.Done()
+		srv.Shutdown()
+		return nil
+	}
+}
+
+func runScheduler(ctx context.Context, e *env) error {
+	return scheduler.Run(ctx, scheduler.Options{Redis: e.asynqOpt, RedisCli: e.redis, Log: e.log})
+}
+
+// runAll migrates, then runs every process type in this one process.
+func runAll(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	if err := migrateUp(ctx, cfg, log); err != nil {
+		return err
+	}
+	return runServers(ctx, cfg, log, serveMainAPI, serveMediaAPI, serveQueues,
+		workerPart("", cfg.WorkerConcurrency), runScheduler)
+}
+
+func migrateUp(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	store, err := storage.Open(ctx, cfg.DatabaseURL, 2)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	applied, err := store.MigrateUp(ctx)
+	for _, m := range applied {
+		log.Info("migration applied", "version", m.Version, "name", m.Name)
+	}
+	return err
+}
+
+func runMigrate(ctx context.Context, cfg config.Config, args []string, out io.Writer) error {
+	if len(args) != 1 {
+		return usageError{"migrate needs one of: up, down, status"}
+	}
+	store, err := storage.Open(ctx, cfg.DatabaseURL, 2)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	switch args[0] {
+	case "up":
+		applied, err := store.MigrateUp(ctx)
+		for _, m := range applied {
+			fmt.Fprintf(out, "applied %04d_%s\n", m.Version, m.Name)
+		}
+		if err == nil && len(applied) == 0 {
+			fmt.Fprintln(out, "up to date")
+		}
+		return err
+	case "down":
+		m, err := store.MigrateDown(ctx)
+		if m != nil {
+			fmt.Fprintf(out, "reverted %04d_%s\n", m.Version, m.Name)
+		} else if err == nil {
+			fmt.Fprintln(out, "nothing to revert")
+		}
+		return err
+	case "status":
+		all, err := store.MigrationStatus(ctx)
+		for _, m := range all {
+			state := "pending"
+			if m.AppliedAt != nil {
+				state = "applied " + m.AppliedAt.UTC().Format(time.RFC3339)
+			}
+			fmt.Fprintf(out, "%04d_%-30s %s\n", m.Version, m.Name, state)
+		}
+		return err
+	}
+	return usageError{fmt.Sprintf("unknown migrate command %q", args[0])}
+}
+
+func runAdmin(ctx context.Context, cfg config.Config, args []string, out io.Writer) error {
+	if len(args) == 0 || args[0] != "create-user" {
+		return usageError{"admin needs a subcommand: create-user"}
+	}
+	fs := flag.NewFlagSet("admin create-user", flag.ContinueOnError)
+	email := fs.String("email", "", "the user's email (required)")
+	role := fs.String("role", "", "SUPER_ADMIN, INFLUENCE_ADMIN, MAP_ADMIN, USER or TEMP (required)")
+	password := fs.String("password", "", "the password; a strong one is generated and printed when omitted")
+	name := fs.String("name", "", "display name")
+	if err := fs.Parse(args[1:]); err != nil {
+		return usageError{err.Error()}
+	}
+	if *email == "" || *role == "" {
+		return usageError{"admin create-user needs --email and --role"}
+	}
+	valid := false
+	for _, r := range storage.Roles {
+		valid = valid || r == *role
+	}
+	if !valid {
+		return usageError{fmt.Sprintf("unknown role %q", *role)}
+	}
+	generated := false
+	if *password == "" {
+		pw, err := auth.GeneratePassword()
+		if err != nil {
+			return err
+		}
+		*password, generated = pw, true
+	} else if p := auth.PasswordProblem(*password); p != "" {
+		return usageError{"--password " + p}
+	}
+	hash, err := auth.HashPassword(*password, bcrypt.DefaultCost+2)
+	if err != nil {
+		return err
+	}
+	store, err := storage.Open(ctx, cfg.DatabaseURL, 2)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	u, err := store.CreateUser(ctx, storage.NewUser{Email: *email, Name: *name, PasswordHash: hash, Role: *role})
+	if errors.Is(err, storage.ErrConflict) {
+		return fmt.Errorf("a user with email %s already exists", *email)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "created user %d <%s> with role %s\n", u.ID, u.Email, u.Role)
+	if generated {
+		fmt.Fprintf(out, "password: %s\n(shown once; store it now)\n", *password)
+	}
+	return nil
+}

@@ -1,0 +1,3 @@
+DROP TABLE site_settings;
+DROP TABLE refresh_tokens;
+DROP TABLE users;

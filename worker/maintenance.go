@@ -1,0 +1,37 @@
+package worker
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"changemaker/storage"
+	"changemaker/tasks"
+)
+
+// Maintenance handles housekeeping tasks.
+type Maintenance struct {
+	Store *storage.Store
+	Log   *slog.Logger
+}
+
+// PurgeRefreshTokens deletes long-expired refresh tokens. Running it twice
+// deletes nothing the second time.
+func (m *Maintenance) PurgeRefreshTokens(ctx context.Context, t *asynq.Task) error {
+	var p tasks.PurgeRefreshTokens
+	if err := tasks.Decode(t, &p); err != nil {
+		return err
+	}
+	if p.GraceHours < 0 {
+		return fmt.Errorf("purge refresh tokens: negative grace %d: %w", p.GraceHours, asynq.SkipRetry)
+	}
+	n, err := m.Store.PurgeRefreshTokens(ctx, time.Now().Add(-time.Duration(p.GraceHours)*time.Hour))
+	if err != nil {
+		return err
+	}
+	m.Log.Info("purged refresh tokens", "deleted", n)
+	return nil
+}
