@@ -25,6 +25,7 @@ type Deps struct {
 	Store      *storage.Store
 	Redis      redis.UniversalClient
 	AsynqRedis asynq.RedisConnOpt
+	Queue      *asynq.Client // enqueues tasks
 	Inspector  *asynq.Inspector
 	Log        *slog.Logger
 	AccessLog  *slog.Logger // nil: no access log

@@ -28,8 +28,10 @@ func TestPayloadGolden(t *testing.T) {
 		queue string
 	}{
 		{
-			name:  "purge_refresh_tokens",
-			build: func() (*asynq.Task, error) { return tasks.NewPurgeRefreshTokens(tasks.PurgeRefreshTokens{GraceHours: 24}) },
+			name: "purge_refresh_tokens",
+			build: func() (*asynq.Task, error) {
+				return tasks.NewPurgeRefreshTokens(tasks.PurgeRefreshTokens{GraceHours: 24})
+			},
 			typ:   "maintenance:purge-refresh-tokens",
 			queue: tasks.QueueDefault,
 		},

@@ -53,7 +53,9 @@ func NewError(status int, code, message string) *Error {
 }
 
 // BadRequest is a 400 for a request that is well-formed but unacceptable.
-func BadRequest(message string) *Error { return NewError(http.StatusBadRequest, CodeBadRequest, message) }
+func BadRequest(message string) *Error {
+	return NewError(http.StatusBadRequest, CodeBadRequest, message)
+}
 
 // Invalid is a 400 with one detail per failing field.
 func Invalid(details ...Detail) *Error {

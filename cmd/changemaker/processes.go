@@ -38,6 +38,7 @@ type env struct {
 	redis     *redis.Client
 	asynqOpt  asynq.RedisClientOpt
 	inspector *asynq.Inspector
+	queue     *asynq.Client
 	closers   []func()
 }
 
@@ -59,6 +60,8 @@ func openEnv(ctx context.Context, cfg config.Config, log *slog.Logger) (*env, er
 	e.asynqOpt = storage.AsynqRedis(ropt)
 	e.inspector = asynq.NewInspector(e.asynqOpt)
 	e.closers = append(e.closers, func() { e.inspector.Close() })
+	e.queue = asynq.NewClient(e.asynqOpt)
+	e.closers = append(e.closers, func() { e.queue.Close() })
 	switch cfg.AccessLog {
 	case "off", "":
 	case "stdout":
@@ -82,7 +85,7 @@ func (e *env) close() {
 }
 
 func (e *env) apiDeps() api.Deps {
-	return api.Deps{Config: e.cfg, Store: e.store, Redis: e.redis, AsynqRedis: e.asynqOpt,
+	return api.Deps{Config: e.cfg, Store: e.store, Redis: e.redis, AsynqRedis: e.asynqOpt, Queue: e.queue,
 		Inspector: e.inspector, Log: e.log, AccessLog: e.accessLog, Version: version, BcryptCost: bcrypt.DefaultCost + 2}
 }
 

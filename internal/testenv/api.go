@@ -1,0 +1,211 @@
+package testenv
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/crypto/bcrypt"
+
+	"changemaker/api"
+	"changemaker/api/auth"
+	"changemaker/api/httpx"
+	"changemaker/config"
+	"changemaker/storage"
+)
+
+// Config returns a test configuration with fixed secrets.
+func Config() config.Config {
+	c, err := config.Load(func(k string) string {
+		switch k {
+		case "APP_ENV":
+			return "test"
+		case "JWT_ACCESS_SECRET":
+			return "test-access-secret-0123456789abcdef0123456789"
+		case "JWT_REFRESH_SECRET":
+			return "test-refresh-secret-0123456789abcdef012345678"
+		case "ENCRYPTION_KEY":
+			return "test-encryption-key-0123456789abcdef01234567"
+		}
+		return ""
+	})
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
+// API is a running pair of apps on fresh Postgres and Redis databases.
+type API struct {
+	t        testing.TB
+	Config   config.Config
+	Store    *storage.Store
+	Redis    *redis.Client
+	RedisOpt *redis.Options
+	Asynq    asynq.RedisClientOpt
+	Deps     api.Deps
+	Main     *api.App
+	Media    *api.App
+	seq      atomic.Int64
+}
+
+// Logger returns a logger that writes to the test log.
+func Logger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// NewAPI builds both apps for t. Options may adjust the config first.
+func NewAPI(t testing.TB, opts ...func(*config.Config)) *API {
+	t.Helper()
+	cfg := Config()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	a := &API{t: t, Config: cfg, Store: DB(t)}
+	a.Redis, a.RedisOpt = RedisClient(t)
+	a.Asynq = storage.AsynqRedis(a.RedisOpt)
+	inspector := asynq.NewInspector(a.Asynq)
+	t.Cleanup(func() { inspector.Close() })
+	queue := asynq.NewClient(a.Asynq)
+	t.Cleanup(func() { queue.Close() })
+	a.Deps = api.Deps{Config: cfg, Store: a.Store, Redis: a.Redis, AsynqRedis: a.Asynq, Queue: queue, Inspector: inspector,
+		Log: Logger(t), Version: "test", BcryptCost: bcrypt.MinCost}
+	var err error
+	if a.Main, err = api.NewMain(a.Deps); err != nil {
+		t.Fatalf("build main API: %v", err)
+	}
+	t.Cleanup(func() { a.Main.Close() })
+	if a.Media, err = api.NewMedia(a.Deps); err != nil {
+		t.Fatalf("build media API: %v", err)
+	}
+	t.Cleanup(func() { a.Media.Close() })
+	return a
+}
+
+// Response is a finished request.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into v, failing the test when it cannot.
+func (r *Response) JSON(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("decode response %d %s: %v", r.Status, r.Body, err)
+	}
+}
+
+// ErrorCode returns error.code of an error body ("" if there is none).
+func (r *Response) ErrorCode() string {
+	var e struct {
+		Error struct {
+			Code string `json:"code"`
+		} `json:"error"`
+	}
+	_ = json.Unmarshal(r.Body, &e)
+	return e.Error.Code
+}
+
+// Request is what Do sends.
+type Request struct {
+	Method string
+	Path   string
+	Body   any // marshalled as JSON unless it is a string or []byte
+	Token  string
+	Header map[string]string
+}
+
+// Do sends req to app in-process.
+func Do(t testing.TB, app *api.App, req Request) *Response {
+	t.Helper()
+	var body io.Reader
+	switch b := req.Body.(type) {
+	case nil:
+	case string:
+		body = strings.NewReader(b)
+	case []byte:
+		body = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body = bytes.NewReader(j)
+	}
+	r := httptest.NewRequest(req.Method, req.Path, body)
+	if body != nil {
+		r.Header.Set("Content-Type", "application/json")
+	}
+	if req.Token != "" {
+		r.Header.Set("Authorization", "Bearer "+req.Token)
+	}
+	for k, v := range req.Header {
+		r.Header.Set(k, v)
+	}
+	res, err := app.Test(r, int((30 * time.Second).Milliseconds()))
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.Path, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Response{Status: res.StatusCode, Header: res.Header, Body: b}
+}
+
+// Password is the password of every user CreateUser makes.
+const Password = "correct-horse-battery"
+
+// CreateUser inserts a user with role and status (ACTIVE when empty).
+func (a *API) CreateUser(role, status string) storage.User {
+	a.t.Helper()
+	hash, err := auth.HashPassword(Password, bcrypt.MinCost)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	n := a.seq.Add(1)
+	u, err := a.Store.CreateUser(context.Background(), storage.NewUser{
+		Email: fmt.Sprintf("%s-%d@example.test", strings.ToLower(strings.ReplaceAll(role, "_", "-")), n),
+		Name:  fmt.Sprintf("%s %d", role, n), PasswordHash: hash, Role: role, Status: status,
+	})
+	if err != nil {
+		a.t.Fatalf("create user: %v", err)
+	}
+	return u
+}
+
+// Token returns an access token for u, signed as the main API signs them.
+func (a *API) Token(u storage.User) string {
+	a.t.Helper()
+	tok, _, err := httpx.NewTokens(a.Config.JWTAccessSecret, httpx.AccessTokenTTL).Issue(u)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return tok
+}
+
+// TokenFor creates an active user with role and returns their access token.
+func (a *API) TokenFor(role string) string {
+	return a.Token(a.CreateUser(role, ""))
+}

@@ -1,0 +1,274 @@
+// Package testenv gives tests real, isolated Postgres databases and Redis
+// databases on the servers at 127.0.0.1, so that `go test ./...` can run
+// packages (and tests inside them) at the same time.
+//
+//   - DB clones a fresh database from a template migrated once per migration
+//     set; it is dropped when the test ends.
+//   - Redis leases one of Redis' logical databases 1–15 for the test, flushed
+//     before and after. Database 0 is left to development instances.
+//
+// TEST_DATABASE_URL (a maintenance database, default postgres on 127.0.0.1)
+// and TEST_REDIS_ADDR (default 127.0.0.1:6379) point elsewhere when needed.
+package testenv
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
+
+	"changemaker/migrations"
+	"changemaker/storage"
+)
+
+const templateLockID = 7_231_002
+
+func adminURL() string {
+	if u := os.Getenv("TEST_DATABASE_URL"); u != "" {
+		return u
+	}
+	return "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+}
+
+func redisAddr() string {
+	if a := os.Getenv("TEST_REDIS_ADDR"); a != "" {
+		return a
+	}
+	return "127.0.0.1:6379"
+}
+
+// DatabaseURL returns adminURL with the database name replaced.
+func databaseURL(name string) string {
+	u, err := url.Parse(adminURL())
+	if err != nil {
+		panic(err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+func migrationsHash() (string, error) {
+	h := sha256.New()
+	err := fs.WalkDir(migrations.FS, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(migrations.FS, path)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", path, len(b))
+		h.Write(b)
+		return nil
+	})
+	return hex.EncodeToString(h.Sum(nil))[:12], err
+}
+
+func randomSuffix() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// DatabaseURLFor creates a fresh migrated database for t and returns its URL.
+// The database is dropped when t ends.
+func DatabaseURLFor(t testing.TB) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	hash, err := migrationsHash()
+	if err != nil {
+		t.Fatalf("testenv: hash migrations: %v", err)
+	}
+	tmpl := "cm_tmpl_" + hash
+	name := "cm_t_" + randomSuffix()
+
+	admin, err := pgx.Connect(ctx, adminURL())
+	if err != nil {
+		t.Fatalf("testenv: connect to postgres (is it running? .ci/run starts it): %v", err)
+	}
+	defer admin.Close(context.Background())
+	if _, err := admin.Exec(ctx, "SELECT pg_advisory_lock($1)", templateLockID); err != nil {
+		t.Fatalf("testenv: lock: %v", err)
+	}
+	defer admin.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", templateLockID) //nolint:errcheck
+	var exists bool
+	if err := admin.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", tmpl).Scan(&exists); err != nil {
+		t.Fatalf("testenv: look for template: %v", err)
+	}
+	if !exists {
+		if err := buildTemplate(ctx, admin, tmpl); err != nil {
+			t.Fatalf("testenv: build template: %v", err)
+		}
+	}
+	if _, err := admin.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, tmpl)); err != nil {
+		t.Fatalf("testenv: clone template: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, adminURL())
+		if err != nil {
+			t.Errorf("testenv: drop %s: %v", name, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", name)); err != nil {
+			t.Errorf("testenv: drop %s: %v", name, err)
+		}
+	})
+	return databaseURL(name)
+}
+
+// buildTemplate migrates a new database and publishes it under tmpl by
+// renaming, so a half-built template is never cloned. Older templates are dropped.
+func buildTemplate(ctx context.Context, admin *pgx.Conn, tmpl string) error {
+	building := tmpl + "_building"
+	if _, err := admin.Exec(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", building)); err != nil {
+		return err
+	}
+	if _, err := admin.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s", building)); err != nil {
+		return err
+	}
+	store, err := storage.Open(ctx, databaseURL(building), 2)
+	if err != nil {
+		return err
+	}
+	_, err = store.MigrateUp(ctx)
+	store.Close()
+	if err != nil {
+		return err
+	}
+	if _, err := admin.Exec(ctx, fmt.Sprintf("ALTER DATABASE %s RENAME TO %s", building, tmpl)); err != nil {
+		return err
+	}
+	rows, err := admin.Query(ctx, "SELECT datname FROM pg_database WHERE datname LIKE 'cm\\_tmpl\\_%' AND datname <> $1", tmpl)
+	if err != nil {
+		return err
+	}
+	old, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	for _, o := range old {
+		if !strings.HasSuffix(o, "_building") {
+			admin.Exec(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", o)) //nolint:errcheck
+		}
+	}
+	return nil
+}
+
+// DB returns a Store on a fresh migrated database, closed and dropped when t ends.
+func DB(t testing.TB) *storage.Store {
+	t.Helper()
+	u := DatabaseURLFor(t)
+	store, err := storage.Open(context.Background(), u, 10)
+	if err != nil {
+		t.Fatalf("testenv: open store: %v", err)
+	}
+	t.Cleanup(store.Close)
+	return store
+}
+
+// Redis leases a flushed logical Redis database for t and returns options
+// for it. The lease is held (and renewed) until t ends, then the database is
+// flushed again and released.
+func Redis(t testing.TB) *redis.Options {
+	t.Helper()
+	ctx := context.Background()
+	ctl := redis.NewClient(&redis.Options{Addr: redisAddr(), DB: 0})
+	if err := ctl.Ping(ctx).Err(); err != nil {
+		ctl.Close()
+		t.Fatalf("testenv: redis at %s (is it running? .ci/run starts it): %v", redisAddr(), err)
+	}
+	token := randomSuffix()
+	const leaseTTL = 2 * time.Minute
+	db := 0
+	deadline := time.Now().Add(2 * time.Minute)
+	for db == 0 {
+		for i := 1; i <= 15; i++ {
+			ok, err := ctl.SetNX(ctx, fmt.Sprintf("cm:testlease:%d", i), token, leaseTTL).Result()
+			if err != nil {
+				ctl.Close()
+				t.Fatalf("testenv: lease redis db: %v", err)
+			}
+			if ok {
+				db = i
+				break
+			}
+		}
+		if db == 0 {
+			if time.Now().After(deadline) {
+				ctl.Close()
+				t.Fatal("testenv: no free redis database for 2 minutes")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	key := fmt.Sprintf("cm:testlease:%d", db)
+	opt := &redis.Options{Addr: redisAddr(), DB: db}
+	flush := func() {
+		c := redis.NewClient(opt)
+		defer c.Close()
+		if err := c.FlushDB(ctx).Err(); err != nil {
+			t.Errorf("testenv: flush redis db %d: %v", db, err)
+		}
+	}
+	flush()
+	stop := make(chan struct{})
+	renewed := make(chan struct{})
+	go func() {
+		defer close(renewed)
+		tick := time.NewTicker(leaseTTL / 4)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				ctl.Expire(ctx, key, leaseTTL)
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		close(stop)
+		<-renewed
+		flush()
+		if v, _ := ctl.Get(ctx, key).Result(); v == token {
+			ctl.Del(ctx, key)
+		}
+		ctl.Close()
+	})
+	return opt
+}
+
+// RedisClient is Redis with a client closed when t ends.
+func RedisClient(t testing.TB) (*redis.Client, *redis.Options) {
+	t.Helper()
+	opt := Redis(t)
+	c := redis.NewClient(opt)
+	t.Cleanup(func() { c.Close() })
+	return c, opt
+}
+
+// Eventually polls cond every 20ms until it holds or timeout passes.
+func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
