@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -208,4 +209,16 @@ func (a *API) Token(u storage.User) string {
 // TokenFor creates an active user with role and returns their access token.
 func (a *API) TokenFor(role string) string {
 	return a.Token(a.CreateUser(role, ""))
+}
+
+// Serve runs app on a loopback port until t ends and returns its base URL,
+// for what in-process requests cannot show (body limits, streaming, cookies).
+func Serve(t testing.TB, app *api.App) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go app.Listener(ln) //nolint:errcheck
+	return "http://" + ln.Addr().String()
 }
