@@ -13,15 +13,20 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 
+	"changemaker/config"
 	"changemaker/storage"
 	"changemaker/tasks"
 )
 
 // Deps are what the handlers need.
 type Deps struct {
-	Store *storage.Store
-	Log   *slog.Logger
+	Config config.Config
+	Store  *storage.Store
+	Redis  redis.UniversalClient
+	Queue  *asynq.Client // for handlers that enqueue follow-up tasks
+	Log    *slog.Logger
 }
 
 // NewMux routes every task type to its handler, wrapped in the logging and

@@ -196,7 +196,7 @@ func workerPart(queueList string, concurrency int) part {
 		}
 		srv := worker.NewServer(e.asynqOpt, worker.ServerOptions{Queues: queues, Concurrency: concurrency,
 			ShutdownTimeout: e.cfg.WorkerShutdownTimeout, Log: e.log})
-		mux := worker.NewMux(worker.Deps{Store: e.store, Log: e.log}, metrics)
+		mux := worker.NewMux(worker.Deps{Config: e.cfg, Store: e.store, Redis: e.redis, Queue: e.queue, Log: e.log}, metrics)
 		if err := srv.Start(mux); err != nil {
 			return fmt.Errorf("start worker: %w", err)
 		}
