@@ -222,3 +222,8 @@ func Serve(t testing.TB, app *api.App) string {
 	go app.Listener(ln) //nolint:errcheck
 	return "http://" + ln.Addr().String()
 }
+
+// NewTokensWithSecret signs tokens with another secret, as a forger would.
+func NewTokensWithSecret(secret string) *httpx.Tokens {
+	return httpx.NewTokens(secret, httpx.AccessTokenTTL)
+}
