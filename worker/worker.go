@@ -123,3 +123,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	reg.MustRegister(m.processed, m.duration)
 	return m
 }
+
+// Processed returns the counter for one task type and result.
+func (m *Metrics) Processed(taskType, result string) prometheus.Counter {
+	return m.processed.WithLabelValues(taskType, result)
+}

@@ -61,11 +61,14 @@ func (h *Handler) put(c *fiber.Ctx) error {
 		return err
 	}
 	var v httpx.Validator
-	for field, s := range map[string]*string{"organizationName": req.OrganizationName,
-		"emailFromName": req.EmailFromName, "smtpHost": req.SMTPHost, "smtpUsername": req.SMTPUsername} {
-		if s != nil {
-			v.MaxLen(field, *s, 200)
-			v.NoLineBreaks(field, *s)
+	for _, f := range []struct {
+		name string
+		val  *string
+	}{{"organizationName", req.OrganizationName}, {"emailFromName", req.EmailFromName},
+		{"smtpHost", req.SMTPHost}, {"smtpUsername", req.SMTPUsername}} {
+		if f.val != nil {
+			v.MaxLen(f.name, *f.val, 200)
+			v.NoLineBreaks(f.name, *f.val)
 		}
 	}
 	if req.OrganizationName != nil {

@@ -1,0 +1,76 @@
+package scheduler_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"changemaker/internal/testenv"
+	"changemaker/scheduler"
+	"changemaker/storage"
+)
+
+func TestEntriesAreValid(t *testing.T) {
+	t.Parallel()
+	ropt := testenv.Redis(t)
+	s := asynq.NewScheduler(storage.AsynqRedis(ropt), nil)
+	entries := scheduler.Entries()
+	if len(entries) == 0 {
+		t.Fatal("no periodic tasks")
+	}
+	for _, e := range entries {
+		task, err := e.Task()
+		if err != nil {
+			t.Fatalf("%s: %v", e.Name, err)
+		}
+		if _, err := s.Register(e.Spec, task); err != nil {
+			t.Errorf("%s: spec %q: %v", e.Name, e.Spec, err)
+		}
+	}
+}
+
+// TestOnlyOneSchedulerLeads: a second scheduler waits on standby and takes
+// over when the leader stops.
+func TestOnlyOneSchedulerLeads(t *testing.T) {
+	t.Parallel()
+	rdb, ropt := testenv.RedisClient(t)
+	log := testenv.Logger(t)
+	var leading [2]atomic.Int32
+	ctxs := [2]context.Context{}
+	cancels := [2]context.CancelFunc{}
+	done := [2]chan error{make(chan error, 1), make(chan error, 1)}
+	for i := range 2 {
+		ctxs[i], cancels[i] = context.WithCancel(context.Background())
+		go func() {
+			done[i] <- scheduler.Run(ctxs[i], scheduler.Options{Redis: storage.AsynqRedis(ropt), RedisCli: rdb, Log: log,
+				LeaseTTL: 600 * time.Millisecond, OnLeading: func() { leading[i].Add(1) }})
+		}()
+	}
+	defer func() {
+		for i := range 2 {
+			cancels[i]()
+		}
+	}()
+	testenv.Eventually(t, 10*time.Second, "a leader", func() bool { return leading[0].Load()+leading[1].Load() >= 1 })
+	// Several lease periods later there is still exactly one leader.
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) {
+		if n := leading[0].Load() + leading[1].Load(); n != 1 {
+			t.Fatalf("%d leaderships while both run, want 1", n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	leader := 0
+	if leading[1].Load() == 1 {
+		leader = 1
+	}
+	cancels[leader]()
+	if err := <-done[leader]; err != nil {
+		t.Fatal(err)
+	}
+	other := 1 - leader
+	testenv.Eventually(t, 10*time.Second, "the standby to take over", func() bool { return leading[other].Load() == 1 })
+}
