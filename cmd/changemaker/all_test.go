@@ -1,0 +1,75 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"changemaker/internal/testenv"
+)
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// TestAllRunsEveryPartAndStopsCleanly starts `changemaker all` against a
+// fresh database, waits for each HTTP part to answer, then stops it.
+func TestAllRunsEveryPartAndStopsCleanly(t *testing.T) {
+	t.Parallel()
+	dbURL := testenv.DatabaseURLFor(t)
+	ropt := testenv.Redis(t)
+	ports := map[string]int{"API_PORT": freePort(t), "MEDIA_API_PORT": freePort(t), "QUEUES_PORT": freePort(t), "WORKER_METRICS_PORT": freePort(t)}
+	vars := map[string]string{
+		"DATABASE_URL": dbURL,
+		"REDIS_URL":    fmt.Sprintf("redis://%s/%d", ropt.Addr, ropt.DB),
+		"ACCESS_LOG":   "off",
+		"LOG_LEVEL":    "error",
+	}
+	for k, v := range ports {
+		vars[k] = strconv.Itoa(v)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"all"}, envFrom(vars), &bytes.Buffer{}) }()
+
+	for _, url := range []string{
+		fmt.Sprintf("http://127.0.0.1:%d/api/health", ports["API_PORT"]),
+		fmt.Sprintf("http://127.0.0.1:%d/api/media/health", ports["MEDIA_API_PORT"]),
+		fmt.Sprintf("http://127.0.0.1:%d/api/health", ports["QUEUES_PORT"]),
+		fmt.Sprintf("http://127.0.0.1:%d/metrics", ports["WORKER_METRICS_PORT"]),
+	} {
+		testenv.Eventually(t, 30*time.Second, url, func() bool {
+			select {
+			case err := <-done:
+				t.Fatalf("all exited early: %v", err)
+			default:
+			}
+			res, err := http.Get(url)
+			if err != nil {
+				return false
+			}
+			res.Body.Close()
+			return res.StatusCode == 200
+		})
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("all stopped with %v", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("all did not stop within 60s of the signal")
+	}
+}
