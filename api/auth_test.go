@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
+	"changemaker/api"
 	"changemaker/api/auth"
 	"changemaker/config"
 	"changemaker/internal/testenv"
@@ -340,5 +343,26 @@ func TestPasswordHelpers(t *testing.T) {
 	other, _ := auth.GeneratePassword()
 	if other == pw {
 		t.Fatal("two generated passwords are equal")
+	}
+}
+
+// TestLoginWorksWhileRedisIsDown: the rate limiter fails open, so a Redis
+// outage does not lock everyone out.
+func TestLoginWorksWhileRedisIsDown(t *testing.T) {
+	t.Parallel()
+	env := testenv.NewAPI(t)
+	u := env.CreateUser(storage.RoleUser, "")
+	deps := env.Deps
+	deps.Redis = redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
+	defer deps.Redis.Close()
+	app, err := api.NewMain(deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close()
+	res := testenv.Do(t, app, testenv.Request{Method: "POST", Path: "/api/auth/login",
+		Body: map[string]string{"email": u.Email, "password": testenv.Password}})
+	if res.Status != 200 {
+		t.Fatalf("login with Redis down = %d %s, want 200", res.Status, res.Body)
 	}
 }
