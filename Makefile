@@ -1,0 +1,31 @@
+# Convenience targets; the scripts are the source of truth.
+
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+GO      ?= go
+
+.PHONY: build dev test bench fmt vet clean
+
+## build: compile bin/changemaker
+build:
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/changemaker ./cmd/changemaker
+
+## dev: install what is missing, start services, migrate, run `changemaker all`
+dev:
+	./scripts/dev.sh
+
+## test: gofmt, go vet and the race-enabled test suite against real Postgres and Redis
+test:
+	./scripts/test.sh
+
+## bench: the wrk benchmarks recorded in docs/benchmarks.md
+bench:
+	./scripts/bench.sh
+
+fmt:
+	gofmt -w $$(find . -name "*.go" -not -path "./.git/*" -not -path "*/testdata/*")
+
+vet:
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,275 @@
+#!/usr/bin/env bash
+# install-deps.sh — install what Changemaker needs to run and test on this
+# machine, then make sure Postgres and Redis are answering.
+#
+#   scripts/install-deps.sh [--bench] [--no-start] [--start-only]
+#
+#   --bench       also install wrk (for scripts/bench.sh)
+#   --no-start    install only; do not start Postgres and Redis
+#   --start-only  do not install anything; only start Postgres and Redis
+#
+# Idempotent: it installs only what is missing and starts only what is not
+# answering. On Debian/Ubuntu it uses apt (through sudo when not root);
+# elsewhere it lists what to install and exits non-zero. It works without
+# systemd (containers): Postgres through pg_ctlcluster or `service`, Redis by
+# running redis-server directly.
+#
+# Environment: CM_PG_HOST/CM_PG_PORT (default 127.0.0.1:5432),
+# CM_REDIS_HOST/CM_REDIS_PORT (default 127.0.0.1:6379),
+# CM_SERVICE_WAIT (seconds to wait for a service, default 60).
+set -euo pipefail
+
+MAILPIT_VERSION=v1.33.1
+PG_HOST=${CM_PG_HOST:-127.0.0.1}
+PG_PORT=${CM_PG_PORT:-5432}
+REDIS_HOST=${CM_REDIS_HOST:-127.0.0.1}
+REDIS_PORT=${CM_REDIS_PORT:-6379}
+SERVICE_WAIT=${CM_SERVICE_WAIT:-60}
+
+bench=0 install=1 start=1
+for arg in "$@"; do
+	case $arg in
+	--bench) bench=1 ;;
+	--no-start) start=0 ;;
+	--start-only) install=0 ;;
+	-h | --help)
+		sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
+		exit 0
+		;;
+	*)
+		echo "install-deps: unknown argument $arg (try --help)" >&2
+		exit 2
+		;;
+	esac
+done
+
+say() { printf '==> %s\n' "$*"; }
+die() {
+	printf 'install-deps: %s\n' "$*" >&2
+	exit 1
+}
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# Go may be installed but not on PATH (CI shells, sudo).
+if ! have go && [ -x /usr/local/go/bin/go ]; then
+	PATH=$PATH:/usr/local/go/bin
+fi
+
+# as_root runs a command as root: directly, or through sudo.
+as_root() {
+	if [ "$(id -u)" -eq 0 ]; then
+		"$@"
+	elif have sudo; then
+		sudo "$@"
+	else
+		die "need root for: $* (install sudo or run as root)"
+	fi
+}
+
+# as_postgres runs a command as the postgres OS user (peer auth on the socket).
+as_postgres() {
+	# From /, which the postgres user can read (psql warns otherwise).
+	(
+		cd /
+		if [ "$(id -u)" -ne 0 ]; then
+			sudo -u postgres "$@"
+		elif have runuser; then
+			runuser -u postgres -- "$@"
+		else
+			su postgres -s /bin/sh -c "$(printf '%q ' "$@")"
+		fi
+	)
+}
+
+systemd_running() { [ -d /run/systemd/system ]; }
+
+pg_up() { pg_isready -h "$PG_HOST" -p "$PG_PORT" -q -t 2 >/dev/null 2>&1; }
+redis_up() { [ "$(redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]; }
+
+# wait_until WHAT SECONDS CMD... polls CMD until it succeeds or the deadline passes.
+wait_until() {
+	local what=$1 secs=$2
+	shift 2
+	local end=$((SECONDS + secs))
+	until "$@"; do
+		if ((SECONDS >= end)); then
+			echo "install-deps: $what did not answer within ${secs}s" >&2
+			return 1
+		fi
+		sleep 0.5
+	done
+}
+
+# ---------------------------------------------------------------------------
+# Installing
+
+# missing_packages prints the Debian packages to install, one per line.
+missing_packages() {
+	# The server: any installed PostgreSQL, or one already answering.
+	if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 && ! have postgres && ! pg_up; then
+		echo postgresql
+	fi
+	have psql && have pg_isready || echo postgresql-client
+	have redis-server || redis_up || echo redis-server
+	have redis-cli || echo redis-tools
+	# go test -race needs cgo, hence a C compiler and libc headers.
+	have gcc || printf '%s\n' gcc libc6-dev
+	have ffmpeg && have ffprobe || echo ffmpeg
+	have nginx || [ -x /usr/sbin/nginx ] || echo nginx
+	if [ "$bench" = 1 ]; then have wrk || echo wrk; fi
+}
+
+install_packages() {
+	local -a need
+	mapfile -t need < <(missing_packages)
+	if [ "${#need[@]}" -eq 0 ]; then
+		say "system packages: all present"
+		return
+	fi
+	if ! have apt-get; then
+		cat >&2 <<EOF
+install-deps: missing: ${need[*]}
+This script installs packages with apt (Debian/Ubuntu) only. Install these yourself:
+  - PostgreSQL 15+ (server and client: psql, pg_isready)
+  - Redis 6+ (redis-server, redis-cli)
+  - ffmpeg (ffmpeg and ffprobe), nginx, a C compiler (gcc; go test -race needs cgo)
+  - wrk (only for benchmarks)
+For example: macOS  brew install postgresql@16 redis ffmpeg nginx wrk
+             Fedora dnf install postgresql-server postgresql redis ffmpeg-free nginx gcc wrk
+Then start PostgreSQL on $PG_HOST:$PG_PORT (user postgres, no password or a ~/.pgpass entry)
+and Redis on $REDIS_HOST:$REDIS_PORT, and run this script again.
+EOF
+		exit 1
+	fi
+	say "installing with apt: ${need[*]}"
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
+}
+
+install_go_tools() {
+	have go || die "Go is not installed (need the version in go.mod or newer): https://go.dev/dl/"
+	local gobin
+	gobin=$(go env GOBIN)
+	[ -n "$gobin" ] || gobin=$(go env GOPATH)/bin
+	if have mailpit || [ -x "$gobin/mailpit" ]; then
+		say "mailpit: present"
+	else
+		say "installing mailpit $MAILPIT_VERSION into $gobin (go install; a minute the first time)"
+		local out
+		if ! out=$(go install "github.com/axllent/mailpit@$MAILPIT_VERSION" 2>&1); then
+			printf '%s\n' "$out" >&2
+			die "go install mailpit failed"
+		fi
+	fi
+}
+
+# ---------------------------------------------------------------------------
+# Starting
+
+start_postgres() {
+	if pg_up; then
+		say "postgres: answering on $PG_HOST:$PG_PORT"
+		return
+	fi
+	say "postgres: not answering on $PG_HOST:$PG_PORT; starting it"
+	if systemd_running; then
+		as_root systemctl start postgresql
+	elif have pg_lsclusters; then
+		# Debian's postgresql-common: start the cluster on our port, or create one.
+		local clusters
+		clusters=$(pg_lsclusters --no-header 2>/dev/null | awk -v port="$PG_PORT" '$3 == port {print $1, $2, $4}')
+		if [ -z "$clusters" ]; then
+			if [ -n "$(pg_lsclusters --no-header 2>/dev/null)" ]; then
+				die "no PostgreSQL cluster uses port $PG_PORT (see pg_lsclusters); set CM_PG_PORT or create one"
+			fi
+			local version
+			version=$(find /usr/lib/postgresql -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -V | tail -n 1)
+			say "postgres: creating cluster $version/main"
+			as_root pg_createcluster "$version" main --port "$PG_PORT"
+			clusters="$version main down"
+		fi
+		local ver name status
+		while read -r ver name status; do
+			[ "$status" = online ] && continue
+			as_root pg_ctlcluster --skip-systemctl-redirect "$ver" "$name" start
+		done <<<"$clusters"
+	elif have service && [ -e /etc/init.d/postgresql ]; then
+		as_root service postgresql start
+	else
+		die "cannot start PostgreSQL here: start it yourself (e.g. pg_ctl -D \$PGDATA start as its owner)"
+	fi
+	wait_until "postgres on $PG_HOST:$PG_PORT" "$SERVICE_WAIT" pg_up
+	say "postgres: up"
+}
+
+# ensure_pg_access makes `postgres@$PG_HOST:$PG_PORT` usable without a
+# password in the URL, as DATABASE_URL's and the tests' defaults expect. A
+# fresh Debian install asks for a password on TCP while the postgres role has
+# none; then a random one is set and written to ~/.pgpass (which libpq and pgx
+# both read). It is never printed.
+ensure_pg_access() {
+	local url="postgresql://postgres@$PG_HOST:$PG_PORT/postgres?connect_timeout=5"
+	local out
+	if out=$(psql "$url" -XtAc 'SELECT 1' 2>&1); then
+		return
+	fi
+	case $out in
+	*password* | *authentication*) ;;
+	*) die "cannot connect to PostgreSQL as postgres: $out" ;;
+	esac
+	local has_password
+	has_password=$(as_postgres psql -p "$PG_PORT" -XtAc \
+		"SELECT rolpassword IS NOT NULL FROM pg_authid WHERE rolname = 'postgres'" 2>/dev/null || echo unknown)
+	if [ "$has_password" != f ]; then
+		die "PostgreSQL wants a password for postgres@$PG_HOST:$PG_PORT. Put it in ~/.pgpass
+  ($PG_HOST:$PG_PORT:*:postgres:PASSWORD, mode 600), or set DATABASE_URL and TEST_DATABASE_URL."
+	fi
+	say "postgres: the postgres role has no password and TCP logins need one; setting a random one in ${PGPASSFILE:-~/.pgpass}"
+	local pw
+	pw=$(head -c 32 /dev/urandom | base64 | tr -d '\n=' | tr '+/' '-_')
+	printf "ALTER ROLE postgres PASSWORD '%s';\n" "$pw" | as_postgres psql -p "$PG_PORT" -Xq
+	local pgpass=${PGPASSFILE:-$HOME/.pgpass}
+	(
+		umask 077
+		touch "$pgpass"
+		printf '%s:%s:*:postgres:%s\n' "$PG_HOST" "$PG_PORT" "$pw" >>"$pgpass"
+		[ "$PG_HOST" = localhost ] || printf 'localhost:%s:*:postgres:%s\n' "$PG_PORT" "$pw" >>"$pgpass"
+	)
+	chmod 600 "$pgpass"
+	psql "$url" -XtAc 'SELECT 1' >/dev/null || die "still cannot connect to PostgreSQL as postgres"
+}
+
+start_redis() {
+	if redis_up; then
+		say "redis: answering on $REDIS_HOST:$REDIS_PORT"
+		return
+	fi
+	say "redis: not answering on $REDIS_HOST:$REDIS_PORT; starting it"
+	if systemd_running; then
+		as_root systemctl start redis-server
+	else
+		# No init system: run it directly, without persistence (Postgres is the
+		# source of truth; Redis only carries queues, caches and rate limits).
+		local dir log
+		if [ "$(id -u)" -eq 0 ]; then
+			dir=/var/lib/redis log=/var/log/redis/changemaker.log
+		else
+			dir=${XDG_RUNTIME_DIR:-/tmp}/changemaker-redis-$(id -u) log=$dir/redis.log
+		fi
+		mkdir -p "$dir" "$(dirname "$log")"
+		redis-server --daemonize yes --bind 127.0.0.1 -::1 --port "$REDIS_PORT" \
+			--save "" --appendonly no --dir "$dir" --logfile "$log"
+	fi
+	wait_until "redis on $REDIS_HOST:$REDIS_PORT" "$SERVICE_WAIT" redis_up
+	say "redis: up"
+}
+
+if [ "$install" = 1 ]; then
+	install_packages
+	install_go_tools
+fi
+if [ "$start" = 1 ]; then
+	start_postgres
+	ensure_pg_access
+	start_redis
+fi
