@@ -2,6 +2,7 @@ package httpx
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
 	"time"
 
@@ -34,9 +35,10 @@ type Health struct {
 	Timeout  time.Duration
 	CacheFor time.Duration
 
-	mu     sync.Mutex
-	last   healthBody
-	lastAt time.Time
+	mu         sync.Mutex
+	lastStatus int
+	lastBody   []byte // the encoded answer, reused until CacheFor passes
+	lastAt     time.Time
 }
 
 type checkResult struct {
@@ -55,26 +57,35 @@ type healthBody struct {
 
 // Handler answers with a fresh or cached result.
 func (h *Health) Handler(c *fiber.Ctx) error {
-	body := h.result(c.UserContext())
-	if body.Status != "healthy" {
-		return c.Status(fiber.StatusServiceUnavailable).JSON(body)
+	status, body, err := h.result(c.UserContext())
+	if err != nil {
+		return err
 	}
-	return c.JSON(body)
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Status(status).Send(body)
 }
 
-func (h *Health) result(ctx context.Context) healthBody {
+// result returns the status and encoded body, re-checking at most once per
+// CacheFor; concurrent callers wait for the one check in flight.
+func (h *Health) result(ctx context.Context) (int, []byte, error) {
 	cacheFor := h.CacheFor
 	if cacheFor == 0 {
 		cacheFor = time.Second
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if !h.lastAt.IsZero() && time.Since(h.lastAt) < cacheFor {
-		return h.last
+	if h.lastBody == nil || time.Since(h.lastAt) >= cacheFor {
+		res := h.check(ctx)
+		b, err := json.Marshal(res)
+		if err != nil {
+			return 0, nil, err
+		}
+		h.lastStatus, h.lastBody, h.lastAt = fiber.StatusOK, b, time.Now()
+		if res.Status != "healthy" {
+			h.lastStatus = fiber.StatusServiceUnavailable
+		}
 	}
-	h.last = h.check(ctx)
-	h.lastAt = time.Now()
-	return h.last
+	return h.lastStatus, h.lastBody, nil
 }
 
 // check runs the checks concurrently, each bounded by Timeout.
