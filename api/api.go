@@ -11,8 +11,12 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"changemaker/api/auth"
+	"changemaker/api/campaigns"
 	"changemaker/api/httpx"
+	"changemaker/api/media"
 	"changemaker/api/queues"
+	"changemaker/api/representatives"
+	"changemaker/api/responses"
 	"changemaker/api/settings"
 	"changemaker/api/users"
 	"changemaker/config"
@@ -106,15 +110,35 @@ func NewMain(d Deps) (*App, error) {
 		return nil, err
 	}
 	(&settings.Handler{Store: d.Store, Auth: c.auth, Box: box}).Routes(r)
+	d.influenceRoutes(r, c)
 	dash := queues.Mount(app, c.auth, d.AsynqRedis)
 	return &App{App: app, closers: []func() error{dash.Close}}, nil
+}
+
+// influenceRoutes mounts campaigns, the representative lookup and the response wall.
+func (d Deps) influenceRoutes(r fiber.Router, c common) {
+	ic := d.Config.Influence
+	(&campaigns.Handler{Store: d.Store, Auth: c.auth, Limiter: c.limiter, Queue: d.Queue,
+		Inspector: d.Inspector, Config: ic, Log: d.Log}).Routes(r)
+	(&representatives.Handler{Store: d.Store, Redis: d.Redis, Auth: c.auth, Limiter: c.limiter, Queue: d.Queue,
+		Config: ic, Log: d.Log}).Routes(r, c.metrics.Registry)
+	(&responses.Handler{Store: d.Store, Auth: c.auth, Limiter: c.limiter, Queue: d.Queue, Config: ic,
+		TokenKey: storage.ResponseTokenKey(d.Config.EncryptionKey), VoterSalt: storage.UpvoteSalt(d.Config.EncryptionKey),
+		Log: d.Log}).Routes(r)
 }
 
 // NewMedia builds the media API: health and metrics at the root and under
 // /api/media, and its modules under /api/media.
 func NewMedia(d Deps) (*App, error) {
 	c := newCommon(d)
-	app := httpx.NewApp(d.appOptions("media", d.Config.MediaBodyLimit, c.metrics))
+	opts := d.appOptions("media", d.Config.MediaBodyLimit, c.metrics)
+	// Uploads are read from the connection as they arrive, never buffered;
+	// media.Handler bounds every other route's body to MediaBodyLimit itself.
+	opts.StreamRequestBody = true
+	app := httpx.NewApp(opts)
+	// Otherwise fasthttp spools a whole multipart body to temporary files
+	// before the handler even runs.
+	app.Server().DisablePreParseMultipartForm = true
 	health := d.health("media")
 	app.Get("/health", health.Handler)
 	app.Get("/metrics", c.metrics.Handler())
@@ -123,7 +147,18 @@ func NewMedia(d Deps) (*App, error) {
 	r.Get("/auth/me", c.auth.Require(), func(ctx *fiber.Ctx) error {
 		return ctx.JSON(fiber.Map{"user": httpx.CurrentUser(ctx)})
 	})
-	return &App{App: app}, nil
+	mh, err := media.New(media.Options{
+		Config: d.Config.Media, BodyLimit: d.Config.MediaBodyLimit,
+		RateLimit:    httpx.Limit{Name: "media", Max: d.Config.MediaRateLimit, Window: d.Config.MediaRateWindow},
+		ViewerSecret: d.Config.JWTAccessSecret,
+		Store:        d.Store, Redis: d.Redis, Queue: d.Queue, Inspector: d.Inspector,
+		Auth: c.auth, Limiter: c.limiter, Registry: c.metrics.Registry, Log: d.Log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("media routes: %w", err)
+	}
+	mh.Routes(r)
+	return &App{App: app, closers: []func() error{mh.Close}}, nil
 }
 
 // NewQueues builds the standalone dashboard process: the dashboard at

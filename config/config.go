@@ -56,6 +56,9 @@ type Config struct {
 	WorkerShutdownTimeout time.Duration
 
 	SMTP SMTP
+
+	Influence InfluenceConfig
+	Media     MediaConfig
 }
 
 // SMTP is the fallback mail server, used when the settings singleton names none.
@@ -118,6 +121,8 @@ func Load(getenv func(string) string) (Config, error) {
 			FromName: r.str("SMTP_FROM_NAME", "Changemaker"),
 		},
 	}
+	c.Influence = loadInfluence(&r)
+	c.Media = loadMedia(&r)
 	if r.err != nil {
 		return Config{}, r.err
 	}

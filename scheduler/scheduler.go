@@ -36,6 +36,20 @@ func Entries() []Entry {
 				return tasks.NewPurgeRefreshTokens(tasks.PurgeRefreshTokens{GraceHours: 24})
 			},
 		},
+		{
+			Name: "sweep queued emails that have no task",
+			Spec: "* * * * *",
+			Task: func() (*asynq.Task, error) {
+				return tasks.NewSweepEmails(tasks.SweepEmails{OlderThanSeconds: 60, Limit: 500})
+			},
+		},
+		{
+			Name: "refresh the Represent cache",
+			Spec: "41 * * * *",
+			Task: func() (*asynq.Task, error) {
+				return tasks.NewRepresentRefresh(tasks.RepresentRefresh{Limit: 50})
+			},
+		},
 	}
 }
 

@@ -30,6 +30,8 @@ func goldenCases() []goldenCase {
 	var all []goldenCase
 	for _, cases := range [][]goldenCase{
 		foundationCases(),
+		influenceCases(),
+		mediaCases(),
 		// influenceCases(), mediaCases(), … one line per domain
 	} {
 		all = append(all, cases...)

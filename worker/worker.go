@@ -36,6 +36,8 @@ func NewMux(d Deps, m *Metrics) *asynq.ServeMux {
 	mux.Use(observe(d.Log, m))
 	maint := &Maintenance{Store: d.Store, Log: d.Log}
 	mux.HandleFunc(tasks.TypePurgeRefreshTokens, maint.PurgeRefreshTokens)
+	registerInfluence(mux, d, m)
+	registerMedia(mux, d)
 	return mux
 }
 
@@ -105,6 +107,7 @@ func QueueNames(q map[string]int) []string {
 type Metrics struct {
 	processed *prometheus.CounterVec
 	duration  *prometheus.HistogramVec
+	influence *InfluenceMetrics
 }
 
 // NewMetrics registers the task metrics on reg.
@@ -121,6 +124,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"type"}),
 	}
 	reg.MustRegister(m.processed, m.duration)
+	m.influence = NewInfluenceMetrics(reg)
 	return m
 }
 

@@ -1,0 +1,370 @@
+// Package campaigns serves influence campaigns: admin management with custom
+// recipients and the email log, the public campaign pages, and the two ways a
+// constituent writes to their representatives (send-email through the email
+// fleet, or a recorded mailto link).
+package campaigns
+
+import (
+	"errors"
+	"log/slog"
+	"slices"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/hibiken/asynq"
+
+	"changemaker/api/httpx"
+	"changemaker/config"
+	"changemaker/storage"
+)
+
+// Handler serves /api/campaigns and /api/public/campaigns.
+type Handler struct {
+	Store     *storage.Store
+	Auth      *httpx.Auth
+	Limiter   *httpx.RateLimiter
+	Queue     *asynq.Client
+	Inspector *asynq.Inspector
+	Config    config.InfluenceConfig
+	Log       *slog.Logger
+}
+
+// Admin roles. SUPER_ADMIN passes every role check; an INFLUENCE_ADMIN
+// manages the campaigns they created.
+var adminRoles = []string{storage.RoleInfluenceAdmin}
+
+// Routes mounts the module on r (the /api group).
+func (h *Handler) Routes(r fiber.Router) {
+	g := r.Group("/campaigns", h.Auth.Require(adminRoles...))
+	g.Get("/", h.list)
+	g.Post("/", h.create)
+	g.Get("/:id", h.get)
+	g.Patch("/:id", h.update)
+	g.Delete("/:id", h.delete)
+	g.Get("/:id/recipients", h.listRecipients)
+	g.Post("/:id/recipients", h.addRecipient)
+	g.Delete("/:id/recipients/:recipientId", h.deleteRecipient)
+	g.Get("/:id/emails", h.listEmails)
+	g.Get("/:id/emails/stats", h.emailStats)
+	g.Post("/:id/emails/:emailId/retry", h.retryEmail)
+
+	p := r.Group("/public/campaigns")
+	p.Get("/", h.publicList)
+	p.Get("/:slug", h.publicGet)
+	p.Post("/:slug/send-email", h.sendEmail)
+	p.Post("/:slug/mailto", h.mailto)
+}
+
+// owned loads campaign :id and checks that the current user may manage it.
+func (h *Handler) owned(c *fiber.Ctx) (storage.Campaign, error) {
+	id, err := httpx.ParamID(c, "id")
+	if err != nil {
+		return storage.Campaign{}, err
+	}
+	camp, err := h.Store.CampaignByID(c.UserContext(), id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return storage.Campaign{}, httpx.NotFound("no such campaign")
+	}
+	if err != nil {
+		return storage.Campaign{}, err
+	}
+	if !mayManage(httpx.CurrentUser(c), camp) {
+		return storage.Campaign{}, httpx.Forbidden("you may manage only the campaigns you created")
+	}
+	return camp, nil
+}
+
+func mayManage(u *storage.User, camp storage.Campaign) bool {
+	if u == nil {
+		return false
+	}
+	if u.Role == storage.RoleSuperAdmin {
+		return true
+	}
+	return camp.CreatedBy != nil && *camp.CreatedBy == u.ID
+}
+
+func (h *Handler) list(c *fiber.Ctx) error {
+	page, err := httpx.ParsePage(c)
+	if err != nil {
+		return err
+	}
+	f := storage.CampaignFilter{Search: strings.TrimSpace(c.Query("search")), Status: c.Query("status"),
+		Limit: page.Limit, Offset: page.Offset()}
+	var v httpx.Validator
+	if f.Status != "" {
+		v.OneOf("status", f.Status, storage.CampaignStatuses)
+	}
+	v.MaxLen("search", f.Search, 200)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	if u := httpx.CurrentUser(c); u.Role != storage.RoleSuperAdmin {
+		f.CreatedBy = u.ID
+	}
+	list, total, err := h.Store.ListCampaigns(c.UserContext(), f)
+	if err != nil {
+		return err
+	}
+	return c.JSON(httpx.Paged(list, page, total))
+}
+
+// campaignRequest is the body of create and update; absent fields stay as they are.
+type campaignRequest struct {
+	Slug                   *string   `json:"slug"`
+	Title                  *string   `json:"title"`
+	Description            *string   `json:"description"`
+	EmailSubject           *string   `json:"emailSubject"`
+	EmailBody              *string   `json:"emailBody"`
+	CallToAction           *string   `json:"callToAction"`
+	CoverPhoto             *string   `json:"coverPhoto"`
+	Status                 *string   `json:"status"`
+	TargetGovernmentLevels *[]string `json:"targetGovernmentLevels"`
+	AllowSMTPEmail         *bool     `json:"allowSmtpEmail"`
+	AllowMailtoLink        *bool     `json:"allowMailtoLink"`
+	CollectUserInfo        *bool     `json:"collectUserInfo"`
+	ShowEmailCount         *bool     `json:"showEmailCount"`
+	ShowCallCount          *bool     `json:"showCallCount"`
+	AllowEmailEditing      *bool     `json:"allowEmailEditing"`
+	AllowCustomRecipients  *bool     `json:"allowCustomRecipients"`
+	ShowResponseWall       *bool     `json:"showResponseWall"`
+	HighlightCampaign      *bool     `json:"highlightCampaign"`
+}
+
+// Field limits.
+const (
+	maxTitle       = 200
+	maxSubject     = 200
+	maxBody        = 10_000
+	maxDescription = 10_000
+	maxShort       = 500
+	maxURL         = 2000
+)
+
+func (req *campaignRequest) validate(v *httpx.Validator, creating bool) storage.CampaignFields {
+	trim := func(p *string) *string {
+		if p == nil {
+			return nil
+		}
+		s := strings.TrimSpace(*p)
+		return &s
+	}
+	req.Slug, req.Title, req.EmailSubject, req.CoverPhoto = trim(req.Slug), trim(req.Title), trim(req.EmailSubject), trim(req.CoverPhoto)
+	if creating && req.Title == nil {
+		v.Add("title", "is required")
+	}
+	if req.Title != nil && v.Required("title", *req.Title) {
+		v.MaxLen("title", *req.Title, maxTitle)
+		v.NoLineBreaks("title", *req.Title)
+	}
+	if req.Slug != nil {
+		*req.Slug = strings.ToLower(*req.Slug)
+		v.Check(storage.ValidSlug(*req.Slug), "slug", "must be lower-case letters and digits joined by single hyphens, at most 100 characters")
+	}
+	if req.EmailSubject != nil {
+		v.MaxLen("emailSubject", *req.EmailSubject, maxSubject)
+		v.NoLineBreaks("emailSubject", *req.EmailSubject)
+	}
+	if req.EmailBody != nil {
+		v.MaxLen("emailBody", *req.EmailBody, maxBody)
+	}
+	if req.Description != nil {
+		v.MaxLen("description", *req.Description, maxDescription)
+	}
+	if req.CallToAction != nil {
+		v.MaxLen("callToAction", *req.CallToAction, maxShort)
+	}
+	if req.CoverPhoto != nil {
+		v.MaxLen("coverPhoto", *req.CoverPhoto, maxURL)
+		v.NoLineBreaks("coverPhoto", *req.CoverPhoto)
+	}
+	if req.Status != nil {
+		v.OneOf("status", *req.Status, storage.CampaignStatuses)
+	}
+	if req.TargetGovernmentLevels != nil {
+		levels := []string{}
+		for _, l := range *req.TargetGovernmentLevels {
+			if !slices.Contains(storage.GovernmentLevels, l) {
+				v.Add("targetGovernmentLevels", "each must be one of "+strings.Join(storage.GovernmentLevels, ", "))
+				break
+			}
+			if !slices.Contains(levels, l) {
+				levels = append(levels, l)
+			}
+		}
+		req.TargetGovernmentLevels = &levels
+	}
+	return storage.CampaignFields{
+		Slug: req.Slug, Title: req.Title, Description: req.Description, EmailSubject: req.EmailSubject,
+		EmailBody: req.EmailBody, CallToAction: req.CallToAction, CoverPhoto: req.CoverPhoto, Status: req.Status,
+		TargetGovernmentLevels: req.TargetGovernmentLevels, AllowSMTPEmail: req.AllowSMTPEmail,
+		AllowMailtoLink: req.AllowMailtoLink, CollectUserInfo: req.CollectUserInfo, ShowEmailCount: req.ShowEmailCount,
+		ShowCallCount: req.ShowCallCount, AllowEmailEditing: req.AllowEmailEditing,
+		AllowCustomRecipients: req.AllowCustomRecipients, ShowResponseWall: req.ShowResponseWall,
+		HighlightCampaign: req.HighlightCampaign,
+	}
+}
+
+// checkActivation refuses an ACTIVE campaign that could not send a sensible email.
+func checkActivation(v *httpx.Validator, status, subject, body string) {
+	if status != storage.CampaignActive {
+		return
+	}
+	v.Check(strings.TrimSpace(subject) != "", "emailSubject", "is required before the campaign can be ACTIVE")
+	v.Check(strings.TrimSpace(body) != "", "emailBody", "is required before the campaign can be ACTIVE")
+}
+
+func deref(p *string, def string) string {
+	if p == nil {
+		return def
+	}
+	return *p
+}
+
+func (h *Handler) create(c *fiber.Ctx) error {
+	var req campaignRequest
+	if err := httpx.BindJSON(c, &req); err != nil {
+		return err
+	}
+	var v httpx.Validator
+	f := req.validate(&v, true)
+	if f.Status != nil && *f.Status != storage.CampaignDraft && *f.Status != storage.CampaignActive {
+		v.Add("status", "a new campaign must be DRAFT or ACTIVE")
+	}
+	checkActivation(&v, deref(f.Status, storage.CampaignDraft), deref(f.EmailSubject, ""), deref(f.EmailBody, ""))
+	if err := v.Err(); err != nil {
+		return err
+	}
+	camp, err := h.Store.CreateCampaign(c.UserContext(), f, httpx.CurrentUser(c).ID)
+	if errors.Is(err, storage.ErrConflict) {
+		return httpx.Conflict("a campaign with this slug already exists")
+	}
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"campaign": camp})
+}
+
+func (h *Handler) get(c *fiber.Ctx) error {
+	camp, err := h.owned(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"campaign": camp})
+}
+
+func (h *Handler) update(c *fiber.Ctx) error {
+	camp, err := h.owned(c)
+	if err != nil {
+		return err
+	}
+	var req campaignRequest
+	if err := httpx.BindJSON(c, &req); err != nil {
+		return err
+	}
+	var v httpx.Validator
+	f := req.validate(&v, false)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	if f.Status != nil && !storage.CampaignTransitionAllowed(camp.Status, *f.Status) {
+		return httpx.Conflict("a " + camp.Status + " campaign cannot become " + *f.Status)
+	}
+	checkActivation(&v, deref(f.Status, camp.Status), deref(f.EmailSubject, camp.EmailSubject),
+		deref(f.EmailBody, camp.EmailBody))
+	if err := v.Err(); err != nil {
+		return err
+	}
+	camp, err = h.Store.UpdateCampaign(c.UserContext(), camp.ID, f)
+	if errors.Is(err, storage.ErrConflict) {
+		return httpx.Conflict("a campaign with this slug already exists")
+	}
+	if errors.Is(err, storage.ErrNotFound) {
+		return httpx.NotFound("no such campaign")
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"campaign": camp})
+}
+
+func (h *Handler) delete(c *fiber.Ctx) error {
+	camp, err := h.owned(c)
+	if err != nil {
+		return err
+	}
+	if err := h.Store.DeleteCampaign(c.UserContext(), camp.ID); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func (h *Handler) listRecipients(c *fiber.Ctx) error {
+	camp, err := h.owned(c)
+	if err != nil {
+		return err
+	}
+	list, err := h.Store.Recipients(c.UserContext(), camp.ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"data": list})
+}
+
+type recipientRequest struct {
+	Name  string `json:"name"`
+	Title string `json:"title"`
+	Email string `json:"email"`
+}
+
+func (h *Handler) addRecipient(c *fiber.Ctx) error {
+	camp, err := h.owned(c)
+	if err != nil {
+		return err
+	}
+	var req recipientRequest
+	if err := httpx.BindJSON(c, &req); err != nil {
+		return err
+	}
+	req.Name, req.Title, req.Email = strings.TrimSpace(req.Name), strings.TrimSpace(req.Title), strings.TrimSpace(req.Email)
+	var v httpx.Validator
+	if v.Required("name", req.Name) {
+		v.MaxLen("name", req.Name, maxTitle)
+		v.NoLineBreaks("name", req.Name)
+	}
+	v.MaxLen("title", req.Title, maxTitle)
+	v.NoLineBreaks("title", req.Title)
+	if v.Required("email", req.Email) {
+		v.Email("email", req.Email)
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	rec, err := h.Store.AddRecipient(c.UserContext(), camp.ID, req.Name, req.Title, req.Email)
+	if errors.Is(err, storage.ErrConflict) {
+		return httpx.Conflict("this campaign already has a recipient with this email")
+	}
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"recipient": rec})
+}
+
+func (h *Handler) deleteRecipient(c *fiber.Ctx) error {
+	camp, err := h.owned(c)
+	if err != nil {
+		return err
+	}
+	id, err := httpx.ParamID(c, "recipientId")
+	if err != nil {
+		return err
+	}
+	err = h.Store.DeleteRecipient(c.UserContext(), camp.ID, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return httpx.NotFound("no such recipient")
+	}
+	if err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}

@@ -1,0 +1,134 @@
+package campaigns
+
+import (
+	"errors"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"changemaker/api/httpx"
+	"changemaker/storage"
+)
+
+// publicSummary is a campaign in the public list: only what a visitor may
+// see, counts only when the campaign shows them, and nothing about its creator.
+type publicSummary struct {
+	Slug                   string    `json:"slug"`
+	Title                  string    `json:"title"`
+	Description            string    `json:"description"`
+	CallToAction           string    `json:"callToAction"`
+	CoverPhoto             string    `json:"coverPhoto"`
+	Status                 string    `json:"status"`
+	TargetGovernmentLevels []string  `json:"targetGovernmentLevels"`
+	HighlightCampaign      bool      `json:"highlightCampaign"`
+	EmailCount             *int      `json:"emailCount,omitempty"`
+	CallCount              *int      `json:"callCount,omitempty"`
+	CreatedAt              time.Time `json:"createdAt"`
+}
+
+// publicCampaign is one campaign's public page.
+type publicCampaign struct {
+	publicSummary
+	EmailSubject          string            `json:"emailSubject"`
+	EmailBody             string            `json:"emailBody"`
+	AllowSMTPEmail        bool              `json:"allowSmtpEmail"`
+	AllowMailtoLink       bool              `json:"allowMailtoLink"`
+	CollectUserInfo       bool              `json:"collectUserInfo"`
+	AllowEmailEditing     bool              `json:"allowEmailEditing"`
+	AllowCustomRecipients bool              `json:"allowCustomRecipients"`
+	ShowResponseWall      bool              `json:"showResponseWall"`
+	CustomRecipients      []publicRecipient `json:"customRecipients"`
+}
+
+// publicRecipient is a custom recipient as visitors see them. Their address
+// is shown only when the campaign offers mailto links, which need it; with
+// SMTP sending only, visitors pick them by ID and never learn the address.
+type publicRecipient struct {
+	ID     int64  `json:"id"`
+	Name   string `json:"name"`
+	Title  string `json:"title"`
+	Email  string `json:"email,omitempty"`
+	Mailto string `json:"mailto,omitempty"`
+}
+
+func summarize(c storage.Campaign) publicSummary {
+	s := publicSummary{Slug: c.Slug, Title: c.Title, Description: c.Description, CallToAction: c.CallToAction,
+		CoverPhoto: c.CoverPhoto, Status: c.Status, TargetGovernmentLevels: c.TargetGovernmentLevels,
+		HighlightCampaign: c.HighlightCampaign, CreatedAt: c.CreatedAt}
+	if c.ShowEmailCount {
+		n := c.EmailCount
+		s.EmailCount = &n
+	}
+	if c.ShowCallCount {
+		n := c.CallCount
+		s.CallCount = &n
+	}
+	return s
+}
+
+// MailtoLink builds a mailto: URL with subject and body, percent-encoded
+// (mail programs do not read "+" as a space).
+func MailtoLink(to, subject, body string) string {
+	enc := func(s string) string { return strings.ReplaceAll(url.QueryEscape(s), "+", "%20") }
+	return "mailto:" + enc(to) + "?subject=" + enc(subject) + "&body=" + enc(body)
+}
+
+func (h *Handler) publicList(c *fiber.Ctx) error {
+	page, err := httpx.ParsePage(c)
+	if err != nil {
+		return err
+	}
+	list, total, err := h.Store.ListCampaigns(c.UserContext(), storage.CampaignFilter{Public: true,
+		Limit: page.Limit, Offset: page.Offset()})
+	if err != nil {
+		return err
+	}
+	out := make([]publicSummary, len(list))
+	for i, camp := range list {
+		out[i] = summarize(camp)
+	}
+	return c.JSON(httpx.Paged(out, page, total))
+}
+
+// visible loads campaign :slug as visitors may see it: ACTIVE or PAUSED.
+func (h *Handler) visible(c *fiber.Ctx) (storage.Campaign, error) {
+	slug := c.Params("slug")
+	if !storage.ValidSlug(slug) {
+		return storage.Campaign{}, httpx.NotFound("no such campaign")
+	}
+	camp, err := h.Store.CampaignBySlug(c.UserContext(), slug)
+	if errors.Is(err, storage.ErrNotFound) ||
+		(err == nil && camp.Status != storage.CampaignActive && camp.Status != storage.CampaignPaused) {
+		return storage.Campaign{}, httpx.NotFound("no such campaign")
+	}
+	return camp, err
+}
+
+func (h *Handler) publicGet(c *fiber.Ctx) error {
+	camp, err := h.visible(c)
+	if err != nil {
+		return err
+	}
+	out := publicCampaign{publicSummary: summarize(camp), EmailSubject: camp.EmailSubject, EmailBody: camp.EmailBody,
+		AllowSMTPEmail: camp.AllowSMTPEmail, AllowMailtoLink: camp.AllowMailtoLink,
+		CollectUserInfo: camp.CollectUserInfo, AllowEmailEditing: camp.AllowEmailEditing,
+		AllowCustomRecipients: camp.AllowCustomRecipients, ShowResponseWall: camp.ShowResponseWall,
+		CustomRecipients: []publicRecipient{}}
+	if camp.AllowCustomRecipients {
+		recs, err := h.Store.Recipients(c.UserContext(), camp.ID)
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			pr := publicRecipient{ID: r.ID, Name: r.Name, Title: r.Title}
+			if camp.AllowMailtoLink {
+				pr.Email = r.Email
+				pr.Mailto = MailtoLink(r.Email, camp.EmailSubject, camp.EmailBody)
+			}
+			out.CustomRecipients = append(out.CustomRecipients, pr)
+		}
+	}
+	return c.JSON(fiber.Map{"campaign": out})
+}

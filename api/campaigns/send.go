@@ -1,0 +1,325 @@
+package campaigns
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/hibiken/asynq"
+
+	"changemaker/api/httpx"
+	"changemaker/storage"
+	"changemaker/tasks"
+)
+
+// recipientRef names one recipient of a constituent's email: a representative
+// of their postal code by ID, a custom recipient by ID, or either by address.
+type recipientRef struct {
+	RepresentativeID  int64  `json:"representativeId"`
+	CustomRecipientID int64  `json:"customRecipientId"`
+	Email             string `json:"email"`
+}
+
+type sendRequest struct {
+	SenderName  string         `json:"senderName"`
+	SenderEmail string         `json:"senderEmail"`
+	PostalCode  string         `json:"postalCode"`
+	Recipients  []recipientRef `json:"recipients"`
+	Subject     *string        `json:"subject"`
+	Body        *string        `json:"body"`
+}
+
+const maxSenderName = 100
+
+// validateSender checks the constituent's name, address and postal code.
+// CR or LF in the name would let it inject mail headers: a 400.
+func validateSender(v *httpx.Validator, name, email, postal *string, postalRequired bool) {
+	*name, *email = strings.TrimSpace(*name), strings.TrimSpace(*email)
+	if v.Required("senderName", *name) {
+		v.MaxLen("senderName", *name, maxSenderName)
+		v.NoLineBreaks("senderName", *name)
+	}
+	if v.Required("senderEmail", *email) {
+		v.Email("senderEmail", *email)
+	}
+	if *postal == "" && !postalRequired {
+		return
+	}
+	if v.Required("postalCode", *postal) {
+		code, ok := storage.NormalizePostalCode(*postal)
+		v.Check(ok, "postalCode", "must be a Canadian postal code like T5K 2J1")
+		*postal = code
+	}
+}
+
+// resolved is an allowed recipient with what the email row records of them.
+type resolved struct {
+	kind, name, title, district, level, email string
+}
+
+// resolveRecipients maps refs to allowed recipients: representatives of the
+// postal code (as cached) at the campaign's levels who have an address, and
+// the campaign's custom recipients when it allows them. Anything else is a
+// 400 naming the entry; an arbitrary address is never accepted.
+func (h *Handler) resolveRecipients(ctx context.Context, camp storage.Campaign, postal string, refs []recipientRef) ([]resolved, error) {
+	var reps []storage.Representative
+	needReps := false
+	for _, r := range refs {
+		needReps = needReps || r.RepresentativeID != 0 || r.Email != ""
+	}
+	if needReps && postal != "" {
+		pc, err := h.Store.PostalCodeByCode(ctx, postal)
+		if errors.Is(err, storage.ErrNotFound) || (err == nil && pc.Status != storage.PostalFound) {
+			if errors.Is(err, storage.ErrNotFound) {
+				return nil, httpx.Conflict("look up the representatives of this postal code first")
+			}
+			return nil, httpx.Invalid(httpx.Detail{Field: "postalCode", Message: "is not a known postal code"})
+		}
+		if err != nil {
+			return nil, err
+		}
+		all, err := h.Store.RepresentativesFor(ctx, postal)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range all {
+			if r.Email != "" && camp.Targets(r.GovernmentLevel) {
+				reps = append(reps, r)
+			}
+		}
+	}
+	var custom []storage.Recipient
+	if camp.AllowCustomRecipients {
+		var err error
+		if custom, err = h.Store.Recipients(ctx, camp.ID); err != nil {
+			return nil, err
+		}
+	}
+	fromRep := func(r storage.Representative) resolved {
+		return resolved{storage.RecipientRepresentative, r.Name, r.ElectedOffice, r.DistrictName, r.GovernmentLevel, r.Email}
+	}
+	fromCustom := func(r storage.Recipient) resolved {
+		return resolved{storage.RecipientCustom, r.Name, r.Title, "", "", r.Email}
+	}
+	var out []resolved
+	seen := map[string]bool{}
+	var v httpx.Validator
+	for i, ref := range refs {
+		field := fmt.Sprintf("recipients[%d]", i)
+		var got *resolved
+		switch {
+		case ref.RepresentativeID != 0:
+			for _, r := range reps {
+				if r.ID == ref.RepresentativeID {
+					x := fromRep(r)
+					got = &x
+				}
+			}
+		case ref.CustomRecipientID != 0:
+			for _, r := range custom {
+				if r.ID == ref.CustomRecipientID {
+					x := fromCustom(r)
+					got = &x
+				}
+			}
+		case ref.Email != "":
+			addr := strings.TrimSpace(ref.Email)
+			for _, r := range reps {
+				if strings.EqualFold(r.Email, addr) {
+					x := fromRep(r)
+					got = &x
+					break
+				}
+			}
+			for _, r := range custom {
+				if got == nil && strings.EqualFold(r.Email, addr) {
+					x := fromCustom(r)
+					got = &x
+				}
+			}
+		default:
+			v.Add(field, "must name a representativeId, customRecipientId or email")
+			continue
+		}
+		if got == nil {
+			v.Add(field, "is not a recipient of this campaign for this postal code")
+			continue
+		}
+		if key := strings.ToLower(got.email); !seen[key] {
+			seen[key] = true
+			out = append(out, *got)
+		}
+	}
+	return out, v.Err()
+}
+
+// open checks that campaign :slug is ACTIVE; inactive campaigns accept nothing.
+func (h *Handler) open(c *fiber.Ctx) (storage.Campaign, error) {
+	camp, err := h.visible(c)
+	if err != nil {
+		return camp, err
+	}
+	if camp.Status != storage.CampaignActive {
+		return camp, httpx.Conflict("this campaign is not accepting emails right now")
+	}
+	return camp, nil
+}
+
+// limitSender applies the send limit per client IP and per sender address.
+func (h *Handler) limitSender(c *fiber.Ctx, name, senderEmail string) error {
+	l := httpx.Limit{Name: name, Max: h.Config.SendRateLimit, Window: h.Config.SendRateWindow}
+	if err := h.Limiter.Check(c, httpx.Limit{Name: l.Name + "-ip", Max: l.Max, Window: l.Window}, c.IP()); err != nil {
+		return err
+	}
+	if senderEmail == "" {
+		return nil
+	}
+	return h.Limiter.Check(c, httpx.Limit{Name: l.Name + "-sender", Max: l.Max, Window: l.Window},
+		strings.ToLower(senderEmail))
+}
+
+type acceptedEmail struct {
+	ID             int64  `json:"id"`
+	RecipientName  string `json:"recipientName"`
+	RecipientTitle string `json:"recipientTitle"`
+	Status         string `json:"status"`
+}
+
+func (h *Handler) sendEmail(c *fiber.Ctx) error {
+	camp, err := h.open(c)
+	if err != nil {
+		return err
+	}
+	if !camp.AllowSMTPEmail {
+		return httpx.Conflict("this campaign does not send emails; use the mailto link")
+	}
+	var req sendRequest
+	if err := httpx.BindJSON(c, &req); err != nil {
+		return err
+	}
+	var v httpx.Validator
+	validateSender(&v, &req.SenderName, &req.SenderEmail, &req.PostalCode, true)
+	v.Check(len(req.Recipients) > 0, "recipients", "must name at least one recipient")
+	v.Check(len(req.Recipients) <= h.Config.MaxRecipients, "recipients",
+		fmt.Sprintf("must name at most %d recipients", h.Config.MaxRecipients))
+	subject, body := camp.EmailSubject, camp.EmailBody
+	if req.Subject != nil {
+		s := strings.TrimSpace(*req.Subject)
+		v.MaxLen("subject", s, maxSubject)
+		v.NoLineBreaks("subject", s)
+		if camp.AllowEmailEditing && s != "" {
+			subject = s
+		}
+	}
+	if req.Body != nil {
+		v.MaxLen("body", *req.Body, maxBody)
+		if camp.AllowEmailEditing && strings.TrimSpace(*req.Body) != "" {
+			body = *req.Body
+		}
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	if err := h.limitSender(c, "send-email", req.SenderEmail); err != nil {
+		return err
+	}
+	recipients, err := h.resolveRecipients(c.UserContext(), camp, req.PostalCode, req.Recipients)
+	if err != nil {
+		return err
+	}
+	rows := make([]storage.CampaignEmail, len(recipients))
+	for i, r := range recipients {
+		rows[i] = storage.CampaignEmail{CampaignID: camp.ID, Method: storage.MethodSMTP, Status: storage.EmailQueued,
+			SenderName: req.SenderName, SenderEmail: req.SenderEmail, PostalCode: req.PostalCode,
+			RecipientKind: r.kind, RecipientName: r.name, RecipientTitle: r.title, RecipientDistrict: r.district,
+			RecipientLevel: r.level, RecipientEmail: r.email, Subject: subject, Body: body}
+	}
+	// Postgres first: once the rows are stored the emails will go out, even
+	// if the enqueue below fails (the sweeper re-enqueues QUEUED rows).
+	stored, err := h.Store.InsertEmails(c.UserContext(), rows)
+	if err != nil {
+		return err
+	}
+	out := make([]acceptedEmail, len(stored))
+	for i, e := range stored {
+		h.enqueueEmail(c.UserContext(), e.ID)
+		out[i] = acceptedEmail{ID: e.ID, RecipientName: e.RecipientName, RecipientTitle: e.RecipientTitle, Status: e.Status}
+	}
+	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"emails": out})
+}
+
+// enqueueEmail enqueues the send task of row id. A failure is logged, not
+// returned: the row is stored and the sweeper will enqueue it later.
+func (h *Handler) enqueueEmail(ctx context.Context, id int64) {
+	task, err := tasks.NewSendEmail(tasks.SendEmail{EmailID: id})
+	if err == nil {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		_, err = h.Queue.EnqueueContext(ctx, task)
+		cancel()
+	}
+	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+		h.Log.Warn("enqueue email failed; the sweeper will retry", "email_id", id, "err", err)
+	}
+}
+
+type mailtoRequest struct {
+	SenderName  string       `json:"senderName"`
+	SenderEmail string       `json:"senderEmail"`
+	PostalCode  string       `json:"postalCode"`
+	Recipient   recipientRef `json:"recipient"`
+}
+
+// mailto records that a constituent wrote through their own mail program and
+// returns the link to open.
+func (h *Handler) mailto(c *fiber.Ctx) error {
+	camp, err := h.open(c)
+	if err != nil {
+		return err
+	}
+	if !camp.AllowMailtoLink {
+		return httpx.Conflict("this campaign does not offer mailto links")
+	}
+	var req mailtoRequest
+	if err := httpx.BindJSON(c, &req); err != nil {
+		return err
+	}
+	var v httpx.Validator
+	req.SenderName, req.SenderEmail = strings.TrimSpace(req.SenderName), strings.TrimSpace(req.SenderEmail)
+	v.MaxLen("senderName", req.SenderName, maxSenderName)
+	v.NoLineBreaks("senderName", req.SenderName)
+	if req.SenderEmail != "" {
+		v.Email("senderEmail", req.SenderEmail)
+	}
+	isRep := req.Recipient.RepresentativeID != 0 || req.Recipient.Email != ""
+	if req.PostalCode != "" || isRep {
+		if v.Required("postalCode", req.PostalCode) {
+			code, ok := storage.NormalizePostalCode(req.PostalCode)
+			v.Check(ok, "postalCode", "must be a Canadian postal code like T5K 2J1")
+			req.PostalCode = code
+		}
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	if err := h.limitSender(c, "mailto", req.SenderEmail); err != nil {
+		return err
+	}
+	recipients, err := h.resolveRecipients(c.UserContext(), camp, req.PostalCode, []recipientRef{req.Recipient})
+	if err != nil {
+		return err
+	}
+	r := recipients[0]
+	stored, err := h.Store.InsertEmails(c.UserContext(), []storage.CampaignEmail{{CampaignID: camp.ID,
+		Method: storage.MethodMailto, Status: storage.EmailClicked, SenderName: req.SenderName,
+		SenderEmail: req.SenderEmail, PostalCode: req.PostalCode, RecipientKind: r.kind, RecipientName: r.name,
+		RecipientTitle: r.title, RecipientDistrict: r.district, RecipientLevel: r.level, RecipientEmail: r.email,
+		Subject: camp.EmailSubject, Body: camp.EmailBody}})
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"id": stored[0].ID,
+		"mailto": MailtoLink(r.email, camp.EmailSubject, camp.EmailBody)})
+}

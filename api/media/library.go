@@ -1,0 +1,227 @@
+package media
+
+import (
+	"errors"
+	"slices"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/hibiken/asynq"
+
+	"changemaker/api/httpx"
+	"changemaker/storage"
+	"changemaker/storage/blob"
+	"changemaker/tasks"
+)
+
+// videoDetail is a video with its reaction counts.
+type videoDetail struct {
+	storage.Video
+	Reactions map[string]int `json:"reactions"`
+}
+
+func (h *Handler) listVideos(c *fiber.Ctx) error {
+	p, err := httpx.ParsePage(c)
+	if err != nil {
+		return err
+	}
+	f := storage.VideoFilter{
+		Orientation: c.Query("orientation"), Status: c.Query("status"),
+		Producer: strings.TrimSpace(c.Query("producer")), Creator: strings.TrimSpace(c.Query("creator")),
+		Tag: strings.ToLower(strings.TrimSpace(c.Query("tag"))), Search: strings.TrimSpace(c.Query("q")),
+		Limit: p.Limit, Offset: p.Offset(),
+	}
+	var v httpx.Validator
+	if f.Orientation != "" {
+		v.OneOf("orientation", f.Orientation, storage.Orientations)
+	}
+	if f.Status != "" {
+		v.OneOf("status", f.Status, storage.VideoStatuses)
+	}
+	for field, s := range map[string]string{"producer": f.Producer, "creator": f.Creator, "tag": f.Tag, "q": f.Search} {
+		v.MaxLen(field, s, 200)
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	videos, total, err := h.o.Store.ListVideos(c.UserContext(), f)
+	if err != nil {
+		return err
+	}
+	return c.JSON(httpx.Paged(videos, p, total))
+}
+
+func (h *Handler) liveVideo(c *fiber.Ctx, param string) (storage.Video, error) {
+	id, err := httpx.ParamID(c, param)
+	if err != nil {
+		return storage.Video{}, err
+	}
+	v, err := h.o.Store.VideoByID(c.UserContext(), id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return storage.Video{}, httpx.NotFound("no such video")
+	}
+	return v, err
+}
+
+func (h *Handler) getVideo(c *fiber.Ctx) error {
+	v, err := h.liveVideo(c, "id")
+	if err != nil {
+		return err
+	}
+	counts, err := h.o.Store.ReactionCounts(c.UserContext(), []int64{v.ID})
+	if err != nil {
+		return err
+	}
+	return c.JSON(videoDetail{Video: v, Reactions: counts[v.ID]})
+}
+
+type patchRequest struct {
+	Title    *string   `json:"title"`
+	Producer *string   `json:"producer"`
+	Creator  *string   `json:"creator"`
+	Tags     *[]string `json:"tags"`
+}
+
+func (h *Handler) patchVideo(c *fiber.Ctx) error {
+	id, err := httpx.ParamID(c, "id")
+	if err != nil {
+		return err
+	}
+	var req patchRequest
+	if err := httpx.BindJSON(c, &req); err != nil {
+		return err
+	}
+	var v httpx.Validator
+	if req.Title == nil && req.Producer == nil && req.Creator == nil && req.Tags == nil {
+		return httpx.BadRequest("nothing to change: send title, producer, creator or tags")
+	}
+	for field, s := range map[string]*string{"title": req.Title, "producer": req.Producer, "creator": req.Creator} {
+		if s != nil {
+			*s = strings.TrimSpace(*s)
+			v.MaxLen(field, *s, 200)
+			v.NoLineBreaks(field, *s)
+		}
+	}
+	if req.Title != nil {
+		v.Required("title", *req.Title)
+	}
+	if req.Tags != nil {
+		tags := normalizeTags(*req.Tags)
+		checkTags(&v, tags)
+		req.Tags = &tags
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	video, err := h.o.Store.UpdateVideo(c.UserContext(), id, storage.VideoPatch{
+		Title: req.Title, Producer: req.Producer, Creator: req.Creator, Tags: req.Tags})
+	if errors.Is(err, storage.ErrNotFound) {
+		return httpx.NotFound("no such video")
+	}
+	if err != nil {
+		return err
+	}
+	if video.Category != nil {
+		h.invalidatePublic(c)
+	}
+	return c.JSON(video)
+}
+
+func (h *Handler) deleteVideo(c *fiber.Ctx) error {
+	id, err := httpx.ParamID(c, "id")
+	if err != nil {
+		return err
+	}
+	wasPublished, err := h.o.Store.DeleteVideo(c.UserContext(), id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return httpx.NotFound("no such video")
+	}
+	if err != nil {
+		return err
+	}
+	if wasPublished {
+		h.invalidatePublic(c)
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func (h *Handler) streamVideo(c *fiber.Ctx) error {
+	v, err := h.liveVideo(c, "id")
+	if err != nil {
+		return err
+	}
+	return h.serveVideo(c, v)
+}
+
+func (h *Handler) videoThumbnail(c *fiber.Ctx) error {
+	v, err := h.liveVideo(c, "id")
+	if err != nil {
+		return err
+	}
+	return h.serveThumbnail(c, v)
+}
+
+type scanRequest struct {
+	Dir string `json:"dir"`
+}
+
+// scan queues a scan of a folder under MEDIA_ROOT ("" for all of it).
+func (h *Handler) scan(c *fiber.Ctx) error {
+	var req scanRequest
+	if len(c.Body()) > 0 {
+		if err := httpx.BindJSON(c, &req); err != nil {
+			return err
+		}
+	}
+	dir := strings.Trim(strings.TrimSpace(req.Dir), "/")
+	if dir != "" {
+		if blob.CheckName(dir) != nil || strings.HasPrefix(dir, blob.TmpDir) {
+			return httpx.Invalid(httpx.Detail{Field: "dir", Message: "must be a folder inside the media root, like imports/2024"})
+		}
+		st, err := h.root.Lstat(dir)
+		if err != nil || !st.IsDir() {
+			return httpx.NotFound("no such folder in the media root")
+		}
+	}
+	task, err := tasks.NewMediaScan(tasks.MediaScan{Dir: dir, RequestedBy: httpx.CurrentUser(c).ID})
+	if err != nil {
+		return err
+	}
+	info, err := h.o.Queue.EnqueueContext(c.UserContext(), task)
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		return httpx.Conflict("a scan of this folder is already queued or running")
+	}
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"jobId": info.ID, "dir": dir})
+}
+
+// Tags are lower case, trimmed, unique, at most 20 of at most 50 characters.
+func splitTags(s string) []string {
+	if strings.TrimSpace(s) == "" {
+		return []string{}
+	}
+	return normalizeTags(strings.Split(s, ","))
+}
+
+func normalizeTags(in []string) []string {
+	out := []string{}
+	for _, t := range in {
+		t = strings.ToLower(strings.TrimSpace(t))
+		if t != "" && !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func checkTags(v *httpx.Validator, tags []string) {
+	v.Check(len(tags) <= 20, "tags", "at most 20 tags")
+	for _, t := range tags {
+		if len([]rune(t)) > 50 || strings.ContainsAny(t, "\r\n") {
+			v.Add("tags", "each tag must be one line of at most 50 characters")
+			return
+		}
+	}
+}

@@ -1,0 +1,189 @@
+// Package media is the media API: streaming uploads, the video library, the
+// public gallery with views and reactions, and the media queue's jobs.
+package media
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"changemaker/api/httpx"
+	"changemaker/config"
+	"changemaker/storage"
+	"changemaker/storage/blob"
+)
+
+// Who may do what. Uploads, scans, deletes and job control are for
+// SUPER_ADMIN; content admins curate the library and the gallery; the
+// gallery and reactions are public.
+var (
+	managerRoles = []string{storage.RoleSuperAdmin, storage.RoleInfluenceAdmin}
+	ownerRoles   = []string{storage.RoleSuperAdmin}
+)
+
+// Options are what the media API needs.
+type Options struct {
+	Config    config.MediaConfig
+	BodyLimit int // bytes a JSON request may carry
+	RateLimit httpx.Limit
+	// ViewerSecret keys the hash that stands for an anonymous viewer.
+	ViewerSecret string
+	Store        *storage.Store
+	Redis        redis.UniversalClient
+	Queue        *asynq.Client
+	Inspector    *asynq.Inspector
+	Auth         *httpx.Auth
+	Limiter      *httpx.RateLimiter
+	Registry     prometheus.Registerer
+	Log          *slog.Logger
+}
+
+// Handler serves the media API's routes.
+type Handler struct {
+	o         Options
+	root      *blob.Root
+	viewerKey []byte
+	uploads   *prometheus.CounterVec
+	bytes     prometheus.Counter
+}
+
+// New opens the media root and registers the media metrics.
+func New(o Options) (*Handler, error) {
+	root, err := blob.Open(o.Config.Root)
+	if err != nil {
+		return nil, err
+	}
+	key := sha256.Sum256([]byte("changemaker media viewer\x00" + o.ViewerSecret))
+	h := &Handler{o: o, root: root, viewerKey: key[:],
+		uploads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cm_media_uploads_total",
+			Help: "Videos uploaded, by container type.",
+		}, []string{"type"}),
+		bytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "cm_media_upload_bytes_total",
+			Help: "Bytes of video stored by uploads.",
+		}),
+	}
+	if o.Registry != nil {
+		if err := o.Registry.Register(h.uploads); err != nil {
+			return nil, fmt.Errorf("register media metrics: %w", err)
+		}
+		if err := o.Registry.Register(h.bytes); err != nil {
+			return nil, fmt.Errorf("register media metrics: %w", err)
+		}
+	}
+	return h, nil
+}
+
+// Close releases the media root.
+func (h *Handler) Close() error { return h.root.Close() }
+
+// Routes mounts the media API on r (the /api/media group).
+func (h *Handler) Routes(r fiber.Router) {
+	auth := h.o.Auth
+	r.Use(h.guard)
+
+	r.Post("/videos", auth.Optional(), h.uploadGate, auth.Require(ownerRoles...), h.upload)
+	r.Post("/videos/scan", auth.Require(ownerRoles...), h.scan)
+	r.Get("/videos", auth.Require(managerRoles...), h.listVideos)
+	r.Get("/videos/:id", auth.Require(managerRoles...), h.getVideo)
+	r.Patch("/videos/:id", auth.Require(managerRoles...), h.patchVideo)
+	r.Delete("/videos/:id", auth.Require(ownerRoles...), h.deleteVideo)
+	r.Get("/videos/:id/stream", auth.Require(managerRoles...), h.streamVideo)
+	r.Get("/videos/:id/thumbnail", auth.Require(managerRoles...), h.videoThumbnail)
+
+	r.Get("/shared", auth.Require(managerRoles...), h.listShared)
+	r.Post("/shared/:videoId", auth.Require(managerRoles...), h.publish)
+	r.Delete("/shared/:videoId", auth.Require(managerRoles...), h.unpublish)
+
+	r.Get("/public", h.listPublic)
+	r.Get("/public/:id", auth.Optional(), h.getPublic)
+	r.Post("/public/:id/view", auth.Optional(), h.view)
+	r.Get("/public/:id/stream", h.streamPublic)
+	r.Get("/public/:id/thumbnail", h.thumbnailPublic)
+	r.Post("/reactions", auth.Optional(), h.react)
+
+	r.Get("/jobs", auth.Require(managerRoles...), h.listJobs)
+	r.Get("/jobs/:id", auth.Require(managerRoles...), h.getJob)
+	r.Post("/jobs/:id/retry", auth.Require(ownerRoles...), h.retryJob)
+	r.Post("/jobs/:id/cancel", auth.Require(ownerRoles...), h.cancelJob)
+}
+
+func isUpload(c *fiber.Ctx) bool {
+	return c.Method() == fiber.MethodPost && (c.Path() == "/api/media/videos" || c.Path() == "/api/media/videos/")
+}
+
+// guard runs before every media route. The media app streams request bodies
+// (so uploads never sit in memory), which also means the app's body limit no
+// longer rejects anything: here every request but an upload has its body
+// read, bounded by BodyLimit (413 past it), and is rate limited per client.
+// Uploads are limited in uploadGate, where the caller is known.
+func (h *Handler) guard(c *fiber.Ctx) error {
+	if isUpload(c) {
+		return c.Next()
+	}
+	if err := h.readBody(c); err != nil {
+		return err
+	}
+	if err := h.o.Limiter.Check(c, h.o.RateLimit, c.IP()); err != nil {
+		return err
+	}
+	return c.Next()
+}
+
+func (h *Handler) readBody(c *fiber.Ctx) error {
+	req := c.Request()
+	if !req.IsBodyStream() {
+		return nil
+	}
+	limit := h.o.BodyLimit
+	if limit <= 0 {
+		limit = 1 << 20
+	}
+	n := req.Header.ContentLength()
+	if n > limit {
+		return tooLarge(c, "request body too large")
+	}
+	if n == 0 {
+		return nil
+	}
+	b, err := io.ReadAll(io.LimitReader(req.BodyStream(), int64(limit)+1))
+	if err != nil {
+		c.Response().Header.SetConnectionClose()
+		return httpx.BadRequest("could not read the request body")
+	}
+	if len(b) > limit {
+		return tooLarge(c, "request body too large")
+	}
+	req.SetBodyRaw(b) // also drops the consumed stream
+	return nil
+}
+
+// tooLarge is a 413 that closes the connection: the rest of the body is
+// never read, so the connection cannot carry another request.
+func tooLarge(c *fiber.Ctx, msg string) error {
+	c.Response().Header.SetConnectionClose()
+	return httpx.NewError(fiber.StatusRequestEntityTooLarge, httpx.CodeTooLarge, msg)
+}
+
+// viewer names who is reacting or viewing: the user when signed in, else a
+// keyed hash of address and user agent (no address is stored).
+func (h *Handler) viewer(c *fiber.Ctx) string {
+	if u := httpx.CurrentUser(c); u != nil {
+		return "u:" + strconv.FormatInt(u.ID, 10)
+	}
+	m := hmac.New(sha256.New, h.viewerKey)
+	io.WriteString(m, c.IP())
+	m.Write([]byte{0})
+	io.WriteString(m, c.Get(fiber.HeaderUserAgent))
+	return "a:" + hex.EncodeToString(m.Sum(nil)[:16])
+}

@@ -1,0 +1,369 @@
+package media
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net"
+	"path/filepath"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/hibiken/asynq"
+
+	"changemaker/api/httpx"
+	"changemaker/storage"
+	"changemaker/storage/blob"
+	"changemaker/tasks"
+)
+
+// multipartSlack is what the multipart framing and the small form fields may
+// add to the file itself.
+const multipartSlack = 1 << 20
+
+// uploadGate lets SUPER_ADMIN upload without counting against the rate limit;
+// anyone else's attempt counts (and is refused by the role check after it).
+func (h *Handler) uploadGate(c *fiber.Ctx) error {
+	if u := httpx.CurrentUser(c); u == nil || u.Role != storage.RoleSuperAdmin {
+		if err := h.o.Limiter.Check(c, h.o.RateLimit, c.IP()); err != nil {
+			c.Response().Header.SetConnectionClose()
+			return err
+		}
+	}
+	return c.Next()
+}
+
+// upload receives one video as multipart/form-data: a file part ("file")
+// and optional fields title, producer, creator and tags (comma-separated).
+// The body is read from the connection as it arrives, hashed and written to a
+// temporary file under MEDIA_ROOT, then renamed into place and recorded in one
+// step; any failure on the way leaves neither file nor row.
+func (h *Handler) upload(c *fiber.Ctx) error {
+	u := httpx.CurrentUser(c)
+	in, err := h.receive(c)
+	if err != nil {
+		// The body may be partly unread: the connection cannot be reused.
+		c.Response().Header.SetConnectionClose()
+		return err
+	}
+	defer in.tmp.Abort()
+
+	if dup, err := h.o.Store.VideoBySHA256(c.UserContext(), in.sha256); err == nil {
+		return duplicate(c, dup.ID)
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return err
+	}
+	name := blob.NewVideoName(time.Now(), in.container)
+	placed := false
+	v, err := h.o.Store.CreateVideo(c.UserContext(), storage.NewVideo{
+		Title: in.title, OriginalName: in.originalName, Path: name, SHA256: in.sha256,
+		SizeBytes: in.size, Container: in.container, Source: "upload", UploadedBy: &u.ID,
+	}, func(storage.Video) error {
+		if err := in.tmp.Commit(name); err != nil {
+			return err
+		}
+		placed = true
+		return nil
+	})
+	if err != nil {
+		if placed { // renamed, but the row did not commit
+			_ = h.root.Remove(name)
+		}
+		if errors.Is(err, storage.ErrConflict) { // the same file, uploaded at the same moment
+			if dup, derr := h.o.Store.VideoBySHA256(c.UserContext(), in.sha256); derr == nil {
+				return duplicate(c, dup.ID)
+			}
+			return httpx.Conflict("this video is already in the library")
+		}
+		return err
+	}
+	if in.producer != "" || in.creator != "" || len(in.tags) > 0 {
+		p := storage.VideoPatch{Producer: &in.producer, Creator: &in.creator, Tags: &in.tags}
+		if v, err = h.o.Store.UpdateVideo(c.UserContext(), v.ID, p); err != nil {
+			return err
+		}
+	}
+	h.uploads.WithLabelValues(in.container).Inc()
+	h.bytes.Add(float64(in.size))
+	if err := h.enqueueProbe(c, v.ID); err != nil {
+		// The video is recorded; a scan of its folder queues the probe again.
+		h.o.Log.Error("enqueue probe after upload", "video_id", v.ID, "err", err)
+	}
+	return c.Status(fiber.StatusCreated).JSON(v)
+}
+
+func (h *Handler) enqueueProbe(c *fiber.Ctx, id int64) error {
+	task, err := tasks.NewMediaProbe(tasks.MediaProbe{VideoID: id})
+	if err != nil {
+		return err
+	}
+	_, err = h.o.Queue.EnqueueContext(c.UserContext(), task)
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		return nil
+	}
+	return err
+}
+
+// duplicate answers 409 in the usual error format plus the existing video's ID.
+func duplicate(c *fiber.Ctx, existing int64) error {
+	return c.Status(fiber.StatusConflict).JSON(fiber.Map{
+		"error": fiber.Map{
+			"code":    httpx.CodeConflict,
+			"message": "this video is already in the library",
+			"details": []httpx.Detail{{Field: "file", Message: fmt.Sprintf("same content as video %d", existing)}},
+		},
+		"existingId": existing,
+	})
+}
+
+// received is an upload read to its end and not yet placed.
+type received struct {
+	tmp          *blob.Temp
+	sha256       string
+	size         int64
+	container    string
+	originalName string
+	title        string
+	producer     string
+	creator      string
+	tags         []string
+}
+
+func (h *Handler) receive(c *fiber.Ctx) (*received, error) {
+	max := h.o.Config.MaxUpload
+	req := c.Request()
+	if n := req.Header.ContentLength(); n > 0 && int64(n) > max+multipartSlack {
+		return nil, uploadTooLarge(max)
+	}
+	mediaType, params, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
+	if err != nil || mediaType != "multipart/form-data" || params["boundary"] == "" {
+		return nil, httpx.BadRequest("an upload must be multipart/form-data with a boundary")
+	}
+	var body io.Reader = req.BodyStream()
+	if body == nil { // an app without body streaming (not how the media API runs)
+		body = bytes.NewReader(req.Body())
+	}
+	cr := &connReader{r: body, limit: max + multipartSlack, conn: c.Context().Conn(), idle: h.o.Config.UploadIdleTimeout}
+	mr := multipart.NewReader(bufio.NewReaderSize(cr, 1<<20), params["boundary"])
+
+	in := &received{}
+	fail := func(err error) (*received, error) {
+		if in.tmp != nil {
+			in.tmp.Abort()
+		}
+		if cr.over {
+			return nil, uploadTooLarge(max)
+		}
+		if cr.err != nil { // the client went away or stalled
+			return nil, httpx.BadRequest("the upload was interrupted")
+		}
+		return nil, err
+	}
+	fields := map[string]*string{"title": &in.title, "producer": &in.producer, "creator": &in.creator}
+	var tags string
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fail(httpx.BadRequest("the multipart body is malformed"))
+		}
+		switch name := part.FormName(); {
+		case name == "file":
+			if in.tmp != nil {
+				return fail(httpx.BadRequest("send one file per upload"))
+			}
+			if err := h.receiveFile(part, in, max); err != nil {
+				return fail(err)
+			}
+		case fields[name] != nil || name == "tags":
+			v, err := readField(part, 1000)
+			if err != nil {
+				return fail(err)
+			}
+			if name == "tags" {
+				tags = v
+			} else {
+				*fields[name] = v
+			}
+		default:
+			// Unknown fields are drained and ignored.
+			if _, err := io.Copy(io.Discard, part); err != nil {
+				return fail(httpx.BadRequest("the multipart body is malformed"))
+			}
+		}
+	}
+	if in.tmp == nil {
+		return fail(httpx.Invalid(httpx.Detail{Field: "file", Message: "is required"}))
+	}
+	var v httpx.Validator
+	v.MaxLen("title", in.title, 200)
+	v.MaxLen("producer", in.producer, 200)
+	v.MaxLen("creator", in.creator, 200)
+	in.tags = splitTags(tags)
+	checkTags(&v, in.tags)
+	if err := v.Err(); err != nil {
+		return fail(err)
+	}
+	if in.title == "" {
+		in.title = strings.TrimSuffix(in.originalName, filepath.Ext(in.originalName))
+	}
+	return in, nil
+}
+
+// receiveFile streams the file part into a temporary file, hashing it on
+// the way. Its first bytes decide whether it is a video at all.
+func (h *Handler) receiveFile(part *multipart.Part, in *received, max int64) error {
+	in.originalName = cleanName(part.FileName())
+	head := make([]byte, blob.SniffLen)
+	n, err := io.ReadFull(part, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return httpx.BadRequest("the multipart body is malformed")
+	}
+	if n == 0 {
+		return httpx.Invalid(httpx.Detail{Field: "file", Message: "is empty"})
+	}
+	in.container = blob.Sniff(head[:n])
+	if in.container == "" {
+		return httpx.NewError(fiber.StatusUnsupportedMediaType, "unsupported_media_type",
+			"the file is not a video in a supported container (MP4, MOV, M4V, MKV, WebM, AVI, FLV)")
+	}
+	tmp, err := h.root.CreateTemp("upload-")
+	if err != nil {
+		return err
+	}
+	in.tmp = tmp
+	sum := sha256.New()
+	// Multipart hands out at most a few KB per read; the buffered writer
+	// turns that into large writes to disk.
+	w := bufio.NewWriterSize(tmp, 1<<20)
+	dst := &hashingWriter{w: w, h: sum}
+	if _, err := dst.Write(head[:n]); err != nil {
+		return err
+	}
+	copied, err := io.CopyBuffer(dst, io.LimitReader(part, max-int64(n)+1), make([]byte, 256<<10))
+	if err != nil {
+		if errors.Is(err, errWrite) {
+			return err
+		}
+		return httpx.BadRequest("the multipart body is malformed")
+	}
+	in.size = int64(n) + copied
+	if in.size > max {
+		return uploadTooLarge(max)
+	}
+	if err := w.Flush(); err != nil {
+		return fmt.Errorf("write upload: %w", err)
+	}
+	in.sha256 = hex.EncodeToString(sum.Sum(nil))
+	return nil
+}
+
+var errWrite = errors.New("write upload")
+
+// hashingWriter writes to w and h; a write error is the server's, not the client's.
+type hashingWriter struct {
+	w io.Writer
+	h hash.Hash
+}
+
+func (hw *hashingWriter) Write(p []byte) (int, error) {
+	hw.h.Write(p)
+	n, err := hw.w.Write(p)
+	if err != nil {
+		return n, fmt.Errorf("%w: %w", errWrite, err)
+	}
+	return n, nil
+}
+
+func uploadTooLarge(max int64) error {
+	return httpx.NewError(fiber.StatusRequestEntityTooLarge, httpx.CodeTooLarge,
+		fmt.Sprintf("the upload is larger than the limit of %d bytes", max))
+}
+
+// connReader reads the request body from the connection, refuses to read
+// past limit, and keeps pushing the connection's read deadline forward while
+// data arrives: the server's read timeout is meant for a request, and an
+// upload of several GB may take far longer, but must not stall.
+type connReader struct {
+	r        io.Reader
+	limit    int64
+	read     int64
+	conn     net.Conn
+	idle     time.Duration
+	extended time.Time
+	over     bool
+	err      error // a read error other than EOF
+}
+
+func (cr *connReader) Read(p []byte) (int, error) {
+	if cr.read >= cr.limit {
+		cr.over = true
+		return 0, errors.New("upload too large")
+	}
+	if int64(len(p)) > cr.limit-cr.read {
+		p = p[:cr.limit-cr.read]
+	}
+	if cr.conn != nil && cr.idle > 0 {
+		if now := time.Now(); now.Sub(cr.extended) > time.Second {
+			_ = cr.conn.SetReadDeadline(now.Add(cr.idle))
+			cr.extended = now
+		}
+	}
+	n, err := cr.r.Read(p)
+	cr.read += int64(n)
+	if err != nil && !errors.Is(err, io.EOF) {
+		cr.err = err
+	}
+	return n, err
+}
+
+func readField(part *multipart.Part, max int) (string, error) {
+	b, err := io.ReadAll(io.LimitReader(part, int64(max)+1))
+	if err != nil {
+		return "", httpx.BadRequest("the multipart body is malformed")
+	}
+	if len(b) > max {
+		return "", httpx.Invalid(httpx.Detail{Field: part.FormName(), Message: fmt.Sprintf("must be at most %d bytes", max)})
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// cleanName keeps a client's file name for display only: its last element,
+// without control characters, at most 255 bytes.
+func cleanName(s string) string {
+	s = filepath.Base(strings.ReplaceAll(s, `\`, "/"))
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(s, ""))
+	if s == "." || s == "/" {
+		s = ""
+	}
+	for len(s) > 255 {
+		_, size := lastRune(s)
+		s = s[:len(s)-size]
+	}
+	return s
+}
+
+func lastRune(s string) (rune, int) {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] < 0x80 || s[i] >= 0xC0 {
+			return rune(s[i]), len(s) - i
+		}
+	}
+	return 0, 1
+}

@@ -1,0 +1,243 @@
+// Package representatives serves the postal-code lookup of elected
+// representatives (cache-first, filled by the represent worker fleet) and the
+// admin view of that cache.
+package representatives
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"changemaker/api/httpx"
+	"changemaker/config"
+	"changemaker/storage"
+	"changemaker/tasks"
+)
+
+// Handler serves /api/public/representatives and /api/representatives.
+type Handler struct {
+	Store   *storage.Store
+	Redis   redis.UniversalClient
+	Auth    *httpx.Auth
+	Limiter *httpx.RateLimiter
+	Queue   *asynq.Client
+	Config  config.InfluenceConfig
+	Log     *slog.Logger
+	lookups *prometheus.CounterVec
+}
+
+// pollInterval is how often a waiting lookup re-reads the cache.
+const pollInterval = 100 * time.Millisecond
+
+// Routes mounts the module on r (the /api group) and registers its metrics on reg (may be nil).
+func (h *Handler) Routes(r fiber.Router, reg prometheus.Registerer) {
+	h.lookups = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "cm_represent_lookups_total",
+		Help: "Representative lookups by result: hit (fresh cache), miss (waited for the worker), pending (answered 202), unknown (404).",
+	}, []string{"result"})
+	if reg != nil {
+		reg.MustRegister(h.lookups)
+	}
+	r.Post("/public/representatives/lookup", h.lookup)
+	g := r.Group("/representatives", h.Auth.Require(storage.RoleInfluenceAdmin))
+	g.Get("/", h.list)
+	g.Get("/stats", h.stats)
+	g.Delete("/cache", h.clear)
+}
+
+type lookupRequest struct {
+	PostalCode string `json:"postalCode"`
+	Campaign   string `json:"campaign"`
+}
+
+type lookupResponse struct {
+	PostalCode      storage.PostalCode       `json:"postalCode"`
+	Representatives []storage.Representative `json:"representatives"`
+}
+
+func (h *Handler) count(ctx context.Context, result string) {
+	h.lookups.WithLabelValues(result).Inc()
+	field := "hits"
+	if result != "hit" {
+		field = "misses"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	h.Redis.HIncrBy(ctx, storage.RepresentStatsKey, field, 1) //nolint:errcheck // stats are best effort
+}
+
+func (h *Handler) lookup(c *fiber.Ctx) error {
+	var req lookupRequest
+	if err := httpx.BindJSON(c, &req); err != nil {
+		return err
+	}
+	code, ok := storage.NormalizePostalCode(req.PostalCode)
+	if !ok {
+		return httpx.Invalid(httpx.Detail{Field: "postalCode", Message: "must be a Canadian postal code like T5K 2J1"})
+	}
+	if err := h.Limiter.Check(c, httpx.Limit{Name: "represent-lookup", Max: h.Config.LookupRateLimit,
+		Window: h.Config.LookupRateWindow}, c.IP()); err != nil {
+		return err
+	}
+	ctx := c.UserContext()
+	var camp *storage.Campaign
+	if req.Campaign != "" {
+		cp, err := h.Store.CampaignBySlug(ctx, strings.TrimSpace(req.Campaign))
+		if errors.Is(err, storage.ErrNotFound) || (err == nil && cp.Status != storage.CampaignActive && cp.Status != storage.CampaignPaused) {
+			return httpx.NotFound("no such campaign")
+		}
+		if err != nil {
+			return err
+		}
+		camp = &cp
+	}
+	ttl := h.Config.RepresentCacheTTL
+	pc, err := h.Store.PostalCodeByCode(ctx, code)
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return err
+	}
+	have := err == nil
+	if have && time.Since(pc.FetchedAt) < ttl {
+		h.count(ctx, "hit")
+		return h.answer(c, pc, camp)
+	}
+	if err := h.enqueue(ctx, code); err != nil {
+		h.Log.Warn("enqueue represent lookup failed", "postal_code", code, "err", err)
+		if have {
+			return h.answer(c, pc, camp) // stale beats nothing
+		}
+		e := httpx.NewError(fiber.StatusServiceUnavailable, httpx.CodeUnavailable, "representative lookup is unavailable; try again shortly")
+		e.RetryAfter = 5
+		return e
+	}
+	deadline := time.Now().Add(h.Config.LookupWait)
+	for time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pollInterval):
+		}
+		fresh, err := h.Store.PostalCodeByCode(ctx, code)
+		if err == nil && (!have || fresh.FetchedAt.After(pc.FetchedAt)) {
+			h.count(ctx, "miss")
+			return h.answer(c, fresh, camp)
+		}
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return err
+		}
+	}
+	if have {
+		h.count(ctx, "miss")
+		return h.answer(c, pc, camp) // the refresh is on its way; serve what we have
+	}
+	h.count(ctx, "pending")
+	c.Set(fiber.HeaderRetryAfter, "2")
+	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"status": "pending", "postalCode": code})
+}
+
+// enqueue asks the represent fleet for code. One task per code: a conflict
+// means the lookup is already on its way.
+func (h *Handler) enqueue(ctx context.Context, code string) error {
+	task, err := tasks.NewRepresentLookup(tasks.RepresentLookup{PostalCode: code})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	_, err = h.Queue.EnqueueContext(ctx, task)
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		return nil
+	}
+	return err
+}
+
+func (h *Handler) answer(c *fiber.Ctx, pc storage.PostalCode, camp *storage.Campaign) error {
+	if pc.Status == storage.PostalUnknown {
+		h.lookups.WithLabelValues("unknown").Inc()
+		return httpx.NotFound("Represent does not know this postal code")
+	}
+	reps, err := h.Store.RepresentativesFor(c.UserContext(), pc.Code)
+	if err != nil {
+		return err
+	}
+	out := make([]storage.Representative, 0, len(reps))
+	for _, r := range reps {
+		if camp == nil || camp.Targets(r.GovernmentLevel) {
+			out = append(out, r)
+		}
+	}
+	return c.JSON(lookupResponse{PostalCode: pc, Representatives: out})
+}
+
+func (h *Handler) list(c *fiber.Ctx) error {
+	page, err := httpx.ParsePage(c)
+	if err != nil {
+		return err
+	}
+	prefix := strings.ToUpper(strings.ReplaceAll(strings.TrimSpace(c.Query("postalCode")), " ", ""))
+	var v httpx.Validator
+	v.MaxLen("postalCode", prefix, 6)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	list, total, err := h.Store.ListPostalCodes(c.UserContext(), prefix, page.Limit, page.Offset())
+	if err != nil {
+		return err
+	}
+	return c.JSON(httpx.Paged(list, page, total))
+}
+
+func (h *Handler) clear(c *fiber.Ctx) error {
+	code := ""
+	if raw := c.Query("postalCode"); raw != "" {
+		var ok bool
+		if code, ok = storage.NormalizePostalCode(raw); !ok {
+			return httpx.Invalid(httpx.Detail{Field: "postalCode", Message: "must be a Canadian postal code like T5K 2J1"})
+		}
+	}
+	n, err := h.Store.DeletePostalCodes(c.UserContext(), code)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"deleted": n})
+}
+
+type statsResponse struct {
+	Entries        int     `json:"entries"`
+	Found          int     `json:"found"`
+	Unknown        int     `json:"unknown"`
+	Hits           int64   `json:"hits"`
+	Misses         int64   `json:"misses"`
+	HitRatio       float64 `json:"hitRatio"`
+	UpstreamCalls  int64   `json:"upstreamCalls"`
+	UpstreamErrors int64   `json:"upstreamErrors"`
+}
+
+func (h *Handler) stats(c *fiber.Ctx) error {
+	found, unknown, err := h.Store.CountPostalCodes(c.UserContext())
+	if err != nil {
+		return err
+	}
+	out := statsResponse{Entries: found + unknown, Found: found, Unknown: unknown}
+	ctx, cancel := context.WithTimeout(c.UserContext(), time.Second)
+	defer cancel()
+	vals, err := h.Redis.HGetAll(ctx, storage.RepresentStatsKey).Result()
+	if err != nil {
+		h.Log.Warn("read represent stats", "err", err)
+	}
+	num := func(k string) int64 { n, _ := strconv.ParseInt(vals[k], 10, 64); return n }
+	out.Hits, out.Misses = num("hits"), num("misses")
+	out.UpstreamCalls, out.UpstreamErrors = num("upstream"), num("upstream_errors")
+	if out.Hits+out.Misses > 0 {
+		out.HitRatio = float64(out.Hits) / float64(out.Hits+out.Misses)
+	}
+	return c.JSON(fiber.Map{"stats": out})
+}

@@ -1,0 +1,213 @@
+package representatives_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"changemaker/config"
+	"changemaker/internal/influencetest"
+	"changemaker/internal/testenv"
+	"changemaker/storage"
+)
+
+type lookupBody struct {
+	PostalCode      storage.PostalCode       `json:"postalCode"`
+	Representatives []storage.Representative `json:"representatives"`
+}
+
+func lookup(t *testing.T, env *influencetest.Env, body any) *testenv.Response {
+	t.Helper()
+	return testenv.Do(t, env.Main, testenv.Request{Method: "POST", Path: "/api/public/representatives/lookup", Body: body})
+}
+
+func TestLookup(t *testing.T) {
+	t.Parallel()
+	env := influencetest.New(t)
+	env.StartWorker(t)
+
+	t.Run("a miss waits for the worker; both lists merge without duplicates", func(t *testing.T) {
+		res := lookup(t, env, map[string]any{"postalCode": " t5k-2j1 "})
+		var b lookupBody
+		res.JSON(t, &b)
+		if res.Status != 200 || b.PostalCode.Code != "T5K2J1" || b.PostalCode.Province != "AB" {
+			t.Fatalf("= %d %s", res.Status, res.Body)
+		}
+		names := map[string]int{}
+		for _, r := range b.Representatives {
+			names[r.Name]++
+		}
+		if len(b.Representatives) != 5 || names[testenv.RepMP.Name] != 1 {
+			t.Errorf("representatives = %v, want 5 with the MP once", names)
+		}
+		for _, r := range b.Representatives {
+			if r.Name == testenv.RepCouncillorNoEmail.Name && (r.Email != "" || r.GovernmentLevel != "MUNICIPAL") {
+				t.Errorf("councillor = %+v", r)
+			}
+			if r.Name == testenv.RepTrustee.Name && r.GovernmentLevel != "SCHOOL_BOARD" {
+				t.Errorf("trustee level = %s", r.GovernmentLevel)
+			}
+			if r.Name == testenv.RepMP.Name && (len(r.Offices) != 1 || r.Offices[0].Tel == "") {
+				t.Errorf("MP offices = %+v", r.Offices)
+			}
+		}
+		if b.PostalCode.Latitude == nil || *b.PostalCode.Latitude != 53.54 {
+			t.Errorf("centroid = %+v", b.PostalCode)
+		}
+	})
+	t.Run("a hit does not call upstream", func(t *testing.T) {
+		before := env.Represent.Calls("T5K2J1")
+		if res := lookup(t, env, map[string]any{"postalCode": "T5K2J1"}); res.Status != 200 {
+			t.Fatalf("= %d", res.Status)
+		}
+		if n := env.Represent.Calls("T5K2J1"); n != before {
+			t.Errorf("upstream calls %d -> %d on a cache hit", before, n)
+		}
+	})
+	t.Run("with a campaign, only its levels", func(t *testing.T) {
+		owner := env.CreateUser(storage.RoleInfluenceAdmin, "")
+		camp := env.CreateCampaign(t, owner.ID, func(f *storage.CampaignFields) {
+			f.TargetGovernmentLevels = &[]string{storage.LevelProvincial, storage.LevelSchoolBoard}
+		})
+		res := lookup(t, env, map[string]any{"postalCode": "T5K2J1", "campaign": camp.Slug})
+		var b lookupBody
+		res.JSON(t, &b)
+		if res.Status != 200 || len(b.Representatives) != 2 {
+			t.Errorf("= %d %s", res.Status, res.Body)
+		}
+		if res := lookup(t, env, map[string]any{"postalCode": "T5K2J1", "campaign": "no-such-campaign"}); res.Status != 404 {
+			t.Errorf("unknown campaign = %d", res.Status)
+		}
+	})
+	t.Run("an unknown code is a 404, cached", func(t *testing.T) {
+		for i := range 2 {
+			if res := lookup(t, env, map[string]any{"postalCode": testenv.RepresentCodeUnknown}); res.Status != 404 {
+				t.Fatalf("call %d = %d %s", i, res.Status, res.Body)
+			}
+		}
+		if n := env.Represent.Calls(testenv.RepresentCodeUnknown); n != 1 {
+			t.Errorf("upstream calls = %d, want 1", n)
+		}
+	})
+	t.Run("a 503 upstream is retried", func(t *testing.T) {
+		env.Represent.FailNext(testenv.RepresentCodeSmall, 2)
+		res := lookup(t, env, map[string]any{"postalCode": "K1A 0B1"})
+		if res.Status != 200 {
+			t.Fatalf("= %d %s", res.Status, res.Body)
+		}
+		if n := env.Represent.Calls(testenv.RepresentCodeSmall); n != 3 {
+			t.Errorf("upstream calls = %d, want 3 (two 503s, then 200)", n)
+		}
+	})
+	t.Run("bad input is a 400", func(t *testing.T) {
+		for _, body := range []any{
+			map[string]any{"postalCode": "12345"},
+			map[string]any{"postalCode": "D1A 1A1"}, // D is never a first letter
+			map[string]any{"postalCode": ""},
+			map[string]any{},
+			map[string]any{"postalCode": 5},
+			`{"postalCode":`,
+		} {
+			if res := lookup(t, env, body); res.Status != 400 {
+				t.Errorf("%v = %d %s", body, res.Status, res.Body)
+			}
+		}
+	})
+}
+
+func TestLookupManyMissesMakeOneUpstreamCall(t *testing.T) {
+	t.Parallel()
+	env := influencetest.New(t)
+	env.StartWorker(t)
+	release := env.Represent.Hold()
+	var wg sync.WaitGroup
+	statuses := make([]int, 25)
+	for i := range statuses {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses[i] = lookup(t, env, map[string]any{"postalCode": "T5K 2J1"}).Status
+		}()
+	}
+	testenv.Eventually(t, 10*time.Second, "the worker to call upstream", func() bool { return env.Represent.Calls("T5K2J1") >= 1 })
+	release()
+	wg.Wait()
+	for i, s := range statuses {
+		if s != 200 {
+			t.Errorf("lookup %d = %d", i, s)
+		}
+	}
+	if n := env.Represent.Calls("T5K2J1"); n != 1 {
+		t.Errorf("upstream calls = %d, want 1", n)
+	}
+}
+
+func TestLookupAnswers202WhenTheWorkerIsSlow(t *testing.T) {
+	t.Parallel()
+	env := influencetest.New(t, func(c *config.Config) { c.Influence.LookupWait = 300 * time.Millisecond })
+	env.StartWorker(t)
+	release := env.Represent.Hold()
+	res := lookup(t, env, map[string]any{"postalCode": "T5K 2J1"})
+	if res.Status != 202 || res.Header.Get("Retry-After") == "" {
+		t.Fatalf("= %d (Retry-After %q) %s, want 202 with Retry-After", res.Status, res.Header.Get("Retry-After"), res.Body)
+	}
+	release()
+	testenv.Eventually(t, 10*time.Second, "the cache to fill", func() bool {
+		_, err := env.Store.PostalCodeByCode(context.Background(), "T5K2J1")
+		return err == nil
+	})
+	if res := lookup(t, env, map[string]any{"postalCode": "T5K 2J1"}); res.Status != 200 {
+		t.Errorf("next call = %d, want 200", res.Status)
+	}
+}
+
+func TestCacheAdmin(t *testing.T) {
+	t.Parallel()
+	env := influencetest.New(t)
+	env.StartWorker(t)
+	admin := env.TokenFor(storage.RoleInfluenceAdmin)
+	for _, code := range []string{"T5K2J1", "K1A0B1"} {
+		env.Lookup(t, code)
+	}
+	lookup(t, env, map[string]any{"postalCode": "T5K2J1"}) // a hit
+
+	res := testenv.Do(t, env.Main, testenv.Request{Method: "GET", Path: "/api/representatives", Token: admin})
+	var list struct {
+		Data []storage.CachedPostalCode
+	}
+	res.JSON(t, &list)
+	if res.Status != 200 || len(list.Data) != 2 {
+		t.Fatalf("list = %d %s", res.Status, res.Body)
+	}
+	res = testenv.Do(t, env.Main, testenv.Request{Method: "GET", Path: "/api/representatives/stats", Token: admin})
+	var stats struct {
+		Stats struct {
+			Entries       int     `json:"entries"`
+			Hits          int     `json:"hits"`
+			Misses        int     `json:"misses"`
+			HitRatio      float64 `json:"hitRatio"`
+			UpstreamCalls int     `json:"upstreamCalls"`
+		} `json:"stats"`
+	}
+	res.JSON(t, &stats)
+	if s := stats.Stats; s.Entries != 2 || s.Hits != 1 || s.Misses != 2 || s.UpstreamCalls != 2 || s.HitRatio < 0.33 || s.HitRatio > 0.34 {
+		t.Errorf("stats = %s", res.Body)
+	}
+	res = testenv.Do(t, env.Main, testenv.Request{Method: "DELETE", Path: "/api/representatives/cache?postalCode=k1a%200b1", Token: admin})
+	if res.Status != 200 || !strings.Contains(string(res.Body), `"deleted":1`) {
+		t.Errorf("delete one = %d %s", res.Status, res.Body)
+	}
+	if res := testenv.Do(t, env.Main, testenv.Request{Method: "DELETE", Path: "/api/representatives/cache?postalCode=nope", Token: admin}); res.Status != 400 {
+		t.Errorf("delete bad code = %d", res.Status)
+	}
+	res = testenv.Do(t, env.Main, testenv.Request{Method: "DELETE", Path: "/api/representatives/cache", Token: admin})
+	if res.Status != 200 || !strings.Contains(string(res.Body), `"deleted":1`) {
+		t.Errorf("delete all = %d %s", res.Status, res.Body)
+	}
+	res = testenv.Do(t, env.Main, testenv.Request{Method: "GET", Path: "/api/metrics"})
+	if !strings.Contains(string(res.Body), `cm_represent_lookups_total{result="hit"} 1`) {
+		t.Errorf("metrics lack the lookup counter")
+	}
+}

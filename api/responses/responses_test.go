@@ -1,0 +1,244 @@
+package responses_test
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"changemaker/config"
+	"changemaker/internal/influencetest"
+	"changemaker/internal/testenv"
+	"changemaker/storage"
+)
+
+func submit(t *testing.T, env *influencetest.Env, slug string, body map[string]any, ip string) *testenv.Response {
+	t.Helper()
+	return testenv.Do(t, env.Main, testenv.Request{Method: "POST", Path: "/api/public/campaigns/" + slug + "/responses",
+		Body: body, Header: map[string]string{"X-Real-Ip": ip}})
+}
+
+func goodResponse() map[string]any {
+	return map[string]any{"representativeName": "Jane Federal", "representativeTitle": "MP",
+		"representativeLevel": "FEDERAL", "responseType": "EMAIL", "responseText": "Thank you, I will look into it.",
+		"comment": "Encouraging!", "submitterName": "Chris Constituent", "submitterEmail": "chris@home.example"}
+}
+
+type created struct {
+	Response struct {
+		ID     int64  `json:"id"`
+		Status string `json:"status"`
+	} `json:"response"`
+}
+
+func TestResponseWall(t *testing.T) {
+	t.Parallel()
+	env := influencetest.New(t)
+	env.StartWorker(t)
+	owner := env.CreateUser(storage.RoleInfluenceAdmin, "")
+	ownerTok := env.Token(owner)
+	camp := env.CreateCampaign(t, owner.ID)
+	noWall := env.CreateCampaign(t, owner.ID, func(f *storage.CampaignFields) { f.ShowResponseWall = new(bool) })
+
+	res := submit(t, env, camp.Slug, goodResponse(), "198.51.100.1")
+	var first created
+	res.JSON(t, &first)
+	if res.Status != 201 || first.Response.Status != "PENDING" {
+		t.Fatalf("submit = %d %s", res.Status, res.Body)
+	}
+	anon := goodResponse()
+	anon["isAnonymous"] = true
+	anon["submitterName"] = "Secret Person"
+	anon["submitterEmail"] = ""
+	res = submit(t, env, camp.Slug, anon, "198.51.100.1")
+	var second created
+	res.JSON(t, &second)
+	if res.Status != 201 {
+		t.Fatalf("anonymous submit = %d %s", res.Status, res.Body)
+	}
+
+	t.Run("the verification link arrives and verifies", func(t *testing.T) {
+		msgs := env.SMTP.WaitFor(t, 1, 15*time.Second)
+		if msgs[0].To[0] != "chris@home.example" {
+			t.Fatalf("verification went to %v", msgs[0].To)
+		}
+		link := regexp.MustCompile(`http://changemaker\.test(/api/public/responses/verify/[A-Za-z0-9_-]+)`).FindStringSubmatch(msgs[0].Text())
+		if link == nil {
+			t.Fatalf("no link in %q", msgs[0].Body)
+		}
+		if res := testenv.Do(t, env.Main, testenv.Request{Method: "GET", Path: link[1]}); res.Status != 200 {
+			t.Fatalf("verify = %d %s", res.Status, res.Body)
+		}
+		r, _ := env.Store.ResponseByID(context.Background(), first.Response.ID)
+		if r.VerifiedAt == nil {
+			t.Error("not verified")
+		}
+		tampered := link[1][:len(link[1])-2] + "AA"
+		if res := testenv.Do(t, env.Main, testenv.Request{Method: "GET", Path: tampered}); res.Status != 400 {
+			t.Errorf("tampered token = %d", res.Status)
+		}
+		if res := testenv.Do(t, env.Main, testenv.Request{Method: "GET", Path: "/api/public/responses/verify/nonsense"}); res.Status != 400 {
+			t.Errorf("nonsense token = %d", res.Status)
+		}
+		expired := storage.SignResponseToken(storage.ResponseTokenKey(env.Config.EncryptionKey), first.Response.ID, time.Now().Add(-time.Minute))
+		if res := testenv.Do(t, env.Main, testenv.Request{Method: "GET", Path: "/api/public/responses/verify/" + expired}); res.Status != 400 {
+			t.Errorf("expired token = %d", res.Status)
+		}
+	})
+
+	wall := func(query string) []map[string]any {
+		res := testenv.Do(t, env.Main, testenv.Request{Method: "GET", Path: "/api/public/campaigns/" + camp.Slug + "/responses" + query})
+		if res.Status != 200 {
+			t.Fatalf("wall = %d %s", res.Status, res.Body)
+		}
+		if strings.Contains(string(res.Body), "chris@home.example") || strings.Contains(string(res.Body), "Secret Person") {
+			t.Errorf("the wall leaks a submitter: %s", res.Body)
+		}
+		var b struct{ Data []map[string]any }
+		res.JSON(t, &b)
+		return b.Data
+	}
+	t.Run("pending responses are not on the wall", func(t *testing.T) {
+		if got := wall(""); len(got) != 0 {
+			t.Errorf("wall = %v", got)
+		}
+	})
+
+	t.Run("moderation roles", func(t *testing.T) {
+		path := fmt.Sprintf("/api/responses/%d", first.Response.ID)
+		body := map[string]any{"status": "APPROVED", "note": "ok"}
+		for _, c := range []struct {
+			who, token string
+			want       int
+		}{
+			{"anonymous", "", 401}, {"USER", env.TokenFor(storage.RoleUser), 403},
+			{"MAP_ADMIN", env.TokenFor(storage.RoleMapAdmin), 403},
+			{"another INFLUENCE_ADMIN", env.TokenFor(storage.RoleInfluenceAdmin), 403},
+			{"owner", ownerTok, 200}, {"SUPER_ADMIN", env.TokenFor(storage.RoleSuperAdmin), 200},
+		} {
+			if res := testenv.Do(t, env.Main, testenv.Request{Method: "PATCH", Path: path, Token: c.token, Body: body}); res.Status != c.want {
+				t.Errorf("%s: = %d %s, want %d", c.who, res.Status, res.Body, c.want)
+			}
+		}
+		if res := testenv.Do(t, env.Main, testenv.Request{Method: "PATCH", Path: path, Token: ownerTok, Body: map[string]any{"status": "PENDING"}}); res.Status != 400 {
+			t.Errorf("bad status = %d", res.Status)
+		}
+		res := testenv.Do(t, env.Main, testenv.Request{Method: "PATCH", Token: ownerTok,
+			Path: fmt.Sprintf("/api/responses/%d", second.Response.ID), Body: body})
+		if res.Status != 200 {
+			t.Fatalf("approve second = %d", res.Status)
+		}
+		res = testenv.Do(t, env.Main, testenv.Request{Method: "GET", Path: "/api/responses?status=APPROVED&campaignId=" + fmt.Sprint(camp.ID), Token: ownerTok})
+		if res.Status != 200 || !strings.Contains(string(res.Body), `"total":2`) {
+			t.Errorf("admin list = %d %s", res.Status, res.Body)
+		}
+	})
+
+	t.Run("approved responses show; anonymous ones without a name", func(t *testing.T) {
+		got := wall("?sort=verified")
+		if len(got) != 2 || got[0]["isVerified"] != true {
+			t.Fatalf("wall = %v", got)
+		}
+		if got[0]["submitterName"] != "Chris Constituent" || got[1]["submitterName"] != nil {
+			t.Errorf("names = %v / %v", got[0]["submitterName"], got[1]["submitterName"])
+		}
+	})
+
+	t.Run("one upvote per IP and per user", func(t *testing.T) {
+		up := func(id int64, ip, token string) *testenv.Response {
+			return testenv.Do(t, env.Main, testenv.Request{Method: "POST", Path: fmt.Sprintf("/api/public/responses/%d/upvote", id),
+				Token: token, Header: map[string]string{"X-Real-Ip": ip}})
+		}
+		id := second.Response.ID
+		if res := up(id, "198.51.100.7", ""); res.Status != 200 || !strings.Contains(string(res.Body), `"upvoteCount":1`) {
+			t.Fatalf("first = %d %s", res.Status, res.Body)
+		}
+		if res := up(id, "198.51.100.7", ""); !strings.Contains(string(res.Body), `"upvoteCount":1`) || !strings.Contains(string(res.Body), `"alreadyUpvoted":true`) {
+			t.Errorf("second from the same IP = %s", res.Body)
+		}
+		user := env.TokenFor(storage.RoleUser)
+		up(id, "198.51.100.7", user)
+		if res := up(id, "198.51.100.8", user); !strings.Contains(string(res.Body), `"upvoteCount":2`) {
+			t.Errorf("the user's second upvote = %s", res.Body)
+		}
+		var n int
+		env.Store.Pool.QueryRow(context.Background(), `SELECT count(*) FROM response_upvotes WHERE voter_key LIKE '%198.51%'`).Scan(&n) //nolint:errcheck
+		if n != 0 {
+			t.Error("a raw IP is stored")
+		}
+		if got := wall("?sort=upvotes"); got[0]["id"] != float64(id) {
+			t.Errorf("sort by upvotes: first is %v", got[0]["id"])
+		}
+		if res := up(999999, "198.51.100.7", ""); res.Status != 404 {
+			t.Errorf("unknown response = %d", res.Status)
+		}
+		if res := up(id, "198.51.100.7", "garbage"); res.Status != 401 {
+			t.Errorf("bad token = %d", res.Status)
+		}
+	})
+
+	t.Run("bad input is a 4xx", func(t *testing.T) {
+		with := func(k string, v any) map[string]any { b := goodResponse(); b[k] = v; return b }
+		for name, c := range map[string]struct {
+			slug string
+			body map[string]any
+			want int
+		}{
+			"no wall":          {noWall.Slug, goodResponse(), 404},
+			"unknown slug":     {"nope", goodResponse(), 404},
+			"missing rep name": {camp.Slug, with("representativeName", ""), 400},
+			"bad type":         {camp.Slug, with("responseType", "TELEGRAM"), 400},
+			"bad level":        {camp.Slug, with("representativeLevel", "GALACTIC"), 400},
+			"missing text":     {camp.Slug, with("responseText", " "), 400},
+			"oversize text":    {camp.Slug, with("responseText", strings.Repeat("x", 10_001)), 400},
+			"bad email":        {camp.Slug, with("submitterEmail", "nope"), 400},
+			"CR/LF in name":    {camp.Slug, with("submitterName", "A\r\nBcc: x@y.z"), 400},
+		} {
+			if res := submit(t, env, c.slug, c.body, "198.51.100.20"); res.Status != c.want {
+				t.Errorf("%s: = %d %s, want %d", name, res.Status, res.Body, c.want)
+			}
+		}
+		if res := testenv.Do(t, env.Main, testenv.Request{Method: "GET", Path: "/api/public/campaigns/" + camp.Slug + "/responses?sort=random"}); res.Status != 400 {
+			t.Errorf("bad sort = %d", res.Status)
+		}
+	})
+
+	t.Run("delete", func(t *testing.T) {
+		path := fmt.Sprintf("/api/responses/%d", second.Response.ID)
+		if res := testenv.Do(t, env.Main, testenv.Request{Method: "DELETE", Path: path}); res.Status != 401 {
+			t.Errorf("anonymous = %d", res.Status)
+		}
+		if res := testenv.Do(t, env.Main, testenv.Request{Method: "DELETE", Path: path, Token: env.TokenFor(storage.RoleUser)}); res.Status != 403 {
+			t.Errorf("USER = %d", res.Status)
+		}
+		if res := testenv.Do(t, env.Main, testenv.Request{Method: "DELETE", Path: path, Token: env.TokenFor(storage.RoleInfluenceAdmin)}); res.Status != 403 {
+			t.Errorf("another INFLUENCE_ADMIN = %d", res.Status)
+		}
+		if res := testenv.Do(t, env.Main, testenv.Request{Method: "DELETE", Path: path, Token: ownerTok}); res.Status != 204 {
+			t.Errorf("owner = %d", res.Status)
+		}
+		if res := testenv.Do(t, env.Main, testenv.Request{Method: "DELETE", Path: path, Token: ownerTok}); res.Status != 404 {
+			t.Errorf("again = %d", res.Status)
+		}
+	})
+}
+
+func TestResponseRateLimit(t *testing.T) {
+	t.Parallel()
+	env := influencetest.New(t, func(c *config.Config) { c.Influence.ResponseRateLimit = 2 })
+	owner := env.CreateUser(storage.RoleInfluenceAdmin, "")
+	camp := env.CreateCampaign(t, owner.ID)
+	body := goodResponse()
+	body["submitterEmail"] = ""
+	for i := range 2 {
+		if res := submit(t, env, camp.Slug, body, "198.51.100.9"); res.Status != 201 {
+			t.Fatalf("submit %d = %d", i, res.Status)
+		}
+	}
+	res := submit(t, env, camp.Slug, body, "198.51.100.9")
+	if res.Status != 429 || res.Header.Get("Retry-After") == "" {
+		t.Errorf("third = %d, want 429 with Retry-After", res.Status)
+	}
+}

@@ -1,0 +1,69 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// InfluenceConfig configures campaigns, the Represent lookup and the email fleet.
+type InfluenceConfig struct {
+	// RepresentBaseURL is Open North's Represent API (REPRESENT_BASE_URL).
+	RepresentBaseURL string
+	// RepresentRateLimit is the upstream requests per minute the whole represent
+	// fleet may make (Represent's free tier allows 60).
+	RepresentRateLimit int
+	RepresentTimeout   time.Duration
+	// RepresentCacheTTL is how long a postal code's answer stays fresh.
+	RepresentCacheTTL time.Duration
+	// LookupWait is how long the lookup endpoint waits for the worker on a
+	// cache miss before answering 202.
+	LookupWait time.Duration
+	// LookupRateLimit is lookups per window per IP.
+	LookupRateLimit  int
+	LookupRateWindow time.Duration
+
+	// SendRateLimit is send-email requests per window, per IP and per sender email.
+	SendRateLimit  int
+	SendRateWindow time.Duration
+	// ResponseRateLimit is response-wall submissions per window per IP.
+	ResponseRateLimit  int
+	ResponseRateWindow time.Duration
+	// MaxRecipients bounds the recipients of one send-email request.
+	MaxRecipients int
+
+	SMTPTimeout time.Duration
+	// PublicURL is where the main API is reached from outside; verification
+	// links point at it.
+	PublicURL string
+}
+
+func loadInfluence(r *reader) InfluenceConfig {
+	c := InfluenceConfig{
+		RepresentBaseURL:   strings.TrimRight(r.str("REPRESENT_BASE_URL", "https://represent.opennorth.ca"), "/"),
+		RepresentRateLimit: r.int("REPRESENT_RATE_LIMIT", 55),
+		RepresentTimeout:   r.duration("REPRESENT_TIMEOUT", 10*time.Second),
+		RepresentCacheTTL:  r.duration("REPRESENT_CACHE_TTL", 7*24*time.Hour),
+		LookupWait:         r.duration("REPRESENT_LOOKUP_WAIT", 3*time.Second),
+		LookupRateLimit:    r.int("REPRESENT_LOOKUP_RATE_LIMIT", 60),
+		LookupRateWindow:   r.duration("REPRESENT_LOOKUP_RATE_WINDOW", time.Minute),
+		SendRateLimit:      r.int("EMAIL_SEND_RATE_LIMIT", 30),
+		SendRateWindow:     r.duration("EMAIL_SEND_RATE_WINDOW", time.Hour),
+		ResponseRateLimit:  r.int("RESPONSE_RATE_LIMIT", 10),
+		ResponseRateWindow: r.duration("RESPONSE_RATE_WINDOW", time.Hour),
+		MaxRecipients:      r.int("EMAIL_MAX_RECIPIENTS", 20),
+		SMTPTimeout:        r.duration("SMTP_TIMEOUT", 30*time.Second),
+		PublicURL:          strings.TrimRight(r.str("PUBLIC_URL", "http://localhost:4000"), "/"),
+	}
+	for name, raw := range map[string]string{"REPRESENT_BASE_URL": c.RepresentBaseURL, "PUBLIC_URL": c.PublicURL} {
+		u, err := url.Parse(raw)
+		if (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") && r.err == nil {
+			r.err = fmt.Errorf("%s: want an http(s) URL, got %q", name, raw)
+		}
+	}
+	if c.MaxRecipients < 1 && r.err == nil {
+		r.err = fmt.Errorf("EMAIL_MAX_RECIPIENTS: want at least 1")
+	}
+	return c
+}

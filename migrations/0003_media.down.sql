@@ -1,0 +1,3 @@
+DROP TABLE IF EXISTS media_reactions;
+DROP TABLE IF EXISTS media_shared;
+DROP TABLE IF EXISTS media_videos;

@@ -1,0 +1,173 @@
+// Package blob stores media files under one root directory (MEDIA_ROOT).
+// Every name it accepts is relative to the root and is resolved through an
+// os.Root, so neither a crafted name nor a symlink can reach outside it.
+// Names of stored files are generated here, never taken from a client.
+package blob
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Folders under the root.
+const (
+	TmpDir       = ".tmp"
+	VideosDir    = "videos"
+	ThumbnailDir = "thumbnails"
+)
+
+// ErrBadName is returned for a name that is not a clean relative path.
+var ErrBadName = errors.New("blob: name must be a clean path inside the media root")
+
+// Root is the media root directory.
+type Root struct {
+	dir  string // absolute
+	root *os.Root
+}
+
+// Open creates dir and its folders if needed and opens it as the root.
+func Open(dir string) (*Root, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("media root %q: %w", dir, err)
+	}
+	for _, sub := range []string{"", TmpDir, VideosDir, ThumbnailDir} {
+		if err := os.MkdirAll(filepath.Join(abs, sub), 0o750); err != nil {
+			return nil, fmt.Errorf("create media folder: %w", err)
+		}
+	}
+	r, err := os.OpenRoot(abs)
+	if err != nil {
+		return nil, fmt.Errorf("open media root: %w", err)
+	}
+	return &Root{dir: abs, root: r}, nil
+}
+
+// Close releases the root's directory handle.
+func (r *Root) Close() error { return r.root.Close() }
+
+// Dir is the root's absolute path.
+func (r *Root) Dir() string { return r.dir }
+
+// CheckName reports whether name is a clean relative path (slash-separated).
+func CheckName(name string) error {
+	if name == "" || !filepath.IsLocal(filepath.FromSlash(name)) || path.Clean(name) != name {
+		return ErrBadName
+	}
+	return nil
+}
+
+// Path returns the absolute path of name, for tools that take a path
+// (ffprobe, ffmpeg). It checks that name is clean and that the file it names,
+// symlinks followed, is inside the root.
+func (r *Root) Path(name string) (string, error) {
+	if err := CheckName(name); err != nil {
+		return "", err
+	}
+	if _, err := r.root.Stat(name); err != nil {
+		return "", err
+	}
+	return filepath.Join(r.dir, filepath.FromSlash(name)), nil
+}
+
+// Open opens name for reading.
+func (r *Root) Open(name string) (*os.File, error) {
+	if err := CheckName(name); err != nil {
+		return nil, err
+	}
+	return r.root.Open(name)
+}
+
+// Lstat describes name without following a final symlink.
+func (r *Root) Lstat(name string) (fs.FileInfo, error) {
+	if err := CheckName(name); err != nil {
+		return nil, err
+	}
+	return r.root.Lstat(name)
+}
+
+// FS is the root as an fs.FS (for walking a folder during a scan).
+func (r *Root) FS() fs.FS { return r.root.FS() }
+
+// Remove deletes name; a missing file is not an error.
+func (r *Root) Remove(name string) error {
+	if err := CheckName(name); err != nil {
+		return err
+	}
+	if err := r.root.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// NewVideoName returns a fresh name for a video with extension ext:
+// videos/YYYY/MM/<uuid>.<ext>.
+func NewVideoName(now time.Time, ext string) string {
+	return path.Join(VideosDir, now.UTC().Format("2006"), now.UTC().Format("01"), uuid.NewString()+"."+ext)
+}
+
+// ThumbnailName is where a video's thumbnail is stored.
+func ThumbnailName(videoID int64) string {
+	return path.Join(ThumbnailDir, strconv.FormatInt(videoID, 10)+".jpg")
+}
+
+// Temp is a file being written. It becomes visible under its final name
+// only through Commit; Abort (safe to call after Commit) removes it otherwise.
+type Temp struct {
+	*os.File
+	root *Root
+	name string
+	done bool
+}
+
+// CreateTemp creates an empty temporary file under .tmp, on the same file
+// system as its final place so that Commit is a rename.
+func (r *Root) CreateTemp(prefix string) (*Temp, error) {
+	name := path.Join(TmpDir, prefix+uuid.NewString()+".part")
+	f, err := r.root.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("create temporary file: %w", err)
+	}
+	return &Temp{File: f, root: r, name: name}, nil
+}
+
+// TempName is the temporary file's name relative to the root.
+func (t *Temp) TempName() string { return t.name }
+
+// Commit closes the file and renames it to name, replacing what is there.
+func (t *Temp) Commit(name string) error {
+	if err := CheckName(name); err != nil {
+		return err
+	}
+	if err := t.File.Close(); err != nil && !errors.Is(err, os.ErrClosed) {
+		return fmt.Errorf("close %s: %w", t.name, err)
+	}
+	if dir := path.Dir(name); dir != "." {
+		if err := t.root.root.MkdirAll(dir, 0o750); err != nil {
+			return fmt.Errorf("create %s: %w", dir, err)
+		}
+	}
+	if err := t.root.root.Rename(t.name, name); err != nil {
+		return fmt.Errorf("rename %s to %s: %w", t.name, name, err)
+	}
+	t.done = true
+	return nil
+}
+
+// Abort closes and removes the temporary file unless it was committed.
+func (t *Temp) Abort() {
+	if t.done {
+		return
+	}
+	t.done = true
+	_ = t.File.Close()
+	_ = t.root.root.Remove(t.name)
+}

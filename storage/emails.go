@@ -1,0 +1,228 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Campaign email methods and statuses. An SMTP row is QUEUED until the email
+// worker marks it SENT or, after its retries, FAILED. A MAILTO row records
+// that a constituent opened the mailto link (CLICKED); we never see the send.
+const (
+	MethodSMTP   = "SMTP"
+	MethodMailto = "MAILTO"
+
+	EmailQueued  = "QUEUED"
+	EmailSent    = "SENT"
+	EmailFailed  = "FAILED"
+	EmailClicked = "CLICKED"
+
+	RecipientRepresentative = "REPRESENTATIVE"
+	RecipientCustom         = "CUSTOM"
+)
+
+// EmailStatuses lists every campaign email status.
+var EmailStatuses = []string{EmailQueued, EmailSent, EmailFailed, EmailClicked}
+
+// CampaignEmail is one message from a constituent to one recipient.
+type CampaignEmail struct {
+	ID                int64      `json:"id"`
+	CampaignID        int64      `json:"campaignId"`
+	Method            string     `json:"method"`
+	Status            string     `json:"status"`
+	SenderName        string     `json:"senderName"`
+	SenderEmail       string     `json:"senderEmail"`
+	PostalCode        string     `json:"postalCode"`
+	RecipientKind     string     `json:"recipientKind"`
+	RecipientName     string     `json:"recipientName"`
+	RecipientTitle    string     `json:"recipientTitle"`
+	RecipientDistrict string     `json:"recipientDistrict"`
+	RecipientLevel    string     `json:"recipientLevel"`
+	RecipientEmail    string     `json:"recipientEmail"`
+	Subject           string     `json:"subject"`
+	Body              string     `json:"body"`
+	Attempts          int        `json:"attempts"`
+	LastError         string     `json:"lastError"`
+	MessageID         string     `json:"messageId"`
+	SentAt            *time.Time `json:"sentAt"`
+	CreatedAt         time.Time  `json:"createdAt"`
+	UpdatedAt         time.Time  `json:"updatedAt"`
+}
+
+const emailColumns = `id, campaign_id, method, status, sender_name, sender_email, postal_code, recipient_kind,
+	recipient_name, recipient_title, recipient_district, recipient_level, recipient_email, subject, body,
+	attempts, last_error, message_id, sent_at, created_at, updated_at`
+
+func scanEmail(row pgx.Row) (CampaignEmail, error) {
+	var e CampaignEmail
+	err := row.Scan(&e.ID, &e.CampaignID, &e.Method, &e.Status, &e.SenderName, &e.SenderEmail, &e.PostalCode,
+		&e.RecipientKind, &e.RecipientName, &e.RecipientTitle, &e.RecipientDistrict, &e.RecipientLevel,
+		&e.RecipientEmail, &e.Subject, &e.Body, &e.Attempts, &e.LastError, &e.MessageID, &e.SentAt,
+		&e.CreatedAt, &e.UpdatedAt)
+	return e, err
+}
+
+// InsertEmails stores rows in one transaction and returns them with IDs.
+// MAILTO rows count towards the campaign's email count at once; SMTP rows
+// when they are sent.
+func (s *Store) InsertEmails(ctx context.Context, rows []CampaignEmail) ([]CampaignEmail, error) {
+	out := make([]CampaignEmail, 0, len(rows))
+	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		out = out[:0]
+		clicked := 0
+		for _, e := range rows {
+			got, err := scanEmail(tx.QueryRow(ctx, `
+				INSERT INTO campaign_emails (campaign_id, method, status, sender_name, sender_email, postal_code,
+					recipient_kind, recipient_name, recipient_title, recipient_district, recipient_level,
+					recipient_email, subject, body)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+				RETURNING `+emailColumns,
+				e.CampaignID, e.Method, e.Status, e.SenderName, e.SenderEmail, e.PostalCode, e.RecipientKind,
+				e.RecipientName, e.RecipientTitle, e.RecipientDistrict, e.RecipientLevel, e.RecipientEmail,
+				e.Subject, e.Body))
+			if err != nil {
+				return fmt.Errorf("insert campaign email: %w", err)
+			}
+			if got.Method == MethodMailto {
+				clicked++
+			}
+			out = append(out, got)
+		}
+		if clicked > 0 {
+			_, err := tx.Exec(ctx, `UPDATE campaigns SET email_count = email_count + $2 WHERE id = $1`,
+				rows[0].CampaignID, clicked)
+			return err
+		}
+		return nil
+	})
+	return out, err
+}
+
+// EmailByID finds a campaign email.
+func (s *Store) EmailByID(ctx context.Context, id int64) (CampaignEmail, error) {
+	e, err := scanEmail(s.Pool.QueryRow(ctx, `SELECT `+emailColumns+` FROM campaign_emails WHERE id = $1`, id))
+	return e, notFound(err)
+}
+
+// MarkEmailSent records a delivered email and counts it on its campaign. It
+// reports false when the row was not QUEUED (already sent, or gone).
+func (s *Store) MarkEmailSent(ctx context.Context, id int64, messageID string) (bool, error) {
+	var done bool
+	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		var campaignID int64
+		err := tx.QueryRow(ctx, `
+			UPDATE campaign_emails SET status = 'SENT', message_id = $2, sent_at = now(), attempts = attempts + 1,
+				last_error = '', updated_at = now()
+			WHERE id = $1 AND status = 'QUEUED'
+			RETURNING campaign_id`, id, messageID).Scan(&campaignID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("mark email %d sent: %w", id, err)
+		}
+		done = true
+		_, err = tx.Exec(ctx, `UPDATE campaigns SET email_count = email_count + 1 WHERE id = $1`, campaignID)
+		return err
+	})
+	return done, err
+}
+
+// RecordEmailAttempt notes a failed attempt; final marks the row FAILED.
+func (s *Store) RecordEmailAttempt(ctx context.Context, id int64, errText string, final bool) error {
+	status := EmailQueued
+	if final {
+		status = EmailFailed
+	}
+	if len(errText) > 1000 {
+		errText = errText[:1000]
+	}
+	_, err := s.Pool.Exec(ctx, `UPDATE campaign_emails SET attempts = attempts + 1, last_error = $2, status = $3,
+		updated_at = now() WHERE id = $1 AND status = 'QUEUED'`, id, errText, status)
+	if err != nil {
+		return fmt.Errorf("record attempt of email %d: %w", id, err)
+	}
+	return nil
+}
+
+// RequeueFailedEmail puts a FAILED SMTP row back to QUEUED. It is
+// ErrNotFound when the row is not a FAILED email of campaignID.
+func (s *Store) RequeueFailedEmail(ctx context.Context, campaignID, id int64) (CampaignEmail, error) {
+	e, err := scanEmail(s.Pool.QueryRow(ctx, `
+		UPDATE campaign_emails SET status = 'QUEUED', last_error = '', updated_at = now()
+		WHERE id = $1 AND campaign_id = $2 AND status = 'FAILED' AND method = 'SMTP'
+		RETURNING `+emailColumns, id, campaignID))
+	return e, notFound(err)
+}
+
+// QueuedEmailIDs lists up to limit QUEUED SMTP rows last touched before
+// cutoff, oldest first: candidates for the sweeper.
+func (s *Store) QueuedEmailIDs(ctx context.Context, cutoff time.Time, limit int) ([]int64, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT id FROM campaign_emails
+		WHERE status = 'QUEUED' AND method = 'SMTP' AND updated_at < $1 ORDER BY created_at LIMIT $2`, cutoff, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list queued emails: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
+}
+
+// EmailFilter narrows ListEmails.
+type EmailFilter struct {
+	CampaignID int64
+	Status     string
+	Limit      int
+	Offset     int
+}
+
+// ListEmails returns one page of a campaign's emails, newest first, and the total.
+func (s *Store) ListEmails(ctx context.Context, f EmailFilter) ([]CampaignEmail, int, error) {
+	var total int
+	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM campaign_emails WHERE campaign_id = $1
+		AND ($2 = '' OR status = $2)`, f.CampaignID, f.Status).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count emails: %w", err)
+	}
+	rows, err := s.Pool.Query(ctx, `SELECT `+emailColumns+` FROM campaign_emails WHERE campaign_id = $1
+		AND ($2 = '' OR status = $2) ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4`,
+		f.CampaignID, f.Status, f.Limit, f.Offset)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list emails: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (CampaignEmail, error) { return scanEmail(row) })
+	if err != nil {
+		return nil, 0, fmt.Errorf("list emails: %w", err)
+	}
+	return list, total, nil
+}
+
+// EmailStats are a campaign's email counts.
+type EmailStats struct {
+	Total    int            `json:"total"`
+	ByStatus map[string]int `json:"byStatus"`
+	ByMethod map[string]int `json:"byMethod"`
+}
+
+// CampaignEmailStats counts a campaign's emails by status and by method.
+func (s *Store) CampaignEmailStats(ctx context.Context, campaignID int64) (EmailStats, error) {
+	st := EmailStats{ByStatus: map[string]int{}, ByMethod: map[string]int{MethodSMTP: 0, MethodMailto: 0}}
+	for _, s := range EmailStatuses {
+		st.ByStatus[s] = 0
+	}
+	rows, err := s.Pool.Query(ctx, `SELECT method, status, count(*) FROM campaign_emails WHERE campaign_id = $1
+		GROUP BY method, status`, campaignID)
+	if err != nil {
+		return st, fmt.Errorf("email stats: %w", err)
+	}
+	var method, status string
+	var n int
+	_, err = pgx.ForEachRow(rows, []any{&method, &status, &n}, func() error {
+		st.ByStatus[status] += n
+		st.ByMethod[method] += n
+		st.Total += n
+		return nil
+	})
+	return st, err
+}

@@ -1,0 +1,73 @@
+package tasks
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
+	"time"
+
+	"github.com/hibiken/asynq"
+)
+
+// Media task types.
+const (
+	TypeMediaProbe     = "media:probe"
+	TypeMediaThumbnail = "media:thumbnail"
+	TypeMediaScan      = "media:scan"
+)
+
+// MediaProbe asks a media worker to run ffprobe on a stored video.
+type MediaProbe struct {
+	VideoID int64 `json:"videoId"`
+}
+
+// MediaThumbnail asks a media worker to cut a video's thumbnail.
+type MediaThumbnail struct {
+	VideoID int64 `json:"videoId"`
+}
+
+// MediaScan asks a media worker to register the videos found in Dir, a
+// directory relative to MEDIA_ROOT ("" is the root itself).
+type MediaScan struct {
+	Dir         string `json:"dir"`
+	RequestedBy int64  `json:"requestedBy"`
+}
+
+// MediaProbeMaxRetry bounds probe attempts; the worker marks a video invalid
+// instead of leaving it processing once the last attempt fails.
+const MediaProbeMaxRetry = 4
+
+// NewMediaProbe builds a probe task. The task ID is derived from the video, so
+// a second enqueue while one is pending or running is refused by asynq.
+func NewMediaProbe(p MediaProbe) (*asynq.Task, error) {
+	return newTask(TypeMediaProbe, p,
+		asynq.Queue(QueueMedia),
+		asynq.MaxRetry(MediaProbeMaxRetry),
+		asynq.Timeout(5*time.Minute),
+		asynq.TaskID(MediaProbeTaskID(p.VideoID)),
+	)
+}
+
+// MediaProbeTaskID is the task ID of a video's probe.
+func MediaProbeTaskID(videoID int64) string { return "media:probe:" + strconv.FormatInt(videoID, 10) }
+
+// NewMediaThumbnail builds a thumbnail task, one per video at a time.
+func NewMediaThumbnail(p MediaThumbnail) (*asynq.Task, error) {
+	return newTask(TypeMediaThumbnail, p,
+		asynq.Queue(QueueMedia),
+		asynq.MaxRetry(3),
+		asynq.Timeout(5*time.Minute),
+		asynq.TaskID("media:thumbnail:"+strconv.FormatInt(p.VideoID, 10)),
+	)
+}
+
+// NewMediaScan builds a scan task, one per directory at a time.
+func NewMediaScan(p MediaScan) (*asynq.Task, error) {
+	sum := sha256.Sum256([]byte(p.Dir))
+	return newTask(TypeMediaScan, p,
+		asynq.Queue(QueueMedia),
+		asynq.MaxRetry(2),
+		asynq.Timeout(6*time.Hour), // hashing a large library takes a while
+		asynq.TaskID("media:scan:"+hex.EncodeToString(sum[:8])),
+	)
+}

@@ -1,0 +1,324 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/wneessen/go-mail"
+
+	"changemaker/config"
+	"changemaker/storage"
+	"changemaker/tasks"
+)
+
+// Email is the email fleet: constituents' campaign emails, response-wall
+// verification emails, and the sweeper that re-enqueues what Redis lost.
+//
+// Delivery is at least once. A worker that crashes after the SMTP server
+// accepted a message but before the row is marked SENT leaves the task to
+// asynq's lease recovery, which runs it again: that message is sent twice.
+// The window is the few milliseconds between the server's 250 reply and the
+// UPDATE; both copies carry the same Message-ID (derived from the row ID),
+// so mail clients and many servers fold them into one.
+type Email struct {
+	Store   *storage.Store
+	Queue   *asynq.Client
+	Config  config.Config
+	Box     *storage.SecretBox // opens the SMTP password in the settings
+	Log     *slog.Logger
+	Metrics *InfluenceMetrics // may be nil
+}
+
+// mailer is the SMTP server and sender identity in force: the settings
+// singleton when it names a server, else SMTP_* from the environment.
+type mailer struct {
+	host, username, password, tls string
+	port                          int
+	fromAddr, fromName            string
+	timeout                       time.Duration
+}
+
+func (e *Email) mailer(ctx context.Context) (mailer, error) {
+	st, err := e.Store.GetSettings(ctx)
+	if err != nil {
+		return mailer{}, err
+	}
+	env := e.Config.SMTP
+	m := mailer{host: env.Host, port: env.Port, username: env.Username, password: env.Password, tls: env.TLS,
+		fromAddr: env.From, fromName: env.FromName, timeout: e.Config.Influence.SMTPTimeout}
+	if st.SMTPHost != "" {
+		m.host, m.port, m.username, m.tls, m.password = st.SMTPHost, st.SMTPPort, st.SMTPUsername, st.SMTPTLS, ""
+		if len(st.SMTPPasswordEnc) > 0 && e.Box != nil {
+			pw, err := e.Box.Open(st.SMTPPasswordEnc)
+			if err != nil {
+				return mailer{}, fmt.Errorf("open SMTP password: %w", err)
+			}
+			m.password = string(pw)
+		}
+	}
+	if st.EmailFromAddress != "" {
+		m.fromAddr = st.EmailFromAddress
+	}
+	switch {
+	case st.EmailFromName != "":
+		m.fromName = st.EmailFromName
+	case st.OrganizationName != "":
+		m.fromName = st.OrganizationName
+	}
+	if m.timeout <= 0 {
+		m.timeout = 30 * time.Second
+	}
+	return m, nil
+}
+
+// domain is the part of the From address after @, for Message-IDs.
+func (m mailer) domain() string {
+	if _, d, ok := strings.Cut(m.fromAddr, "@"); ok && d != "" {
+		return d
+	}
+	return "changemaker.local"
+}
+
+func (m mailer) send(ctx context.Context, msg *mail.Msg) error {
+	opts := []mail.Option{mail.WithPort(m.port), mail.WithTimeout(m.timeout)}
+	switch m.tls {
+	case "tls":
+		opts = append(opts, mail.WithSSL())
+	case "starttls":
+		opts = append(opts, mail.WithTLSPolicy(mail.TLSMandatory))
+	default:
+		opts = append(opts, mail.WithTLSPolicy(mail.NoTLS))
+	}
+	if m.username != "" {
+		auth := mail.SMTPAuthPlain
+		if m.tls == "none" {
+			auth = mail.SMTPAuthPlainNoEnc
+		}
+		opts = append(opts, mail.WithSMTPAuth(auth), mail.WithUsername(m.username), mail.WithPassword(m.password))
+	}
+	client, err := mail.NewClient(m.host, opts...)
+	if err != nil {
+		return fmt.Errorf("smtp client: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, m.timeout)
+	defer cancel()
+	return client.DialAndSendWithContext(ctx, msg)
+}
+
+// permanent reports whether the server refused the message for good (a 5xx
+// reply): retrying cannot help.
+func permanent(err error) bool {
+	var se *mail.SendError
+	if errors.As(err, &se) {
+		code := se.ErrorCode()
+		return code >= 500 && code < 600
+	}
+	return false
+}
+
+// oneLine keeps a value that goes into a header on one line.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.NewReplacer("\r", " ", "\n", " ").Replace(s)), " ")
+}
+
+// Render fills a campaign email's placeholders. {{userName}} and
+// {{userEmail}} are accepted as aliases, as older templates use them.
+func Render(tmpl string, e storage.CampaignEmail, campaignTitle string) string {
+	return strings.NewReplacer(
+		"{{senderName}}", e.SenderName, "{{userName}}", e.SenderName,
+		"{{senderEmail}}", e.SenderEmail, "{{userEmail}}", e.SenderEmail,
+		"{{postalCode}}", e.PostalCode,
+		"{{representativeName}}", e.RecipientName, "{{recipientName}}", e.RecipientName,
+		"{{representativeTitle}}", e.RecipientTitle, "{{representativeDistrict}}", e.RecipientDistrict,
+		"{{district}}", e.RecipientDistrict,
+		"{{campaignTitle}}", campaignTitle,
+	).Replace(tmpl)
+}
+
+// CampaignMessageID is the Message-ID of campaign email id, without brackets.
+func CampaignMessageID(id int64, domain string) string {
+	return fmt.Sprintf("campaign-email-%d@%s", id, domain)
+}
+
+// Send handles email:send. A row that is not QUEUED (already SENT, FAILED,
+// or gone) is a no-op, so running the task twice sends once.
+func (e *Email) Send(ctx context.Context, t *asynq.Task) error {
+	var p tasks.SendEmail
+	if err := tasks.Decode(t, &p); err != nil {
+		return err
+	}
+	row, err := e.Store.EmailByID(ctx, p.EmailID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("send email %d: row is gone: %w", p.EmailID, asynq.SkipRetry)
+	}
+	if err != nil {
+		return fmt.Errorf("send email %d: %w", p.EmailID, err)
+	}
+	if row.Status != storage.EmailQueued || row.Method != storage.MethodSMTP {
+		return nil
+	}
+	camp, err := e.Store.CampaignByID(ctx, row.CampaignID)
+	if err != nil {
+		return fmt.Errorf("send email %d: load campaign: %w", p.EmailID, err)
+	}
+	m, err := e.mailer(ctx)
+	if err != nil {
+		return fmt.Errorf("send email %d: %w", p.EmailID, err)
+	}
+	msgID := CampaignMessageID(row.ID, m.domain())
+	msg := mail.NewMsg()
+	if err := msg.FromFormat(oneLine(m.fromName), m.fromAddr); err != nil {
+		return fmt.Errorf("send email %d: from address %q: %v: %w", p.EmailID, m.fromAddr, err, asynq.SkipRetry)
+	}
+	if err := msg.AddToFormat(oneLine(row.RecipientName), row.RecipientEmail); err != nil {
+		e.fail(ctx, row.ID, err.Error(), true)
+		return fmt.Errorf("send email %d: recipient: %v: %w", p.EmailID, err, asynq.SkipRetry)
+	}
+	if err := msg.ReplyToFormat(oneLine(row.SenderName), row.SenderEmail); err != nil {
+		e.fail(ctx, row.ID, err.Error(), true)
+		return fmt.Errorf("send email %d: reply-to: %v: %w", p.EmailID, err, asynq.SkipRetry)
+	}
+	msg.Subject(oneLine(Render(row.Subject, row, camp.Title)))
+	msg.SetMessageIDWithValue(msgID)
+	msg.SetDate()
+	msg.SetGenHeader("X-Changemaker-Campaign", camp.Slug)
+	msg.SetBodyString(mail.TypeTextPlain, Render(row.Body, row, camp.Title))
+
+	start := time.Now()
+	err = m.send(ctx, msg)
+	e.Metrics.observeSend(time.Since(start), err)
+	if err != nil {
+		retry, _ := asynq.GetRetryCount(ctx)
+		maxRetry, ok := asynq.GetMaxRetry(ctx)
+		perm := permanent(err)
+		final := perm || (ok && retry >= maxRetry)
+		e.fail(ctx, row.ID, err.Error(), final)
+		if perm {
+			return fmt.Errorf("send email %d: %v: %w", p.EmailID, err, asynq.SkipRetry)
+		}
+		return fmt.Errorf("send email %d: %w", p.EmailID, err)
+	}
+	if _, err := e.Store.MarkEmailSent(context.WithoutCancel(ctx), row.ID, "<"+msgID+">"); err != nil {
+		// The message is out; retrying would send it again. Log loudly instead.
+		e.Log.Error("email sent but not marked SENT", "email_id", row.ID, "err", err)
+		return fmt.Errorf("send email %d: mark sent: %v: %w", p.EmailID, err, asynq.SkipRetry)
+	}
+	return nil
+}
+
+func (e *Email) fail(ctx context.Context, id int64, msg string, final bool) {
+	if err := e.Store.RecordEmailAttempt(context.WithoutCancel(ctx), id, msg, final); err != nil {
+		e.Log.Warn("record email attempt", "email_id", id, "err", err)
+	}
+	if final {
+		e.Metrics.failed()
+	}
+}
+
+// VerifyResponse handles email:response-verification: it mails the submitter
+// a signed link, valid ResponseTokenTTL. It is a no-op once sent or verified.
+func (e *Email) VerifyResponse(ctx context.Context, t *asynq.Task) error {
+	var p tasks.VerifyResponse
+	if err := tasks.Decode(t, &p); err != nil {
+		return err
+	}
+	r, err := e.Store.ResponseByID(ctx, p.ResponseID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("verify response %d: gone: %w", p.ResponseID, asynq.SkipRetry)
+	}
+	if err != nil {
+		return err
+	}
+	if r.VerificationSentAt != nil || r.VerifiedAt != nil || r.SubmitterEmail == "" {
+		return nil
+	}
+	camp, err := e.Store.CampaignByID(ctx, r.CampaignID)
+	if err != nil {
+		return fmt.Errorf("verify response %d: load campaign: %w", p.ResponseID, err)
+	}
+	m, err := e.mailer(ctx)
+	if err != nil {
+		return err
+	}
+	token := storage.SignResponseToken(storage.ResponseTokenKey(e.Config.EncryptionKey), r.ID,
+		time.Now().Add(storage.ResponseTokenTTL))
+	link := e.Config.Influence.PublicURL + "/api/public/responses/verify/" + token
+	msg := mail.NewMsg()
+	if err := msg.FromFormat(oneLine(m.fromName), m.fromAddr); err != nil {
+		return fmt.Errorf("verify response %d: from: %v: %w", r.ID, err, asynq.SkipRetry)
+	}
+	if err := msg.AddToFormat(oneLine(r.SubmitterName), r.SubmitterEmail); err != nil {
+		return fmt.Errorf("verify response %d: to: %v: %w", r.ID, err, asynq.SkipRetry)
+	}
+	msg.Subject(oneLine("Please confirm the response you posted: " + camp.Title))
+	msg.SetMessageIDWithValue(fmt.Sprintf("response-verification-%d@%s", r.ID, m.domain()))
+	msg.SetDate()
+	msg.SetBodyString(mail.TypeTextPlain, fmt.Sprintf(
+		"Thank you for sharing %s's response on \"%s\".\n\nConfirm it by opening this link (valid 30 days):\n\n%s\n\n"+
+			"If you did not post a response, ignore this email.\n", r.RepresentativeName, camp.Title, link))
+	if err := m.send(ctx, msg); err != nil {
+		if permanent(err) {
+			return fmt.Errorf("verify response %d: %v: %w", r.ID, err, asynq.SkipRetry)
+		}
+		return fmt.Errorf("verify response %d: %w", r.ID, err)
+	}
+	if _, err := e.Store.MarkVerificationSent(context.WithoutCancel(ctx), r.ID); err != nil {
+		e.Log.Error("verification sent but not recorded", "response_id", r.ID, "err", err)
+	}
+	return nil
+}
+
+// Sweep handles email:sweep: it enqueues QUEUED rows untouched for
+// OlderThanSeconds, and verification emails that never went out. A row whose
+// task is still live answers asynq.ErrTaskIDConflict and is left alone, so
+// sweeping never sends twice.
+func (e *Email) Sweep(ctx context.Context, t *asynq.Task) error {
+	var p tasks.SweepEmails
+	if err := tasks.Decode(t, &p); err != nil {
+		return err
+	}
+	if p.Limit <= 0 {
+		p.Limit = 500
+	}
+	cutoff := time.Now().Add(-time.Duration(p.OlderThanSeconds) * time.Second)
+	ids, err := e.Store.QueuedEmailIDs(ctx, cutoff, p.Limit)
+	if err != nil {
+		return err
+	}
+	enqueued := 0
+	for _, id := range ids {
+		task, err := tasks.NewSendEmail(tasks.SendEmail{EmailID: id})
+		if err != nil {
+			return err
+		}
+		if _, err := e.Queue.EnqueueContext(ctx, task); err == nil {
+			enqueued++
+		} else if !errors.Is(err, asynq.ErrTaskIDConflict) {
+			return fmt.Errorf("sweep: enqueue email %d: %w", id, err)
+		}
+	}
+	vids, err := e.Store.UnsentVerificationIDs(ctx, time.Now().Add(-storage.ResponseTokenTTL), cutoff, p.Limit)
+	if err != nil {
+		return err
+	}
+	for _, id := range vids {
+		task, err := tasks.NewVerifyResponse(tasks.VerifyResponse{ResponseID: id})
+		if err != nil {
+			return err
+		}
+		if _, err := e.Queue.EnqueueContext(ctx, task); err == nil {
+			enqueued++
+		} else if !errors.Is(err, asynq.ErrTaskIDConflict) {
+			return fmt.Errorf("sweep: enqueue verification %d: %w", id, err)
+		}
+	}
+	if enqueued > 0 {
+		e.Log.Info("sweeper enqueued lost tasks", "enqueued", enqueued, "queued_rows", len(ids))
+	}
+	return nil
+}

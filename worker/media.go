@@ -1,0 +1,287 @@
+package worker
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"path"
+	"strings"
+
+	"github.com/hibiken/asynq"
+
+	"changemaker/storage"
+	"changemaker/storage/blob"
+	"changemaker/tasks"
+)
+
+// Media handles the media fleet's tasks: probe, thumbnail and scan.
+// Every handler may run twice: it re-reads the video and does nothing a
+// finished run already did, or does it again to the same result.
+type Media struct {
+	Store   *storage.Store
+	Queue   *asynq.Client
+	RootDir string // MEDIA_ROOT
+	FF      FFmpeg
+	Log     *slog.Logger
+}
+
+func registerMedia(mux *asynq.ServeMux, d Deps) {
+	m := &Media{Store: d.Store, Queue: d.Queue, RootDir: d.Config.Media.Root, FF: NewFFmpeg(d.Config.Media), Log: d.Log}
+	mux.HandleFunc(tasks.TypeMediaProbe, m.Probe)
+	mux.HandleFunc(tasks.TypeMediaThumbnail, m.Thumbnail)
+	mux.HandleFunc(tasks.TypeMediaScan, m.Scan)
+}
+
+// lastAttempt reports whether this run is the task's last try (or not run by
+// asynq at all, as in a direct call).
+func lastAttempt(ctx context.Context) bool {
+	retried, _ := asynq.GetRetryCount(ctx)
+	maxRetry, _ := asynq.GetMaxRetry(ctx)
+	return retried >= maxRetry
+}
+
+// Probe runs ffprobe on a video, records what it found and asks for a
+// thumbnail. A file ffprobe rejects is marked invalid at once; other
+// failures are retried and mark it invalid on the last attempt.
+func (m *Media) Probe(ctx context.Context, t *asynq.Task) error {
+	var p tasks.MediaProbe
+	if err := tasks.Decode(t, &p); err != nil {
+		return err
+	}
+	if p.VideoID <= 0 {
+		return fmt.Errorf("probe: bad video id %d: %w", p.VideoID, asynq.SkipRetry)
+	}
+	v, err := m.Store.VideoByID(ctx, p.VideoID)
+	if errors.Is(err, storage.ErrNotFound) {
+		m.Log.Info("probe: video is gone", "video_id", p.VideoID)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("probe video %d: %w", p.VideoID, err)
+	}
+	if v.Status == storage.VideoInvalid {
+		return nil
+	}
+	root, err := blob.Open(m.RootDir)
+	if err != nil {
+		return fmt.Errorf("probe video %d: %w", v.ID, err)
+	}
+	defer root.Close()
+	file, err := root.Path(v.Path)
+	if err != nil {
+		return m.invalid(ctx, v.ID, "the video file is missing")
+	}
+	res, err := m.FF.Probe(ctx, file)
+	switch {
+	case errors.Is(err, ErrUnreadable):
+		return m.invalid(ctx, v.ID, err.Error())
+	case err != nil && lastAttempt(ctx):
+		if ierr := m.invalid(ctx, v.ID, err.Error()); ierr != nil {
+			return ierr
+		}
+		return fmt.Errorf("probe video %d: %w: %w", v.ID, err, asynq.SkipRetry)
+	case err != nil:
+		return fmt.Errorf("probe video %d: %w", v.ID, err)
+	}
+	if ok, err := m.Store.SetVideoProbe(ctx, v.ID, res); err != nil || !ok {
+		return err // deleted or invalidated meanwhile: nothing more to do
+	}
+	return m.enqueue(ctx)(tasks.NewMediaThumbnail(tasks.MediaThumbnail{VideoID: v.ID}))
+}
+
+func (m *Media) invalid(ctx context.Context, id int64, reason string) error {
+	m.Log.Warn("video is invalid", "video_id", id, "reason", reason)
+	return m.Store.MarkVideoInvalid(ctx, id, reason)
+}
+
+// enqueue returns a function that adds a follow-up task built by a tasks
+// constructor: m.enqueue(ctx)(tasks.NewMediaProbe(…)). A task already queued
+// under the same ID counts as enqueued.
+func (m *Media) enqueue(ctx context.Context) func(*asynq.Task, error) error {
+	return func(task *asynq.Task, err error) error {
+		if err != nil {
+			return err
+		}
+		if _, err := m.Queue.EnqueueContext(ctx, task); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+			return fmt.Errorf("enqueue %s: %w", task.Type(), err)
+		}
+		return nil
+	}
+}
+
+// Thumbnail cuts a JPEG at about 10% of the video and marks it ready. When
+// no frame can be cut even on the last attempt the video is still ready,
+// just without a thumbnail: it plays all the same.
+func (m *Media) Thumbnail(ctx context.Context, t *asynq.Task) error {
+	var p tasks.MediaThumbnail
+	if err := tasks.Decode(t, &p); err != nil {
+		return err
+	}
+	if p.VideoID <= 0 {
+		return fmt.Errorf("thumbnail: bad video id %d: %w", p.VideoID, asynq.SkipRetry)
+	}
+	v, err := m.Store.VideoByID(ctx, p.VideoID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("thumbnail video %d: %w", p.VideoID, err)
+	}
+	if v.Status == storage.VideoInvalid {
+		return nil
+	}
+	if v.DurationSeconds == nil {
+		// Not probed yet (a thumbnail task outran its probe): make sure a probe
+		// is coming; it enqueues the thumbnail again.
+		return m.enqueue(ctx)(tasks.NewMediaProbe(tasks.MediaProbe{VideoID: v.ID}))
+	}
+	root, err := blob.Open(m.RootDir)
+	if err != nil {
+		return fmt.Errorf("thumbnail video %d: %w", v.ID, err)
+	}
+	defer root.Close()
+	src, err := root.Path(v.Path)
+	if err != nil {
+		return m.invalid(ctx, v.ID, "the video file is missing")
+	}
+	name, err := m.cut(ctx, root, v.ID, src, *v.DurationSeconds)
+	if err != nil {
+		if !lastAttempt(ctx) {
+			return fmt.Errorf("thumbnail video %d: %w", v.ID, err)
+		}
+		m.Log.Warn("no thumbnail; video is ready without one", "video_id", v.ID, "err", err)
+		return m.Store.MarkVideoReady(ctx, v.ID, nil)
+	}
+	return m.Store.MarkVideoReady(ctx, v.ID, &name)
+}
+
+// cut writes the thumbnail to a temporary file and renames it into place. A
+// seek near the end can yield no frame; then it tries the first frame.
+func (m *Media) cut(ctx context.Context, root *blob.Root, id int64, src string, duration float64) (string, error) {
+	tmp, err := root.CreateTemp("thumb-")
+	if err != nil {
+		return "", err
+	}
+	defer tmp.Abort()
+	dst := path.Join(root.Dir(), tmp.TempName())
+	for _, at := range []float64{duration * 0.1, 0} {
+		if err := m.FF.Thumbnail(ctx, src, dst, at); err != nil {
+			return "", err
+		}
+		if st, err := tmp.Stat(); err == nil && st.Size() > 0 {
+			name := blob.ThumbnailName(id)
+			return name, tmp.Commit(name)
+		}
+	}
+	return "", fmt.Errorf("ffmpeg wrote no frame: %w", ErrUnreadable)
+}
+
+// Scan registers the videos found under a folder of the media root: each
+// regular file whose first bytes are a known container, not yet known by
+// path or content, becomes a video in processing with a probe queued.
+// Running it again registers nothing twice.
+func (m *Media) Scan(ctx context.Context, t *asynq.Task) error {
+	var p tasks.MediaScan
+	if err := tasks.Decode(t, &p); err != nil {
+		return err
+	}
+	dir := p.Dir
+	if dir == "" {
+		dir = "."
+	}
+	if dir != "." && blob.CheckName(dir) != nil {
+		return fmt.Errorf("scan: bad folder %q: %w", p.Dir, asynq.SkipRetry)
+	}
+	root, err := blob.Open(m.RootDir)
+	if err != nil {
+		return fmt.Errorf("scan: %w", err)
+	}
+	defer root.Close()
+	var uploadedBy *int64
+	if p.RequestedBy > 0 {
+		uploadedBy = &p.RequestedBy
+	}
+	var added, skipped int
+	err = fs.WalkDir(root.FS(), dir, func(name string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if name == dir {
+				return fmt.Errorf("scan %q: %w: %w", p.Dir, err, asynq.SkipRetry)
+			}
+			return nil // an unreadable entry: skip it, keep going
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if d.IsDir() {
+			if name == blob.TmpDir || name == blob.ThumbnailDir {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() { // symlinks and devices are never registered
+			return nil
+		}
+		ok, err := m.scanFile(ctx, root, name, uploadedBy)
+		if err != nil {
+			return err
+		}
+		if ok {
+			added++
+		} else {
+			skipped++
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	m.Log.Info("media scan finished", "dir", p.Dir, "added", added, "skipped", skipped)
+	return nil
+}
+
+// scanFile registers one file; it reports whether it added a video.
+func (m *Media) scanFile(ctx context.Context, root *blob.Root, name string, uploadedBy *int64) (bool, error) {
+	if v, err := m.Store.VideoByPathLive(ctx, name); err == nil {
+		if v.Status == storage.VideoProcessing { // a probe may have been lost; ask again
+			return false, m.enqueue(ctx)(tasks.NewMediaProbe(tasks.MediaProbe{VideoID: v.ID}))
+		}
+		return false, nil
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return false, err
+	}
+	f, err := root.Open(name)
+	if err != nil {
+		return false, nil
+	}
+	defer f.Close()
+	head := make([]byte, blob.SniffLen)
+	n, _ := io.ReadFull(f, head)
+	container := blob.Sniff(head[:n])
+	if container == "" {
+		return false, nil
+	}
+	h := sha256.New()
+	h.Write(head[:n])
+	size, err := io.Copy(h, f)
+	if err != nil {
+		return false, fmt.Errorf("hash %s: %w", name, err)
+	}
+	base := path.Base(name)
+	v, err := m.Store.CreateVideo(ctx, storage.NewVideo{
+		Title:        strings.TrimSuffix(base, path.Ext(base)),
+		OriginalName: base, Path: name, SHA256: hex.EncodeToString(h.Sum(nil)),
+		SizeBytes: size + int64(n), Container: container, Source: "scan", UploadedBy: uploadedBy,
+	}, nil)
+	if errors.Is(err, storage.ErrConflict) {
+		return false, nil // same content already in the library
+	}
+	if err != nil {
+		return false, err
+	}
+	return true, m.enqueue(ctx)(tasks.NewMediaProbe(tasks.MediaProbe{VideoID: v.ID}))
+}

@@ -1,0 +1,161 @@
+package worker_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"changemaker/internal/testenv"
+	"changemaker/storage"
+	"changemaker/tasks"
+	"changemaker/worker"
+)
+
+func TestGovernmentLevel(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ office, set, want string }{
+		{"MP", "House of Commons", "FEDERAL"},
+		{"MLA", "Legislative Assembly of Alberta", "PROVINCIAL"},
+		{"MPP", "Legislative Assembly of Ontario", "PROVINCIAL"},
+		{"MNA", "Assemblée nationale du Québec", "PROVINCIAL"},
+		{"Mayor", "Edmonton City Council", "MUNICIPAL"},
+		{"Councillor", "Toronto City Council", "MUNICIPAL"},
+		{"Conseiller", "Conseil municipal de Montréal", "MUNICIPAL"},
+		{"Trustee", "Edmonton Public School Board", "SCHOOL_BOARD"},
+		{"Regional Chair", "Regional Council of Peel", "MUNICIPAL"},
+		{"", "Some Other Body", "OTHER"},
+	} {
+		if got := worker.GovernmentLevel(c.office, c.set); got != c.want {
+			t.Errorf("GovernmentLevel(%q, %q) = %s, want %s", c.office, c.set, got, c.want)
+		}
+	}
+}
+
+func TestRender(t *testing.T) {
+	t.Parallel()
+	e := storage.CampaignEmail{SenderName: "Chris", SenderEmail: "c@h.example", PostalCode: "T5K2J1",
+		RecipientName: "Jane", RecipientTitle: "MP", RecipientDistrict: "Centre"}
+	got := worker.Render("{{representativeName}} ({{representativeTitle}}, {{representativeDistrict}}) from {{userName}} <{{senderEmail}}> in {{postalCode}}: {{campaignTitle}} {{unknown}}", e, "Transit")
+	if want := "Jane (MP, Centre) from Chris <c@h.example> in T5K2J1: Transit {{unknown}}"; got != want {
+		t.Errorf("Render = %q, want %q", got, want)
+	}
+}
+
+func newRepresent(t *testing.T) (*worker.Represent, *testenv.RepresentServer, *storage.Store) {
+	store := testenv.DB(t)
+	rdb, opt := testenv.RedisClient(t)
+	srv := testenv.NewRepresentServer(t)
+	q := asynq.NewClient(storage.AsynqRedis(opt))
+	t.Cleanup(func() { q.Close() })
+	return &worker.Represent{Store: store, Redis: rdb, Queue: q, HTTP: &http.Client{Timeout: 5 * time.Second},
+		BaseURL: srv.URL, RateLimit: 55, CacheTTL: time.Hour, Log: testenv.Logger(t)}, srv, store
+}
+
+func lookupTask(code string) *asynq.Task {
+	task, _ := tasks.NewRepresentLookup(tasks.RepresentLookup{PostalCode: code})
+	return task
+}
+
+func TestRepresentLookup(t *testing.T) {
+	t.Parallel()
+	rp, srv, store := newRepresent(t)
+	ctx := context.Background()
+	inspector := asynq.NewInspector(asynq.RedisClientOpt{Addr: rp.Redis.(*redis.Client).Options().Addr, DB: rp.Redis.(*redis.Client).Options().DB})
+	defer inspector.Close()
+
+	t.Run("a 503 is an error asynq retries, then the answer is stored", func(t *testing.T) {
+		srv.FailNext(testenv.RepresentCodeSmall, 1)
+		err := rp.Lookup(ctx, lookupTask(testenv.RepresentCodeSmall))
+		if err == nil || errors.Is(err, asynq.SkipRetry) {
+			t.Fatalf("first = %v, want a retryable error", err)
+		}
+		if err := rp.Lookup(ctx, lookupTask(testenv.RepresentCodeSmall)); err != nil {
+			t.Fatal(err)
+		}
+		reps, _ := store.RepresentativesFor(ctx, testenv.RepresentCodeSmall)
+		if len(reps) != 1 || reps[0].GovernmentLevel != "FEDERAL" {
+			t.Errorf("reps = %+v", reps)
+		}
+	})
+	t.Run("a fresh entry is not fetched again", func(t *testing.T) {
+		before := srv.Calls(testenv.RepresentCodeSmall)
+		if err := rp.Lookup(ctx, lookupTask(testenv.RepresentCodeSmall)); err != nil {
+			t.Fatal(err)
+		}
+		if srv.Calls(testenv.RepresentCodeSmall) != before {
+			t.Error("called upstream for a fresh entry")
+		}
+	})
+	t.Run("a 404 is cached as unknown", func(t *testing.T) {
+		if err := rp.Lookup(ctx, lookupTask(testenv.RepresentCodeUnknown)); err != nil {
+			t.Fatal(err)
+		}
+		pc, err := store.PostalCodeByCode(ctx, testenv.RepresentCodeUnknown)
+		if err != nil || pc.Status != storage.PostalUnknown {
+			t.Errorf("= %+v %v", pc, err)
+		}
+	})
+	t.Run("a refresh keeps representative IDs", func(t *testing.T) {
+		if err := rp.Lookup(ctx, lookupTask(testenv.RepresentCodeFull)); err != nil {
+			t.Fatal(err)
+		}
+		first, _ := store.RepresentativesFor(ctx, testenv.RepresentCodeFull)
+		store.Pool.Exec(ctx, `UPDATE postal_codes SET fetched_at = now() - interval '2 hours'`) //nolint:errcheck
+		if err := rp.Lookup(ctx, lookupTask(testenv.RepresentCodeFull)); err != nil {
+			t.Fatal(err)
+		}
+		second, _ := store.RepresentativesFor(ctx, testenv.RepresentCodeFull)
+		if len(first) != 5 || len(second) != 5 || first[0].ID != second[0].ID || first[4].ID != second[4].ID {
+			t.Errorf("IDs changed: %d/%d reps", len(first), len(second))
+		}
+	})
+	t.Run("malformed payloads and codes skip retries", func(t *testing.T) {
+		for _, task := range []*asynq.Task{asynq.NewTask(tasks.TypeRepresentLookup, []byte("{")), lookupTask("nope")} {
+			if err := rp.Lookup(ctx, task); !errors.Is(err, asynq.SkipRetry) {
+				t.Errorf("= %v, want SkipRetry", err)
+			}
+		}
+	})
+	t.Run("the refresh drops unknown codes past the TTL and re-fetches stale ones", func(t *testing.T) {
+		store.Pool.Exec(ctx, `UPDATE postal_codes SET fetched_at = now() - interval '90 minutes'`)                                         //nolint:errcheck
+		store.Pool.Exec(ctx, `UPDATE postal_codes SET fetched_at = now() - interval '3 hours' WHERE code = $1`, testenv.RepresentCodeFull) //nolint:errcheck
+		task, _ := tasks.NewRepresentRefresh(tasks.RepresentRefresh{Limit: 10})
+		if err := rp.Refresh(ctx, task); err != nil {
+			t.Fatal(err)
+		}
+		codes, _, _ := store.ListPostalCodes(ctx, "", 10, 0)
+		if len(codes) != 1 || codes[0].Code != testenv.RepresentCodeSmall {
+			t.Fatalf("left in the cache: %+v", codes)
+		}
+		info, err := inspector.GetTaskInfo(tasks.QueueRepresent, tasks.RepresentLookupTaskID(testenv.RepresentCodeSmall))
+		if err != nil || info.State != asynq.TaskStatePending {
+			t.Errorf("refresh lookup task = %+v, %v", info, err)
+		}
+	})
+}
+
+func TestRepresentQuotaIsShared(t *testing.T) {
+	t.Parallel()
+	rp, srv, _ := newRepresent(t)
+	rp.RateLimit = 1
+	other := *rp // a second worker on the same Redis
+	start := time.Now().Truncate(time.Minute)
+	if err := rp.Lookup(context.Background(), lookupTask(testenv.RepresentCodeSmall)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	err := other.Lookup(ctx, lookupTask(testenv.RepresentCodeFull))
+	if time.Now().Truncate(time.Minute) != start {
+		t.Skip("the minute turned during the test; the quota rightly reset")
+	}
+	if err == nil || !strings.Contains(err.Error(), "quota") || srv.Calls(testenv.RepresentCodeFull) != 0 {
+		t.Errorf("second call in the minute = %v (upstream calls %d), want a quota error and no call", err, srv.Calls(testenv.RepresentCodeFull))
+	}
+}
