@@ -96,7 +96,7 @@ func observe(access *slog.Logger, m *Metrics) fiber.Handler {
 				slog.Int("status", status),
 				slog.Float64("duration_ms", float64(d.Microseconds())/1000),
 				slog.String("ip", c.IP()),
-				slog.Int("bytes", len(c.Response().Body())),
+				slog.Int("bytes", responseSize(c)),
 			)
 		}
 		return nil
@@ -114,4 +114,13 @@ func securityHeaders(production bool) fiber.Handler {
 		}
 		return c.Next()
 	}
+}
+
+// responseSize is the size of the answer without reading a streamed body:
+// Body() would pull a whole video into memory.
+func responseSize(c *fiber.Ctx) int {
+	if c.Response().IsBodyStream() {
+		return c.Response().Header.ContentLength()
+	}
+	return len(c.Response().Body())
 }
