@@ -5,6 +5,7 @@
 #   scripts/install-deps.sh [--bench] [--no-start] [--start-only]
 #
 #   --bench       also install wrk (for scripts/bench.sh)
+#   --test        also install chromium (the dashboard's browser test)
 #   --no-start    install only; do not start Postgres and Redis
 #   --start-only  do not install anything; only start Postgres and Redis
 #
@@ -26,10 +27,11 @@ REDIS_HOST=${CM_REDIS_HOST:-127.0.0.1}
 REDIS_PORT=${CM_REDIS_PORT:-6379}
 SERVICE_WAIT=${CM_SERVICE_WAIT:-60}
 
-bench=0 install=1 start=1
+bench=0 tests=0 install=1 start=1
 for arg in "$@"; do
 	case $arg in
 	--bench) bench=1 ;;
+	--test) tests=1 ;;
 	--no-start) start=0 ;;
 	--start-only) install=0 ;;
 	-h | --help)
@@ -117,6 +119,7 @@ missing_packages() {
 	have ffmpeg && have ffprobe || echo ffmpeg
 	have nginx || [ -x /usr/sbin/nginx ] || echo nginx
 	if [ "$bench" = 1 ]; then have wrk || echo wrk; fi
+	if [ "$tests" = 1 ]; then have chromium || echo chromium; fi
 }
 
 install_packages() {
@@ -133,7 +136,7 @@ This script installs packages with apt (Debian/Ubuntu) only. Install these yours
   - PostgreSQL 15+ (server and client: psql, pg_isready)
   - Redis 6+ (redis-server, redis-cli)
   - ffmpeg (ffmpeg and ffprobe), nginx, a C compiler (gcc; go test -race needs cgo)
-  - wrk (only for benchmarks)
+  - wrk (only for benchmarks), chromium (only for the tests)
 For example: macOS  brew install postgresql@16 redis ffmpeg nginx wrk
              Fedora dnf install postgresql-server postgresql redis ffmpeg-free nginx gcc wrk
 Then start PostgreSQL on $PG_HOST:$PG_PORT (user postgres, no password or a ~/.pgpass entry)

@@ -15,7 +15,7 @@ cd "$ROOT"
 
 if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then PATH=$PATH:/usr/local/go/bin; fi
 
-scripts/install-deps.sh
+scripts/install-deps.sh --test
 
 step() { printf '\n==> %s\n' "$*"; }
 
