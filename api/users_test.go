@@ -184,3 +184,44 @@ func TestSettings(t *testing.T) {
 		}
 	})
 }
+
+func TestPasswordResetEndsSessions(t *testing.T) {
+	t.Parallel()
+	env := testenv.NewAPI(t)
+	admin := env.TokenFor(storage.RoleSuperAdmin)
+	u := env.CreateUser(storage.RoleUser, "")
+	_, tk := login(t, env, u.Email, testenv.Password)
+	res := testenv.Do(t, env.Main, testenv.Request{Method: "PATCH", Path: fmt.Sprintf("/api/users/%d", u.ID),
+		Token: admin, Body: map[string]string{"password": "a-brand-new-password"}})
+	if res.Status != 200 {
+		t.Fatalf("reset = %d %s", res.Status, res.Body)
+	}
+	if res, _ := refresh(t, env, tk.RefreshToken); res.Status != 401 {
+		t.Fatalf("refresh token after a password reset = %d, want 401", res.Status)
+	}
+	if res, _ := login(t, env, u.Email, "a-brand-new-password"); res.Status != 200 {
+		t.Fatalf("login with the new password = %d", res.Status)
+	}
+}
+
+// TestBadTextIs400: Postgres refuses NUL and invalid UTF-8 in text; those
+// come from the client and must be a 400, never a 500.
+func TestBadTextIs400(t *testing.T) {
+	t.Parallel()
+	env := testenv.NewAPI(t)
+	admin := env.TokenFor(storage.RoleSuperAdmin)
+	cases := []testenv.Request{
+		{Method: "POST", Path: "/api/auth/login", Body: `{"email":"a\u0000@b.co","password":"whatever-123"}`},
+		{Method: "GET", Path: "/api/users?search=%00", Token: admin},
+		{Method: "GET", Path: "/api/users?search=%ff", Token: admin},
+		{Method: "GET", Path: "/api/users?%ff=x", Token: admin},
+		{Method: "POST", Path: "/api/users", Token: admin, Body: `{"email":"n@b.co","role":"USER","name":"x\u0000y"}`},
+		{Method: "PUT", Path: "/api/settings", Token: admin, Body: `{"organizationName":"Org\u0000"}`},
+	}
+	for _, req := range cases {
+		res := testenv.Do(t, env.Main, req)
+		if res.Status != 400 {
+			t.Errorf("%s %s %v = %d %s, want 400", req.Method, req.Path, req.Body, res.Status, res.Body)
+		}
+	}
+}

@@ -179,24 +179,43 @@ type UserPatch struct {
 	ExpiresAt    *time.Time
 }
 
-// UpdateUser applies p to a live user and returns the result.
+// UpdateUser applies p to a live user and returns the result. A new password
+// or a status other than ACTIVE revokes the user's refresh tokens in the same
+// transaction, so a reset ends every session an attacker may hold.
 func (s *Store) UpdateUser(ctx context.Context, id int64, p UserPatch) (User, error) {
-	u, err := scanUser(s.Pool.QueryRow(ctx, `
-		UPDATE users SET
-			email         = COALESCE($2, email),
-			name          = COALESCE($3, name),
-			role          = COALESCE($4, role),
-			status        = COALESCE($5, status),
-			password_hash = COALESCE($6, password_hash),
-			expires_at    = CASE WHEN $7 THEN $8 ELSE expires_at END,
-			updated_at    = now()
-		WHERE id = $1 AND deleted_at IS NULL
-		RETURNING `+userColumns,
-		id, p.Email, p.Name, p.Role, p.Status, p.PasswordHash, p.SetExpiresAt, p.ExpiresAt))
-	if isUniqueViolation(err) {
-		return User{}, ErrConflict
+	var u User
+	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		u, err = scanUser(tx.QueryRow(ctx, `
+			UPDATE users SET
+				email         = COALESCE($2, email),
+				name          = COALESCE($3, name),
+				role          = COALESCE($4, role),
+				status        = COALESCE($5, status),
+				password_hash = COALESCE($6, password_hash),
+				expires_at    = CASE WHEN $7 THEN $8 ELSE expires_at END,
+				updated_at    = now()
+			WHERE id = $1 AND deleted_at IS NULL
+			RETURNING `+userColumns,
+			id, p.Email, p.Name, p.Role, p.Status, p.PasswordHash, p.SetExpiresAt, p.ExpiresAt))
+		if isUniqueViolation(err) {
+			return ErrConflict
+		}
+		if err != nil {
+			return notFound(err)
+		}
+		if p.PasswordHash != nil || (p.Status != nil && *p.Status != StatusActive) {
+			if _, err := tx.Exec(ctx,
+				`UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, id); err != nil {
+				return fmt.Errorf("revoke refresh tokens of user %d: %w", id, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return User{}, err
 	}
-	return u, notFound(err)
+	return u, nil
 }
 
 // SoftDeleteUser marks a user deleted and revokes their refresh tokens.

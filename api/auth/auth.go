@@ -72,7 +72,7 @@ type TokenResponse struct {
 }
 
 func (h *Handler) register(c *fiber.Ctx) error {
-	if err := h.Limiter.Check(c, h.RegisterLimit, c.IP()); err != nil {
+	if err := h.Limiter.Check(c, h.RegisterLimit, httpx.ClientKey(c)); err != nil {
 		return err
 	}
 	settings, err := h.Store.GetSettings(c.UserContext())
@@ -126,7 +126,7 @@ func (h *Handler) login(c *fiber.Ctx) error {
 	if err := v.Err(); err != nil {
 		return err
 	}
-	if err := h.Limiter.Check(c, h.LoginLimit, "ip:"+c.IP()); err != nil {
+	if err := h.Limiter.Check(c, h.LoginLimit, "ip:"+httpx.ClientKey(c)); err != nil {
 		return err
 	}
 	if err := h.Limiter.Check(c, h.LoginLimit, "email:"+strings.ToLower(strings.TrimSpace(req.Email))); err != nil {

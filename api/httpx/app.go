@@ -47,6 +47,7 @@ func NewApp(o AppOptions) *fiber.App {
 	app.Use(observe(o.AccessLog, o.Metrics))
 	app.Use(recover.New())
 	app.Use(securityHeaders(o.Production))
+	app.Use(rejectBadText)
 	app.Use(cors.New(cors.Config{
 		AllowOrigins:     strings.Join(strings.Fields(strings.ReplaceAll(o.CORSOrigin, ",", " ")), ","),
 		AllowCredentials: true,

@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,6 +30,11 @@ func BindJSON(c *fiber.Ctx, dst any) error {
 			return e
 		}
 		return NewError(fiber.StatusBadRequest, CodeInvalidJSON, "request body is not valid JSON")
+	}
+	// encoding/json turns invalid UTF-8 into U+FFFD but keeps \u0000, which
+	// Postgres refuses in text.
+	if bytes.Contains(body, []byte(`\u0000`)) {
+		return NewError(fiber.StatusBadRequest, CodeInvalidText, "request body must not contain NUL characters")
 	}
 	return nil
 }

@@ -11,11 +11,13 @@ import (
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Error codes, one per class of failure. Clients switch on these.
 const (
 	CodeInvalidJSON      = "invalid_json"
+	CodeInvalidText      = "invalid_text"
 	CodeValidation       = "validation_failed"
 	CodeBadRequest       = "bad_request"
 	CodeUnauthorized     = "unauthorized"
@@ -146,6 +148,12 @@ func AsError(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
 		return e
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && (pgErr.Code == "22021" || pgErr.Code == "22P05") {
+		// Text Postgres cannot store (a NUL, a bad byte sequence) came from
+		// the client: a 400, whichever field carried it.
+		return NewError(http.StatusBadRequest, CodeInvalidText, "text must be valid UTF-8 without NUL characters")
 	}
 	var fe *fiber.Error
 	if errors.As(err, &fe) {

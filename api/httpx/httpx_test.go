@@ -75,3 +75,23 @@ func TestValidEmail(t *testing.T) {
 		}
 	}
 }
+
+func TestClientKeyBucketsIPv6By64(t *testing.T) {
+	t.Parallel()
+	app := fiber.New(fiber.Config{ProxyHeader: "X-Real-Ip", EnableTrustedProxyCheck: true, TrustedProxies: []string{"0.0.0.0"}})
+	app.Get("/", func(c *fiber.Ctx) error { return c.SendString(httpx.ClientKey(c)) })
+	for ip, want := range map[string]string{
+		"203.0.113.7":             "203.0.113.7",
+		"2001:db8:1:2:aaaa::1":    "2001:db8:1:2::/64",
+		"2001:db8:1:2:ffff:1:2:3": "2001:db8:1:2::/64",
+		"::ffff:198.51.100.9":     "198.51.100.9",
+	} {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.Header.Set("X-Real-Ip", ip)
+		res, _ := app.Test(req)
+		b, _ := io.ReadAll(res.Body)
+		if string(b) != want {
+			t.Errorf("ClientKey(%s) = %q, want %q", ip, b, want)
+		}
+	}
+}

@@ -81,10 +81,10 @@ func (r *RateLimiter) Check(c *fiber.Ctx, l Limit, key string) error {
 	return nil
 }
 
-// ByIP is a middleware applying l per client IP.
+// ByIP is a middleware applying l per client (ClientKey).
 func (r *RateLimiter) ByIP(l Limit) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		if err := r.Check(c, l, c.IP()); err != nil {
+		if err := r.Check(c, l, ClientKey(c)); err != nil {
 			return err
 		}
 		return c.Next()
