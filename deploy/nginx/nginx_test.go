@@ -210,6 +210,12 @@ func TestNginxRoutesToTheRightService(t *testing.T) {
 			}
 		}
 	})
+	t.Run("metrics are not published through nginx", func(t *testing.T) {
+		status, body := get(t, "/api/metrics")
+		if status != 404 || body["error"] == nil {
+			t.Fatalf("GET /api/metrics through nginx = %d %v, want the JSON 404", status, body)
+		}
+	})
 	t.Run("the dashboard is routed and still protected", func(t *testing.T) {
 		res, err := http.Get(base + "/api/admin/queues")
 		if err != nil {
