@@ -169,6 +169,13 @@ func TestSettings(t *testing.T) {
 		}
 	})
 
+	t.Run("the from address is stored trimmed", func(t *testing.T) {
+		res := put(map[string]any{"emailFromAddress": "  news@river.test  "})
+		if !strings.Contains(string(res.Body), `"emailFromAddress":"news@river.test"`) {
+			t.Fatalf("after a padded address = %s", res.Body)
+		}
+	})
+
 	t.Run("empty password clears it", func(t *testing.T) {
 		res := put(map[string]any{"smtpPassword": ""})
 		if !strings.Contains(string(res.Body), `"smtpPasswordSet":false`) {

@@ -74,8 +74,12 @@ func (h *Handler) put(c *fiber.Ctx) error {
 	if req.OrganizationName != nil {
 		v.Required("organizationName", *req.OrganizationName)
 	}
-	if req.EmailFromAddress != nil && *req.EmailFromAddress != "" {
-		v.Email("emailFromAddress", strings.TrimSpace(*req.EmailFromAddress))
+	if req.EmailFromAddress != nil {
+		trimmed := strings.TrimSpace(*req.EmailFromAddress)
+		req.EmailFromAddress = &trimmed
+		if trimmed != "" {
+			v.Email("emailFromAddress", trimmed)
+		}
 	}
 	if req.SMTPPort != nil {
 		v.Check(*req.SMTPPort >= 1 && *req.SMTPPort <= 65535, "smtpPort", "must be from 1 to 65535")
