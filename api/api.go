@@ -115,9 +115,15 @@ func NewMain(d Deps) (*App, error) {
 	return &App{App: app, closers: []func() error{dash.Close}}, nil
 }
 
-// influenceRoutes mounts campaigns, the representative lookup and the response wall.
+// influenceRoutes mounts campaigns, the representative lookup and the response
+// wall. The public routes answer 404 feature_disabled while the settings'
+// enableInfluence is off; the admin routes keep working.
 func (d Deps) influenceRoutes(r fiber.Router, c common) {
 	ic := d.Config.Influence
+	feature := &campaigns.FeatureSwitch{Settings: d.Store, TTL: ic.ToggleCacheTTL, Log: d.Log}
+	for _, prefix := range []string{"/public/campaigns", "/public/representatives", "/public/responses"} {
+		r.Use(prefix, feature.Require()) // before the routes, so it runs first
+	}
 	(&campaigns.Handler{Store: d.Store, Auth: c.auth, Limiter: c.limiter, Queue: d.Queue,
 		Inspector: d.Inspector, Config: ic, Log: d.Log}).Routes(r)
 	(&representatives.Handler{Store: d.Store, Redis: d.Redis, Auth: c.auth, Limiter: c.limiter, Queue: d.Queue,

@@ -27,6 +27,9 @@ type InfluenceConfig struct {
 	// SendRateLimit is send-email requests per window, per IP and per sender email.
 	SendRateLimit  int
 	SendRateWindow time.Duration
+	// CallRateLimit is reported calls per window per IP.
+	CallRateLimit  int
+	CallRateWindow time.Duration
 	// ResponseRateLimit is response-wall submissions per window per IP.
 	ResponseRateLimit  int
 	ResponseRateWindow time.Duration
@@ -34,6 +37,12 @@ type InfluenceConfig struct {
 	MaxRecipients int
 
 	SMTPTimeout time.Duration
+	// ToggleCacheTTL is how long an API process trusts its copy of the
+	// settings' enableInfluence switch; 0 reads it on every public request.
+	ToggleCacheTTL time.Duration
+	// PageCacheTTL is how long an API process reuses a public campaign page
+	// it encoded; 0 reads the campaign on every request.
+	PageCacheTTL time.Duration
 	// PublicURL is where the main API is reached from outside; verification
 	// links point at it.
 	PublicURL string
@@ -50,10 +59,14 @@ func loadInfluence(r *reader) InfluenceConfig {
 		LookupRateWindow:   r.duration("REPRESENT_LOOKUP_RATE_WINDOW", time.Minute),
 		SendRateLimit:      r.int("EMAIL_SEND_RATE_LIMIT", 30),
 		SendRateWindow:     r.duration("EMAIL_SEND_RATE_WINDOW", time.Hour),
+		CallRateLimit:      r.int("CALL_RATE_LIMIT", 30),
+		CallRateWindow:     r.duration("CALL_RATE_WINDOW", time.Hour),
 		ResponseRateLimit:  r.int("RESPONSE_RATE_LIMIT", 10),
 		ResponseRateWindow: r.duration("RESPONSE_RATE_WINDOW", time.Hour),
 		MaxRecipients:      r.int("EMAIL_MAX_RECIPIENTS", 20),
 		SMTPTimeout:        r.duration("SMTP_TIMEOUT", 30*time.Second),
+		ToggleCacheTTL:     durationOrOff(r, "INFLUENCE_TOGGLE_CACHE_TTL", 2*time.Second),
+		PageCacheTTL:       durationOrOff(r, "PUBLIC_CAMPAIGN_CACHE_TTL", time.Second),
 		PublicURL:          strings.TrimRight(r.str("PUBLIC_URL", "http://localhost:4000"), "/"),
 	}
 	for name, raw := range map[string]string{"REPRESENT_BASE_URL": c.RepresentBaseURL, "PUBLIC_URL": c.PublicURL} {
@@ -66,4 +79,12 @@ func loadInfluence(r *reader) InfluenceConfig {
 		r.err = fmt.Errorf("EMAIL_MAX_RECIPIENTS: want at least 1")
 	}
 	return c
+}
+
+// durationOrOff is r.duration that also takes 0 ("0", "0s"): turned off.
+func durationOrOff(r *reader, name string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(strings.TrimSpace(r.getenv(name))); err == nil && d == 0 {
+		return 0
+	}
+	return r.duration(name, def)
 }

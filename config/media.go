@@ -31,6 +31,15 @@ type MediaConfig struct {
 	PublicCacheTTL time.Duration
 	// ViewWindow is how long one viewer's views of a video count once.
 	ViewWindow time.Duration
+	// StreamRateLimit is how many stream and thumbnail requests one client
+	// may make per MEDIA_RATE_WINDOW (MEDIA_STREAM_RATE_LIMIT; 0: no limit).
+	// Video players fetch a file in many range requests, so these are counted
+	// apart from MEDIA_RATE_LIMIT, which covers every other media route.
+	StreamRateLimit int
+	// SettingsTTL is how long the media API trusts its copy of the site
+	// settings (the enableMedia switch) before reading them again; 0 reads
+	// them on every public request.
+	SettingsTTL time.Duration
 }
 
 func loadMedia(r *reader) MediaConfig {
@@ -49,6 +58,8 @@ func loadMedia(r *reader) MediaConfig {
 		ThumbnailTimeout:  r.duration("MEDIA_THUMBNAIL_TIMEOUT", 2*time.Minute),
 		PublicCacheTTL:    r.duration("MEDIA_PUBLIC_CACHE_TTL", 5*time.Minute),
 		ViewWindow:        r.duration("MEDIA_VIEW_WINDOW", time.Hour),
+		StreamRateLimit:   r.int("MEDIA_STREAM_RATE_LIMIT", 3000),
+		SettingsTTL:       r.duration("MEDIA_SETTINGS_TTL", 5*time.Second),
 	}
 }
 

@@ -28,6 +28,13 @@ func TestMediaConfig(t *testing.T) {
 	if c.Media.Root != "/srv/media" || c.Media.MaxUpload != 2<<30 || c.Media.ProbeTimeout <= 0 || c.Media.PublicCacheTTL.Minutes() != 5 {
 		t.Fatalf("media config = %+v", c.Media)
 	}
+	if c.Media.StreamRateLimit != 3000 || c.Media.SettingsTTL.Seconds() != 5 {
+		t.Fatalf("stream limit and settings TTL defaults = %d, %v", c.Media.StreamRateLimit, c.Media.SettingsTTL)
+	}
+	env["MEDIA_STREAM_RATE_LIMIT"] = "0"
+	if c, err := Load(func(k string) string { return env[k] }); err != nil || c.Media.StreamRateLimit != 0 {
+		t.Fatalf("MEDIA_STREAM_RATE_LIMIT=0: %d, %v; want 0 (no limit)", c.Media.StreamRateLimit, err)
+	}
 	env["MEDIA_MAX_UPLOAD"] = "lots"
 	if _, err := Load(func(k string) string { return env[k] }); err == nil {
 		t.Fatal("MEDIA_MAX_UPLOAD=lots accepted")

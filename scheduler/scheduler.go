@@ -50,6 +50,13 @@ func Entries() []Entry {
 				return tasks.NewRepresentRefresh(tasks.RepresentRefresh{Limit: 50})
 			},
 		},
+		{
+			Name: "sweep videos left processing with no task",
+			Spec: "* * * * *",
+			Task: func() (*asynq.Task, error) {
+				return tasks.NewMediaSweep(tasks.MediaSweep{OlderThanSeconds: 300, Limit: 200})
+			},
+		},
 	}
 }
 

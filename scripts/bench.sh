@@ -215,7 +215,7 @@ wait_http "http://127.0.0.1:$API_PORT_BENCH/api/health" 30 "$API_PID" || {
 	die "the main API did not answer /api/health"
 }
 HEALTH_BODY=$(curl -fsS "http://127.0.0.1:$API_PORT_BENCH/api/health")
-HEALTH_BYTES=$(curl -fsS -o /dev/null -D - "http://127.0.0.1:$API_PORT_BENCH/api/health" | wc -c)
+HEALTH_BYTES=$(curl -fsS -D - "http://127.0.0.1:$API_PORT_BENCH/api/health" | wc -c)
 
 # login prints a fresh access token (15 minutes): one per round.
 login() {
@@ -253,7 +253,7 @@ if [ "$SKIP_FASTIFY" != 1 ]; then
 	}
 	[ "$(curl -fsS "http://127.0.0.1:$FASTIFY_PORT/health")" = "$HEALTH_BODY" ] ||
 		die "Fastify's body differs from the main API's"
-	FASTIFY_BYTES=$(curl -fsS -o /dev/null -D - "http://127.0.0.1:$FASTIFY_PORT/health" | wc -c)
+	FASTIFY_BYTES=$(curl -fsS -D - "http://127.0.0.1:$FASTIFY_PORT/health" | wc -c)
 fi
 
 # ---------------------------------------------------------------------------
@@ -368,13 +368,18 @@ printf '\n%s\n' "$SECTION"
 if [ "$WRITE_DOC" = 1 ]; then
 	[ -f "$DOC" ] || die "$DOC is missing: it holds the explanation the results go under"
 	grep -q '^<!-- bench-results -->$' "$DOC" || die "$DOC has no '<!-- bench-results -->' line to put the results under"
-	# Everything below the marker is written here: the newest run first, then
-	# the older runs (a run with the same timestamp is replaced), 10 at most.
+	# Everything below the marker up to the first other section is written
+	# here: the newest run first, then the older runs (a run with the same
+	# timestamp is replaced), 10 at most.
 	printf '%s\n' "$SECTION" >"$WORK/section.md"
 	awk -v secfile="$WORK/section.md" -v stamp="<!-- bench-run: $TIME -->" -v keep=10 '
 		BEGIN { while ((getline l < secfile) > 0) sec = sec l "\n" }
 		!seen && $0 == "<!-- bench-results -->" { print; printf "\n%s", sec; seen = 1; n = 1; next }
 		!seen { print; next }
+		# Sections other benchmarks own (<!-- influence:start --> …) follow
+		# the runs; they are copied as they are.
+		/^<!-- [a-z-]+:start -->$/ && !tail { tail = 1; printf "\n" }
+		tail { print; next }
 		/^<!-- bench-run: / { in_run = 1; st = $0; run = "" }
 		in_run { run = run $0 "\n" }
 		in_run && $0 == "<!-- /bench-run -->" {

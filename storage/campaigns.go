@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -360,4 +361,92 @@ func (s *Store) DeleteRecipient(ctx context.Context, campaignID, id int64) error
 		return ErrNotFound
 	}
 	return nil
+}
+
+// CampaignCall is a phone call a visitor reported making through a campaign.
+// It records whom they called, never who called.
+type CampaignCall struct {
+	ID             int64     `json:"id"`
+	CampaignID     int64     `json:"campaignId"`
+	RecipientKind  string    `json:"recipientKind"`
+	RecipientName  string    `json:"recipientName"`
+	RecipientTitle string    `json:"recipientTitle"`
+	RecipientLevel string    `json:"recipientLevel"`
+	CreatedAt      time.Time `json:"createdAt"`
+}
+
+const callColumns = `id, campaign_id, recipient_kind, recipient_name, recipient_title, recipient_level, created_at`
+
+func scanCall(row pgx.Row) (CampaignCall, error) {
+	var c CampaignCall
+	err := row.Scan(&c.ID, &c.CampaignID, &c.RecipientKind, &c.RecipientName, &c.RecipientTitle, &c.RecipientLevel,
+		&c.CreatedAt)
+	return c, err
+}
+
+// RecordCall stores a call and counts it on its campaign, in one
+// transaction. With an idempotency key already used for this campaign it
+// stores and counts nothing and returns the first call (created is false).
+// callCount is the campaign's count afterwards.
+func (s *Store) RecordCall(ctx context.Context, call CampaignCall, idempotencyKey string) (out CampaignCall, created bool, callCount int, err error) {
+	var key *string
+	if idempotencyKey != "" {
+		key = &idempotencyKey
+	}
+	err = s.InTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		out, err = scanCall(tx.QueryRow(ctx, `
+			INSERT INTO campaign_calls (campaign_id, recipient_kind, recipient_name, recipient_title, recipient_level,
+				idempotency_key)
+			VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT (campaign_id, idempotency_key) DO NOTHING
+			RETURNING `+callColumns,
+			call.CampaignID, call.RecipientKind, call.RecipientName, call.RecipientTitle, call.RecipientLevel, key))
+		created = err == nil
+		if errors.Is(err, pgx.ErrNoRows) {
+			out, err = scanCall(tx.QueryRow(ctx, `SELECT `+callColumns+` FROM campaign_calls
+				WHERE campaign_id = $1 AND idempotency_key = $2`, call.CampaignID, key))
+		}
+		if err != nil {
+			return fmt.Errorf("record call: %w", err)
+		}
+		if !created {
+			return tx.QueryRow(ctx, `SELECT call_count FROM campaigns WHERE id = $1`, call.CampaignID).Scan(&callCount)
+		}
+		return tx.QueryRow(ctx, `UPDATE campaigns SET call_count = call_count + 1 WHERE id = $1 RETURNING call_count`,
+			call.CampaignID).Scan(&callCount)
+	})
+	return out, created, callCount, err
+}
+
+// CallCount is how many calls one recipient of a campaign received.
+type CallCount struct {
+	RecipientKind  string `json:"recipientKind"`
+	RecipientName  string `json:"recipientName"`
+	RecipientTitle string `json:"recipientTitle"`
+	RecipientLevel string `json:"recipientLevel"`
+	Calls          int    `json:"calls"`
+}
+
+// CampaignCallStats counts a campaign's calls by recipient, most called first.
+func (s *Store) CampaignCallStats(ctx context.Context, campaignID int64) (total int, byRecipient []CallCount, err error) {
+	rows, err := s.Pool.Query(ctx, `SELECT recipient_kind, recipient_name, recipient_title, recipient_level, count(*)
+		FROM campaign_calls WHERE campaign_id = $1
+		GROUP BY recipient_kind, recipient_name, recipient_title, recipient_level
+		ORDER BY count(*) DESC, recipient_name`, campaignID)
+	if err != nil {
+		return 0, nil, fmt.Errorf("call stats: %w", err)
+	}
+	byRecipient, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (CallCount, error) {
+		var c CallCount
+		err := row.Scan(&c.RecipientKind, &c.RecipientName, &c.RecipientTitle, &c.RecipientLevel, &c.Calls)
+		return c, err
+	})
+	if err != nil {
+		return 0, nil, fmt.Errorf("call stats: %w", err)
+	}
+	for _, c := range byRecipient {
+		total += c.Calls
+	}
+	return total, byRecipient, nil
 }

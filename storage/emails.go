@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -138,15 +139,28 @@ func (s *Store) RecordEmailAttempt(ctx context.Context, id int64, errText string
 	if final {
 		status = EmailFailed
 	}
-	if len(errText) > 1000 {
-		errText = errText[:1000]
-	}
+	errText = clipText(errText, 1000)
 	_, err := s.Pool.Exec(ctx, `UPDATE campaign_emails SET attempts = attempts + 1, last_error = $2, status = $3,
 		updated_at = now() WHERE id = $1 AND status = 'QUEUED'`, id, errText, status)
 	if err != nil {
 		return fmt.Errorf("record attempt of email %d: %w", id, err)
 	}
 	return nil
+}
+
+// FailStuckEmail marks a QUEUED SMTP row FAILED with errText when its send
+// task gave up without doing so (a worker that died between its last failed
+// attempt and the UPDATE). updatedAt is the row's updated_at as the caller
+// read it: a row touched since then is left alone. It reports whether the
+// row changed.
+func (s *Store) FailStuckEmail(ctx context.Context, id int64, errText string, updatedAt time.Time) (bool, error) {
+	errText = clipText(errText, 1000)
+	tag, err := s.Pool.Exec(ctx, `UPDATE campaign_emails SET status = 'FAILED', last_error = $2, updated_at = now()
+		WHERE id = $1 AND status = 'QUEUED' AND method = 'SMTP' AND updated_at = $3`, id, errText, updatedAt)
+	if err != nil {
+		return false, fmt.Errorf("fail stuck email %d: %w", id, err)
+	}
+	return tag.RowsAffected() == 1, nil
 }
 
 // RequeueFailedEmail puts a FAILED SMTP row back to QUEUED. It is
@@ -225,4 +239,13 @@ func (s *Store) CampaignEmailStats(ctx context.Context, campaignID int64) (Email
 		return nil
 	})
 	return st, err
+}
+
+// clipText makes an error message storable: at most n bytes, valid UTF-8
+// (a cut may split a character), no NUL (which Postgres text refuses).
+func clipText(s string, n int) string {
+	if len(s) > n {
+		s = s[:n]
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, ""), "\x00", "")
 }

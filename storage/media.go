@@ -454,3 +454,20 @@ func (s *Store) VideoByPathLive(ctx context.Context, path string) (Video, error)
 		`WHERE v.path = $1 AND v.deleted_at IS NULL`, path))
 	return v, notFound(err)
 }
+
+// StalledVideos returns up to limit live videos still processing whose row
+// has not changed since before cutoff, oldest first: candidates for the media
+// sweep, which checks whether each still has a task on its way.
+func (s *Store) StalledVideos(ctx context.Context, cutoff time.Time, limit int) ([]Video, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT `+videoColumns+videoFrom+`
+		WHERE v.status = 'processing' AND v.deleted_at IS NULL AND v.updated_at < $1
+		ORDER BY v.updated_at, v.id LIMIT $2`, cutoff, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list stalled videos: %w", err)
+	}
+	videos, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Video, error) { return scanVideo(row) })
+	if err != nil {
+		return nil, fmt.Errorf("list stalled videos: %w", err)
+	}
+	return videos, nil
+}

@@ -14,6 +14,7 @@ const (
 	TypeMediaProbe     = "media:probe"
 	TypeMediaThumbnail = "media:thumbnail"
 	TypeMediaScan      = "media:scan"
+	TypeMediaSweep     = "media:sweep"
 )
 
 // MediaProbe asks a media worker to run ffprobe on a stored video.
@@ -57,8 +58,13 @@ func NewMediaThumbnail(p MediaThumbnail) (*asynq.Task, error) {
 		asynq.Queue(QueueMedia),
 		asynq.MaxRetry(3),
 		asynq.Timeout(5*time.Minute),
-		asynq.TaskID("media:thumbnail:"+strconv.FormatInt(p.VideoID, 10)),
+		asynq.TaskID(MediaThumbnailTaskID(p.VideoID)),
 	)
+}
+
+// MediaThumbnailTaskID is the task ID of a video's thumbnail.
+func MediaThumbnailTaskID(videoID int64) string {
+	return "media:thumbnail:" + strconv.FormatInt(videoID, 10)
 }
 
 // NewMediaScan builds a scan task, one per directory at a time.
@@ -69,5 +75,24 @@ func NewMediaScan(p MediaScan) (*asynq.Task, error) {
 		asynq.MaxRetry(2),
 		asynq.Timeout(6*time.Hour), // hashing a large library takes a while
 		asynq.TaskID("media:scan:"+hex.EncodeToString(sum[:8])),
+	)
+}
+
+// MediaSweep finds videos left processing for longer than OlderThanSeconds
+// with no live probe or thumbnail task (an upload accepted while Redis was
+// down, a task lost or given up on) and sets them moving again.
+type MediaSweep struct {
+	OlderThanSeconds int `json:"olderThanSeconds"`
+	Limit            int `json:"limit"`
+}
+
+// NewMediaSweep builds the periodic sweep. Unique keeps a slow run and the
+// next tick from overlapping.
+func NewMediaSweep(p MediaSweep) (*asynq.Task, error) {
+	return newTask(TypeMediaSweep, p,
+		asynq.Queue(QueueMedia),
+		asynq.MaxRetry(1),
+		asynq.Timeout(time.Minute),
+		asynq.Unique(50*time.Second),
 	)
 }

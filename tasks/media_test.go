@@ -25,5 +25,12 @@ func mediaCases() []goldenCase {
 			},
 			typ: "media:scan",
 		},
+		{
+			name: "media_sweep",
+			build: func() (*asynq.Task, error) {
+				return tasks.NewMediaSweep(tasks.MediaSweep{OlderThanSeconds: 300, Limit: 200})
+			},
+			typ: "media:sweep",
+		},
 	}
 }

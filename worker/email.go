@@ -32,6 +32,11 @@ type Email struct {
 	Box     *storage.SecretBox // opens the SMTP password in the settings
 	Log     *slog.Logger
 	Metrics *InfluenceMetrics // may be nil
+	// Inspector lets the sweeper look at the task of a QUEUED row whose
+	// enqueue conflicts; nil skips that repair.
+	Inspector *asynq.Inspector
+	// Now is the sweeper's clock; nil is time.Now.
+	Now func() time.Time
 }
 
 // mailer is the SMTP server and sender identity in force: the settings
@@ -206,7 +211,8 @@ func (e *Email) Send(ctx context.Context, t *asynq.Task) error {
 	if _, err := e.Store.MarkEmailSent(context.WithoutCancel(ctx), row.ID, "<"+msgID+">"); err != nil {
 		// The message is out; retrying would send it again. Log loudly instead.
 		e.Log.Error("email sent but not marked SENT", "email_id", row.ID, "err", err)
-		return fmt.Errorf("send email %d: mark sent: %v: %w", p.EmailID, err, asynq.SkipRetry)
+		return fmt.Errorf("send email %d: the SMTP server accepted it, but marking it SENT failed: %v: %w",
+			p.EmailID, err, asynq.SkipRetry)
 	}
 	return nil
 }
@@ -276,7 +282,8 @@ func (e *Email) VerifyResponse(ctx context.Context, t *asynq.Task) error {
 // Sweep handles email:sweep: it enqueues QUEUED rows untouched for
 // OlderThanSeconds, and verification emails that never went out. A row whose
 // task is still live answers asynq.ErrTaskIDConflict and is left alone, so
-// sweeping never sends twice.
+// sweeping never sends twice; a row whose task is archived is repaired (see
+// repairStuck).
 func (e *Email) Sweep(ctx context.Context, t *asynq.Task) error {
 	var p tasks.SweepEmails
 	if err := tasks.Decode(t, &p); err != nil {
@@ -285,24 +292,42 @@ func (e *Email) Sweep(ctx context.Context, t *asynq.Task) error {
 	if p.Limit <= 0 {
 		p.Limit = 500
 	}
-	cutoff := time.Now().Add(-time.Duration(p.OlderThanSeconds) * time.Second)
+	now := time.Now
+	if e.Now != nil {
+		now = e.Now
+	}
+	cutoff := now().Add(-time.Duration(p.OlderThanSeconds) * time.Second)
 	ids, err := e.Store.QueuedEmailIDs(ctx, cutoff, p.Limit)
 	if err != nil {
 		return err
 	}
-	enqueued := 0
+	enqueued, failed := 0, 0
 	for _, id := range ids {
 		task, err := tasks.NewSendEmail(tasks.SendEmail{EmailID: id})
 		if err != nil {
 			return err
 		}
-		if _, err := e.Queue.EnqueueContext(ctx, task); err == nil {
+		_, err = e.Queue.EnqueueContext(ctx, task)
+		switch {
+		case err == nil:
 			enqueued++
-		} else if !errors.Is(err, asynq.ErrTaskIDConflict) {
+		case errors.Is(err, asynq.ErrTaskIDConflict):
+			got, err := e.repairStuck(ctx, id)
+			if err != nil {
+				// One row's trouble must not stop the sweep of the others.
+				e.Log.Warn("sweep: inspect the task of a queued email", "email_id", id, "err", err)
+			}
+			switch got {
+			case repairFailed:
+				failed++
+			case repairRequeued:
+				enqueued++
+			}
+		default:
 			return fmt.Errorf("sweep: enqueue email %d: %w", id, err)
 		}
 	}
-	vids, err := e.Store.UnsentVerificationIDs(ctx, time.Now().Add(-storage.ResponseTokenTTL), cutoff, p.Limit)
+	vids, err := e.Store.UnsentVerificationIDs(ctx, now().Add(-storage.ResponseTokenTTL), cutoff, p.Limit)
 	if err != nil {
 		return err
 	}
@@ -317,8 +342,87 @@ func (e *Email) Sweep(ctx context.Context, t *asynq.Task) error {
 			return fmt.Errorf("sweep: enqueue verification %d: %w", id, err)
 		}
 	}
-	if enqueued > 0 {
-		e.Log.Info("sweeper enqueued lost tasks", "enqueued", enqueued, "queued_rows", len(ids))
+	if enqueued > 0 || failed > 0 {
+		e.Log.Info("sweeper repaired queued rows", "enqueued", enqueued, "marked_failed", failed, "queued_rows", len(ids))
 	}
 	return nil
+}
+
+type repairResult int
+
+const (
+	repairNone     repairResult = iota // the task is live (or gone): nothing to do
+	repairFailed                       // the row was marked FAILED
+	repairRequeued                     // a leftover archived task was replaced by a new one
+)
+
+// archiveClockSlack absorbs asynq's whole-second LastFailedAt and clock
+// differences between the workers and Postgres.
+const archiveClockSlack = 2 * time.Second
+
+// repairStuck handles a QUEUED row whose task ID is taken. A live task
+// (pending, scheduled, retry, active) will settle the row itself. An
+// archived one will not: asynq gave up on it, so nothing will ever mark the
+// row, and the sweeper would conflict with it forever.
+//
+//   - Archived after the row was last touched: the worker gave up (its
+//     retries ran out, or it died between its last failed attempt and
+//     marking the row). The row is marked FAILED with the task's last error,
+//     which is what the worker would have done; an admin may then retry it.
+//   - Archived before the row was last touched: the row was put back in the
+//     queue since (an admin retry that could not delete the old task while
+//     Redis was down). The leftover task is deleted and a new one enqueued.
+func (e *Email) repairStuck(ctx context.Context, id int64) (repairResult, error) {
+	if e.Inspector == nil {
+		return repairNone, nil
+	}
+	info, err := e.Inspector.GetTaskInfo(tasks.QueueEmail, tasks.SendEmailTaskID(id))
+	if errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound) {
+		return repairNone, nil // finished since the enqueue; the next sweep sees the row as it is then
+	}
+	if err != nil {
+		return repairNone, err
+	}
+	if info.State != asynq.TaskStateArchived {
+		return repairNone, nil
+	}
+	row, err := e.Store.EmailByID(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return repairNone, nil
+	}
+	if err != nil {
+		return repairNone, err
+	}
+	if row.Status != storage.EmailQueued {
+		return repairNone, nil
+	}
+	if !info.LastFailedAt.IsZero() && row.UpdatedAt.After(info.LastFailedAt.Add(archiveClockSlack)) {
+		err := e.Inspector.DeleteTask(tasks.QueueEmail, tasks.SendEmailTaskID(id))
+		if err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
+			return repairNone, fmt.Errorf("delete leftover task of email %d: %w", id, err)
+		}
+		task, err := tasks.NewSendEmail(tasks.SendEmail{EmailID: id})
+		if err != nil {
+			return repairNone, err
+		}
+		if _, err := e.Queue.EnqueueContext(ctx, task); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+			return repairNone, fmt.Errorf("re-enqueue email %d: %w", id, err)
+		}
+		e.Log.Info("sweep: replaced a leftover archived task", "email_id", id)
+		return repairRequeued, nil
+	}
+	reason := info.LastErr
+	if reason == "" {
+		reason = row.LastError
+	}
+	if reason == "" {
+		reason = "the send task was archived before the email went out"
+	}
+	ok, err := e.Store.FailStuckEmail(ctx, id, reason, row.UpdatedAt)
+	if err != nil || !ok {
+		return repairNone, err
+	}
+	e.Metrics.failed()
+	e.Log.Warn("sweep: marked FAILED an email whose task was archived", "email_id", id, "err", reason)
+	return repairFailed, nil
 }

@@ -82,6 +82,11 @@ func registerInfluence(mux *asynq.ServeMux, d Deps, m *Metrics) {
 	mux.HandleFunc(tasks.TypeRepresentLookup, rp.Lookup)
 	mux.HandleFunc(tasks.TypeRepresentRefresh, rp.Refresh)
 	em := &Email{Store: d.Store, Queue: d.Queue, Config: d.Config, Box: box, Log: d.Log, Metrics: im}
+	if d.Redis != nil {
+		// Shares the process's client (same server and database as the queues);
+		// the process closes it.
+		em.Inspector = asynq.NewInspectorFromRedisClient(d.Redis)
+	}
 	mux.HandleFunc(tasks.TypeSendEmail, em.Send)
 	mux.HandleFunc(tasks.TypeVerifyResponse, em.VerifyResponse)
 	mux.HandleFunc(tasks.TypeSweepEmails, em.Sweep)

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/hibiken/asynq"
 
@@ -28,13 +29,25 @@ type Media struct {
 	RootDir string // MEDIA_ROOT
 	FF      FFmpeg
 	Log     *slog.Logger
+	// Inspector tells the sweep whether a video's task is still on its way;
+	// without one, a task that exists in any state counts as on its way.
+	Inspector *asynq.Inspector
+	Metrics   *MediaMetrics // nil: no metrics
 }
 
-func registerMedia(mux *asynq.ServeMux, d Deps) {
+func registerMedia(mux *asynq.ServeMux, d Deps, metrics *Metrics) {
 	m := &Media{Store: d.Store, Queue: d.Queue, RootDir: d.Config.Media.Root, FF: NewFFmpeg(d.Config.Media), Log: d.Log}
+	if metrics != nil {
+		m.Metrics = metrics.media
+	}
+	if d.Redis != nil {
+		// Shares the process's Redis connections; nothing to close.
+		m.Inspector = asynq.NewInspectorFromRedisClient(d.Redis)
+	}
 	mux.HandleFunc(tasks.TypeMediaProbe, m.Probe)
 	mux.HandleFunc(tasks.TypeMediaThumbnail, m.Thumbnail)
 	mux.HandleFunc(tasks.TypeMediaScan, m.Scan)
+	mux.HandleFunc(tasks.TypeMediaSweep, m.Sweep)
 }
 
 // lastAttempt reports whether this run is the task's last try (or not run by
@@ -76,7 +89,9 @@ func (m *Media) Probe(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return m.invalid(ctx, v.ID, "the video file is missing")
 	}
+	started := time.Now()
 	res, err := m.FF.Probe(ctx, file)
+	m.Metrics.observeProbe(time.Since(started))
 	switch {
 	case errors.Is(err, ErrUnreadable):
 		return m.invalid(ctx, v.ID, err.Error())
@@ -170,7 +185,10 @@ func (m *Media) cut(ctx context.Context, root *blob.Root, id int64, src string, 
 	defer tmp.Abort()
 	dst := path.Join(root.Dir(), tmp.TempName())
 	for _, at := range []float64{duration * 0.1, 0} {
-		if err := m.FF.Thumbnail(ctx, src, dst, at); err != nil {
+		started := time.Now()
+		err := m.FF.Thumbnail(ctx, src, dst, at)
+		m.Metrics.observeThumbnail(time.Since(started))
+		if err != nil {
 			return "", err
 		}
 		if st, err := tmp.Stat(); err == nil && st.Size() > 0 {
@@ -284,4 +302,108 @@ func (m *Media) scanFile(ctx context.Context, root *blob.Root, name string, uplo
 		return false, err
 	}
 	return true, m.enqueue(ctx)(tasks.NewMediaProbe(tasks.MediaProbe{VideoID: v.ID}))
+}
+
+// Sweep handles media:sweep. A video stays processing only while a probe or
+// thumbnail task is on its way; when the API accepted an upload but could not
+// enqueue (Redis was down), or a task was lost, nothing would ever move it.
+// For each video processing since before OlderThanSeconds it enqueues the
+// task of the step the video is at (probe until probed, then thumbnail).
+// The task IDs are per video, so a task still pending, scheduled, waiting
+// for a retry or running answers asynq.ErrTaskIDConflict and is left alone;
+// sweeping never doubles the work. A task asynq has archived (out of retries
+// with the worker gone, or cancelled by an admin) ends the video the way its
+// last attempt would have: a probe that gave up makes the video invalid with
+// the reason, a thumbnail that gave up leaves it ready without a thumbnail.
+func (m *Media) Sweep(ctx context.Context, t *asynq.Task) error {
+	var p tasks.MediaSweep
+	if err := tasks.Decode(t, &p); err != nil {
+		return err
+	}
+	if p.OlderThanSeconds < 0 || p.Limit < 0 {
+		return fmt.Errorf("sweep: negative olderThanSeconds or limit: %w", asynq.SkipRetry)
+	}
+	if p.Limit == 0 {
+		p.Limit = 200
+	}
+	cutoff := time.Now().Add(-time.Duration(p.OlderThanSeconds) * time.Second)
+	videos, err := m.Store.StalledVideos(ctx, cutoff, p.Limit)
+	if err != nil {
+		return fmt.Errorf("sweep: %w", err)
+	}
+	var errs []error
+	moved := 0
+	for _, v := range videos {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		ok, err := m.resume(ctx, v)
+		if err != nil {
+			errs = append(errs, err) // one video's trouble must not hold up the others
+			continue
+		}
+		if ok {
+			moved++
+		}
+	}
+	if moved > 0 {
+		m.Log.Info("media sweep set stalled videos moving", "moved", moved, "stalled", len(videos))
+	}
+	return errors.Join(errs...)
+}
+
+// resume enqueues the next step of one stalled video, or settles it when
+// that step's task was archived. It reports whether it changed anything.
+func (m *Media) resume(ctx context.Context, v storage.Video) (bool, error) {
+	step, id := "probe", tasks.MediaProbeTaskID(v.ID)
+	build := func() (*asynq.Task, error) { return tasks.NewMediaProbe(tasks.MediaProbe{VideoID: v.ID}) }
+	if v.DurationSeconds != nil {
+		step, id = "thumbnail", tasks.MediaThumbnailTaskID(v.ID)
+		build = func() (*asynq.Task, error) { return tasks.NewMediaThumbnail(tasks.MediaThumbnail{VideoID: v.ID}) }
+	}
+	enqueue := func() (bool, error) {
+		task, err := build()
+		if err != nil {
+			return false, err
+		}
+		_, err = m.Queue.EnqueueContext(ctx, task)
+		if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+			return false, fmt.Errorf("sweep: enqueue %s of video %d: %w", step, v.ID, err)
+		}
+		return err == nil, nil
+	}
+	queued, err := enqueue()
+	if err != nil || queued || m.Inspector == nil {
+		if queued {
+			m.Log.Info("media sweep re-enqueued a stalled video", "video_id", v.ID, "step", step)
+		}
+		return queued, err
+	}
+	info, err := m.Inspector.GetTaskInfo(tasks.QueueMedia, id)
+	if errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound) {
+		return enqueue() // it finished in between; the row says whether it moved the video
+	}
+	if err != nil {
+		return false, fmt.Errorf("sweep: look up %s task of video %d: %w", step, v.ID, err)
+	}
+	switch info.State {
+	case asynq.TaskStateArchived:
+		reason := info.LastErr
+		if reason == "" {
+			reason = "the task was cancelled"
+		}
+		if step == "probe" {
+			return true, m.invalid(ctx, v.ID, "probe gave up: "+reason)
+		}
+		m.Log.Warn("thumbnail gave up; video is ready without one", "video_id", v.ID, "reason", reason)
+		return true, m.Store.MarkVideoReady(ctx, v.ID, nil)
+	case asynq.TaskStateCompleted:
+		// Kept by a retention setting, yet the video did not move: run it again.
+		if err := m.Inspector.DeleteTask(tasks.QueueMedia, id); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
+			return false, fmt.Errorf("sweep: drop completed %s task of video %d: %w", step, v.ID, err)
+		}
+		return enqueue()
+	default: // pending, scheduled, retry, active, aggregating: on its way
+		return false, nil
+	}
 }

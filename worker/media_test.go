@@ -15,8 +15,12 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/redis/go-redis/v9"
 
 	"changemaker/internal/testenv"
+	"changemaker/scheduler"
 	"changemaker/storage"
 	"changemaker/storage/blob"
 	"changemaker/tasks"
@@ -24,22 +28,28 @@ import (
 )
 
 type mediaBundle struct {
-	store *storage.Store
-	media *worker.Media
-	root  string
+	store     *storage.Store
+	media     *worker.Media
+	root      string
+	inspector *asynq.Inspector
+	rdb       *redis.Client
+	queue     *asynq.Client
 }
 
 func setupMedia(t *testing.T) *mediaBundle {
 	t.Helper()
 	store := testenv.DB(t)
-	_, ropt := testenv.RedisClient(t)
+	rdb, ropt := testenv.RedisClient(t)
 	queue := asynq.NewClient(storage.AsynqRedis(ropt))
 	t.Cleanup(func() { queue.Close() })
+	inspector := asynq.NewInspector(storage.AsynqRedis(ropt))
+	t.Cleanup(func() { inspector.Close() })
 	root := t.TempDir()
 	cfg := testenv.Config().Media
 	cfg.Root = root
-	return &mediaBundle{store: store, root: root,
-		media: &worker.Media{Store: store, Queue: queue, RootDir: root, FF: worker.NewFFmpeg(cfg), Log: testenv.Logger(t)}}
+	return &mediaBundle{store: store, root: root, inspector: inspector, rdb: rdb, queue: queue,
+		media: &worker.Media{Store: store, Queue: queue, RootDir: root, FF: worker.NewFFmpeg(cfg), Log: testenv.Logger(t),
+			Inspector: inspector}}
 }
 
 // stored puts a file under the media root and records it as processing.
@@ -140,6 +150,7 @@ func TestMediaHandlers(t *testing.T) {
 		for _, tk := range []*asynq.Task{
 			task(tasks.TypeMediaProbe, `{`), task(tasks.TypeMediaProbe, `{"videoId":0}`),
 			task(tasks.TypeMediaThumbnail, `[]`), task(tasks.TypeMediaScan, `{"dir":"../x"}`),
+			task(tasks.TypeMediaSweep, `{"olderThanSeconds":"x"}`), task(tasks.TypeMediaSweep, `{"limit":-1}`),
 		} {
 			var err error
 			switch tk.Type() {
@@ -147,6 +158,8 @@ func TestMediaHandlers(t *testing.T) {
 				err = b.media.Probe(ctx, tk)
 			case tasks.TypeMediaThumbnail:
 				err = b.media.Thumbnail(ctx, tk)
+			case tasks.TypeMediaSweep:
+				err = b.media.Sweep(ctx, tk)
 			default:
 				err = b.media.Scan(ctx, tk)
 			}
@@ -196,6 +209,201 @@ func TestOrientation(t *testing.T) {
 	}{{1920, 1080, "landscape"}, {1080, 1920, "portrait"}, {500, 500, "square"}} {
 		if got := worker.Orientation(c.w, c.h); got != c.want {
 			t.Errorf("Orientation(%d, %d) = %s, want %s", c.w, c.h, got, c.want)
+		}
+	}
+}
+
+// taskState is the state of a media task, "" when there is none.
+func (b *mediaBundle) taskState(t *testing.T, id string) string {
+	t.Helper()
+	info, err := b.inspector.GetTaskInfo(tasks.QueueMedia, id)
+	if errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound) {
+		return ""
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.State.String()
+}
+
+func (b *mediaBundle) sweep(t *testing.T, olderThan int) {
+	t.Helper()
+	tk, err := tasks.NewMediaSweep(tasks.MediaSweep{OlderThanSeconds: olderThan, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.media.Sweep(context.Background(), tk); err != nil {
+		t.Fatalf("sweep: %v", err)
+	}
+}
+
+func (b *mediaBundle) probed(t *testing.T) storage.Video {
+	t.Helper()
+	v := b.stored(t, []byte("x"))
+	if _, err := b.store.SetVideoProbe(context.Background(), v.ID, storage.ProbeResult{DurationSeconds: 2,
+		Width: 320, Height: 240, Orientation: "landscape", VideoCodec: "h264"}); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// TestMediaSweep: a video processing with no task on its way is set moving
+// again, a task on its way is left alone, and a task asynq gave up on
+// settles the video.
+func TestMediaSweep(t *testing.T) {
+	t.Parallel()
+	b := setupMedia(t)
+	ctx := context.Background()
+
+	t.Run("a recent video is not swept", func(t *testing.T) {
+		v := b.stored(t, []byte("x"))
+		b.sweep(t, 300)
+		if st := b.taskState(t, tasks.MediaProbeTaskID(v.ID)); st != "" {
+			t.Fatalf("probe task is %s, want none", st)
+		}
+	})
+	t.Run("a video with no task gets its probe again, once", func(t *testing.T) {
+		v := b.stored(t, []byte("x"))
+		b.sweep(t, 0)
+		b.sweep(t, 0)
+		if st := b.taskState(t, tasks.MediaProbeTaskID(v.ID)); st != "pending" {
+			t.Fatalf("probe task is %q, want pending", st)
+		}
+	})
+	t.Run("a probed video gets its thumbnail, not another probe", func(t *testing.T) {
+		v := b.probed(t)
+		b.sweep(t, 0)
+		if st := b.taskState(t, tasks.MediaThumbnailTaskID(v.ID)); st != "pending" {
+			t.Fatalf("thumbnail task is %q, want pending", st)
+		}
+		if st := b.taskState(t, tasks.MediaProbeTaskID(v.ID)); st != "" {
+			t.Fatalf("probe task is %q, want none", st)
+		}
+	})
+	t.Run("a task on its way is left alone", func(t *testing.T) {
+		v := b.stored(t, []byte("x"))
+		p, _ := tasks.NewMediaProbe(tasks.MediaProbe{VideoID: v.ID})
+		if _, err := b.media.Queue.Enqueue(p, asynq.ProcessIn(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		b.sweep(t, 0)
+		if st := b.taskState(t, tasks.MediaProbeTaskID(v.ID)); st != "scheduled" {
+			t.Fatalf("probe task is %q, want still scheduled", st)
+		}
+		if got, _ := b.store.VideoByID(ctx, v.ID); got.Status != storage.VideoProcessing {
+			t.Fatalf("status = %s, want processing", got.Status)
+		}
+	})
+	t.Run("an archived probe makes the video invalid with the reason", func(t *testing.T) {
+		v := b.stored(t, []byte("x"))
+		p, _ := tasks.NewMediaProbe(tasks.MediaProbe{VideoID: v.ID})
+		if _, err := b.media.Queue.Enqueue(p); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.inspector.ArchiveTask(tasks.QueueMedia, tasks.MediaProbeTaskID(v.ID)); err != nil {
+			t.Fatal(err)
+		}
+		b.sweep(t, 0)
+		got, _ := b.store.VideoByID(ctx, v.ID)
+		if got.Status != storage.VideoInvalid || got.InvalidReason == nil || !strings.Contains(*got.InvalidReason, "probe gave up") {
+			t.Fatalf("video = %s %v, want invalid because the probe gave up", got.Status, got.InvalidReason)
+		}
+	})
+	t.Run("an archived thumbnail leaves the video ready without one", func(t *testing.T) {
+		v := b.probed(t)
+		th, _ := tasks.NewMediaThumbnail(tasks.MediaThumbnail{VideoID: v.ID})
+		if _, err := b.media.Queue.Enqueue(th); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.inspector.ArchiveTask(tasks.QueueMedia, tasks.MediaThumbnailTaskID(v.ID)); err != nil {
+			t.Fatal(err)
+		}
+		b.sweep(t, 0)
+		if got, _ := b.store.VideoByID(ctx, v.ID); got.Status != storage.VideoReady || got.HasThumbnail {
+			t.Fatalf("video = %s thumbnail %v, want ready without one", got.Status, got.HasThumbnail)
+		}
+	})
+	t.Run("ready, invalid and deleted videos are not touched", func(t *testing.T) {
+		ready := b.probed(t)
+		b.store.MarkVideoReady(ctx, ready.ID, nil)
+		invalid := b.stored(t, []byte("x"))
+		b.store.MarkVideoInvalid(ctx, invalid.ID, "test")
+		deleted := b.stored(t, []byte("x"))
+		b.store.DeleteVideo(ctx, deleted.ID)
+		b.sweep(t, 0)
+		for _, id := range []int64{ready.ID, invalid.ID, deleted.ID} {
+			if st := b.taskState(t, tasks.MediaProbeTaskID(id)); st != "" {
+				t.Errorf("video %d has a probe task (%s)", id, st)
+			}
+			if st := b.taskState(t, tasks.MediaThumbnailTaskID(id)); st != "" {
+				t.Errorf("video %d has a thumbnail task (%s)", id, st)
+			}
+		}
+	})
+}
+
+// TestSweepIsScheduled: the scheduler enqueues the sweep on the media queue.
+func TestSweepIsScheduled(t *testing.T) {
+	t.Parallel()
+	for _, e := range scheduler.Entries() {
+		tk, err := e.Task()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tk.Type() == tasks.TypeMediaSweep {
+			var p tasks.MediaSweep
+			if err := tasks.Decode(tk, &p); err != nil {
+				t.Fatal(err)
+			}
+			if p.OlderThanSeconds < 60 || p.Limit <= 0 {
+				t.Errorf("sweep payload %+v: want a few minutes' grace and a limit", p)
+			}
+			return
+		}
+	}
+	t.Fatal("no scheduler entry enqueues media:sweep")
+}
+
+// TestMediaDurationMetrics: every ffprobe and ffmpeg run is observed in its
+// own histogram, through the mux a worker process runs.
+func TestMediaDurationMetrics(t *testing.T) {
+	t.Parallel()
+	b := setupMedia(t)
+	cfg := testenv.Config()
+	cfg.Media.Root = b.root
+	reg := prometheus.NewRegistry()
+	mux := worker.NewMux(worker.Deps{Config: cfg, Store: b.store, Redis: b.rdb, Queue: b.queue, Log: testenv.Logger(t)},
+		worker.NewMetrics(reg))
+	v := b.stored(t, lavfi(t))
+	ctx := context.Background()
+	p, _ := tasks.NewMediaProbe(tasks.MediaProbe{VideoID: v.ID})
+	th, _ := tasks.NewMediaThumbnail(tasks.MediaThumbnail{VideoID: v.ID})
+	for _, tk := range []*asynq.Task{p, th} {
+		if err := mux.ProcessTask(ctx, tk); err != nil {
+			t.Fatalf("%s: %v", tk.Type(), err)
+		}
+	}
+	if got, _ := b.store.VideoByID(ctx, v.ID); got.Status != storage.VideoReady || !got.HasThumbnail {
+		t.Fatalf("video = %s thumbnail %v, want ready with one", got.Status, got.HasThumbnail)
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]uint64{}
+	for _, f := range families {
+		if f.GetType() == dto.MetricType_HISTOGRAM {
+			for _, m := range f.GetMetric() {
+				counts[f.GetName()] += m.GetHistogram().GetSampleCount()
+				if m.GetHistogram().GetSampleSum() <= 0 && m.GetHistogram().GetSampleCount() > 0 {
+					t.Errorf("%s: sum %v, want a positive duration", f.GetName(), m.GetHistogram().GetSampleSum())
+				}
+			}
+		}
+	}
+	for _, name := range []string{"cm_media_probe_seconds", "cm_media_thumbnail_seconds"} {
+		if counts[name] != 1 {
+			t.Errorf("%s observed %d times, want 1", name, counts[name])
 		}
 	}
 }

@@ -37,7 +37,7 @@ func NewMux(d Deps, m *Metrics) *asynq.ServeMux {
 	maint := &Maintenance{Store: d.Store, Log: d.Log}
 	mux.HandleFunc(tasks.TypePurgeRefreshTokens, maint.PurgeRefreshTokens)
 	registerInfluence(mux, d, m)
-	registerMedia(mux, d)
+	registerMedia(mux, d, m)
 	return mux
 }
 
@@ -108,6 +108,7 @@ type Metrics struct {
 	processed *prometheus.CounterVec
 	duration  *prometheus.HistogramVec
 	influence *InfluenceMetrics
+	media     *MediaMetrics
 }
 
 // NewMetrics registers the task metrics on reg.
@@ -125,6 +126,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	reg.MustRegister(m.processed, m.duration)
 	m.influence = NewInfluenceMetrics(reg)
+	m.media = NewMediaMetrics(reg)
 	return m
 }
 

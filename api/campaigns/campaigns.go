@@ -1,7 +1,7 @@
 // Package campaigns serves influence campaigns: admin management with custom
-// recipients and the email log, the public campaign pages, and the two ways a
+// recipients and the email log, the public campaign pages, the two ways a
 // constituent writes to their representatives (send-email through the email
-// fleet, or a recorded mailto link).
+// fleet, or a recorded mailto link), and the count of calls they report.
 package campaigns
 
 import (
@@ -27,7 +27,14 @@ type Handler struct {
 	Inspector *asynq.Inspector
 	Config    config.InfluenceConfig
 	Log       *slog.Logger
+
+	pages *pageCache // public pages; nil when Config.PageCacheTTL is 0
 }
+
+// maxCachedPages bounds the public page cache: a scan of random slugs finds
+// nothing to cache (only pages that exist are kept), and real campaigns are
+// far fewer.
+const maxCachedPages = 1000
 
 // Admin roles. SUPER_ADMIN passes every role check; an INFLUENCE_ADMIN
 // manages the campaigns they created.
@@ -35,6 +42,7 @@ var adminRoles = []string{storage.RoleInfluenceAdmin}
 
 // Routes mounts the module on r (the /api group).
 func (h *Handler) Routes(r fiber.Router) {
+	h.pages = newPageCache(h.Config.PageCacheTTL, maxCachedPages)
 	g := r.Group("/campaigns", h.Auth.Require(adminRoles...))
 	g.Get("/", h.list)
 	g.Post("/", h.create)
@@ -47,12 +55,14 @@ func (h *Handler) Routes(r fiber.Router) {
 	g.Get("/:id/emails", h.listEmails)
 	g.Get("/:id/emails/stats", h.emailStats)
 	g.Post("/:id/emails/:emailId/retry", h.retryEmail)
+	g.Get("/:id/calls/stats", h.callStats)
 
 	p := r.Group("/public/campaigns")
 	p.Get("/", h.publicList)
 	p.Get("/:slug", h.publicGet)
 	p.Post("/:slug/send-email", h.sendEmail)
 	p.Post("/:slug/mailto", h.mailto)
+	p.Post("/:slug/call", h.recordCall)
 }
 
 // owned loads campaign :id and checks that the current user may manage it.
@@ -275,7 +285,9 @@ func (h *Handler) update(c *fiber.Ctx) error {
 	if err := v.Err(); err != nil {
 		return err
 	}
+	oldSlug := camp.Slug
 	camp, err = h.Store.UpdateCampaign(c.UserContext(), camp.ID, f)
+	h.pages.drop(oldSlug, camp.Slug)
 	if errors.Is(err, storage.ErrConflict) {
 		return httpx.Conflict("a campaign with this slug already exists")
 	}
@@ -296,6 +308,7 @@ func (h *Handler) delete(c *fiber.Ctx) error {
 	if err := h.Store.DeleteCampaign(c.UserContext(), camp.ID); err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return err
 	}
+	h.pages.drop(camp.Slug)
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
@@ -341,6 +354,7 @@ func (h *Handler) addRecipient(c *fiber.Ctx) error {
 		return err
 	}
 	rec, err := h.Store.AddRecipient(c.UserContext(), camp.ID, req.Name, req.Title, req.Email)
+	h.pages.drop(camp.Slug)
 	if errors.Is(err, storage.ErrConflict) {
 		return httpx.Conflict("this campaign already has a recipient with this email")
 	}
@@ -360,6 +374,7 @@ func (h *Handler) deleteRecipient(c *fiber.Ctx) error {
 		return err
 	}
 	err = h.Store.DeleteRecipient(c.UserContext(), camp.ID, id)
+	h.pages.drop(camp.Slug)
 	if errors.Is(err, storage.ErrNotFound) {
 		return httpx.NotFound("no such recipient")
 	}

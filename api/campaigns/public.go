@@ -1,6 +1,7 @@
 package campaigns
 
 import (
+	"encoding/json"
 	"errors"
 	"net/url"
 	"strings"
@@ -106,7 +107,17 @@ func (h *Handler) visible(c *fiber.Ctx) (storage.Campaign, error) {
 	return camp, err
 }
 
+// publicPage is the body of GET /api/public/campaigns/:slug.
+type publicPage struct {
+	Campaign publicCampaign `json:"campaign"`
+}
+
 func (h *Handler) publicGet(c *fiber.Ctx) error {
+	now := time.Now()
+	if body, ok := h.pages.get(c.Params("slug"), now); ok {
+		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+		return c.Send(body)
+	}
 	camp, err := h.visible(c)
 	if err != nil {
 		return err
@@ -130,5 +141,12 @@ func (h *Handler) publicGet(c *fiber.Ctx) error {
 			out.CustomRecipients = append(out.CustomRecipients, pr)
 		}
 	}
-	return c.JSON(fiber.Map{"campaign": out})
+	body, err := json.Marshal(publicPage{Campaign: out})
+	if err != nil {
+		return err
+	}
+	// camp.Slug, not the parameter: fasthttp reuses the request's memory.
+	h.pages.put(camp.Slug, body, now)
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Send(body)
 }

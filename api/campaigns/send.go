@@ -61,10 +61,12 @@ type resolved struct {
 }
 
 // resolveRecipients maps refs to allowed recipients: representatives of the
-// postal code (as cached) at the campaign's levels who have an address, and
-// the campaign's custom recipients when it allows them. Anything else is a
-// 400 naming the entry; an arbitrary address is never accepted.
-func (h *Handler) resolveRecipients(ctx context.Context, camp storage.Campaign, postal string, refs []recipientRef) ([]resolved, error) {
+// postal code (as cached) at the campaign's levels — only those with an
+// address when requireEmail — and the campaign's custom recipients when it
+// allows them. Anything else is a 400 naming the entry; an arbitrary address
+// is never accepted.
+func (h *Handler) resolveRecipients(ctx context.Context, camp storage.Campaign, postal string, refs []recipientRef,
+	requireEmail bool) ([]resolved, error) {
 	var reps []storage.Representative
 	needReps := false
 	for _, r := range refs {
@@ -86,7 +88,7 @@ func (h *Handler) resolveRecipients(ctx context.Context, camp storage.Campaign, 
 			return nil, err
 		}
 		for _, r := range all {
-			if r.Email != "" && camp.Targets(r.GovernmentLevel) {
+			if (r.Email != "" || !requireEmail) && camp.Targets(r.GovernmentLevel) {
 				reps = append(reps, r)
 			}
 		}
@@ -156,14 +158,15 @@ func (h *Handler) resolveRecipients(ctx context.Context, camp storage.Campaign, 
 	return out, v.Err()
 }
 
-// open checks that campaign :slug is ACTIVE; inactive campaigns accept nothing.
-func (h *Handler) open(c *fiber.Ctx) (storage.Campaign, error) {
+// open checks that campaign :slug is ACTIVE; inactive campaigns accept
+// nothing. what names what is refused ("emails", "calls").
+func (h *Handler) open(c *fiber.Ctx, what string) (storage.Campaign, error) {
 	camp, err := h.visible(c)
 	if err != nil {
 		return camp, err
 	}
 	if camp.Status != storage.CampaignActive {
-		return camp, httpx.Conflict("this campaign is not accepting emails right now")
+		return camp, httpx.Conflict("this campaign is not accepting " + what + " right now")
 	}
 	return camp, nil
 }
@@ -189,7 +192,7 @@ type acceptedEmail struct {
 }
 
 func (h *Handler) sendEmail(c *fiber.Ctx) error {
-	camp, err := h.open(c)
+	camp, err := h.open(c, "emails")
 	if err != nil {
 		return err
 	}
@@ -226,7 +229,7 @@ func (h *Handler) sendEmail(c *fiber.Ctx) error {
 	if err := h.limitSender(c, "send-email", req.SenderEmail); err != nil {
 		return err
 	}
-	recipients, err := h.resolveRecipients(c.UserContext(), camp, req.PostalCode, req.Recipients)
+	recipients, err := h.resolveRecipients(c.UserContext(), camp, req.PostalCode, req.Recipients, true)
 	if err != nil {
 		return err
 	}
@@ -275,7 +278,7 @@ type mailtoRequest struct {
 // mailto records that a constituent wrote through their own mail program and
 // returns the link to open.
 func (h *Handler) mailto(c *fiber.Ctx) error {
-	camp, err := h.open(c)
+	camp, err := h.open(c, "emails")
 	if err != nil {
 		return err
 	}
@@ -307,7 +310,7 @@ func (h *Handler) mailto(c *fiber.Ctx) error {
 	if err := h.limitSender(c, "mailto", req.SenderEmail); err != nil {
 		return err
 	}
-	recipients, err := h.resolveRecipients(c.UserContext(), camp, req.PostalCode, []recipientRef{req.Recipient})
+	recipients, err := h.resolveRecipients(c.UserContext(), camp, req.PostalCode, []recipientRef{req.Recipient}, true)
 	if err != nil {
 		return err
 	}

@@ -51,7 +51,7 @@ func NewApp(o AppOptions) *fiber.App {
 	app.Use(cors.New(cors.Config{
 		AllowOrigins:     strings.Join(strings.Fields(strings.ReplaceAll(o.CORSOrigin, ",", " ")), ","),
 		AllowCredentials: true,
-		AllowHeaders:     "Authorization, Content-Type, X-Request-ID",
+		AllowHeaders:     "Authorization, Content-Type, X-Request-ID, Idempotency-Key",
 		ExposeHeaders:    "X-Request-ID, Retry-After",
 		MaxAge:           600,
 	}))

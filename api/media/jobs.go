@@ -3,6 +3,7 @@ package media
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -69,12 +70,18 @@ func (h *Handler) listJobs(c *fiber.Ctx) error {
 		return err
 	}
 	var counts jobCounts
-	info, err := h.o.Inspector.GetQueueInfo(tasks.QueueMedia)
-	if errors.Is(err, asynq.ErrQueueNotFound) {
+	// Until a first media task is enqueued the queue does not exist, and
+	// GetQueueInfo's error for that says so only in its text.
+	queues, err := h.o.Inspector.Queues()
+	if err != nil {
+		return h.queueUnavailable(err)
+	}
+	if !slices.Contains(queues, tasks.QueueMedia) {
 		return c.JSON(fiber.Map{"data": []job{}, "pagination": httpx.Paged([]job{}, p, 0).Pagination, "counts": counts})
 	}
+	info, err := h.o.Inspector.GetQueueInfo(tasks.QueueMedia)
 	if err != nil {
-		return err
+		return h.queueUnavailable(err)
 	}
 	counts = jobCounts{Pending: info.Pending, Active: info.Active, Scheduled: info.Scheduled, Retry: info.Retry,
 		Archived: info.Archived, Completed: info.Completed}
@@ -96,7 +103,7 @@ func (h *Handler) listJobs(c *fiber.Ctx) error {
 	list, err := sel.list(tasks.QueueMedia, asynq.PageSize(p.Limit), asynq.Page(p.Page))
 	total := sel.total
 	if err != nil {
-		return err
+		return h.queueUnavailable(err)
 	}
 	jobs := make([]job, len(list))
 	for i, t := range list {
@@ -115,7 +122,16 @@ func (h *Handler) findJob(c *fiber.Ctx) (*asynq.TaskInfo, error) {
 	if errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound) {
 		return nil, httpx.NotFound("no such job in the media queue")
 	}
-	return info, err
+	if err != nil {
+		return nil, h.queueUnavailable(err)
+	}
+	return info, nil
+}
+
+// queueUnavailable is the answer when Redis, which holds the jobs, does not.
+func (h *Handler) queueUnavailable(err error) error {
+	h.o.Log.Warn("media jobs: queue unavailable", "err", err)
+	return httpx.NewError(fiber.StatusServiceUnavailable, httpx.CodeUnavailable, "the job queue is unavailable; try again later")
 }
 
 func (h *Handler) getJob(c *fiber.Ctx) error {

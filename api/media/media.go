@@ -3,6 +3,7 @@
 package media
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -10,6 +11,9 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
+	"strings"
+	"sync"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/hibiken/asynq"
@@ -54,6 +58,9 @@ type Handler struct {
 	viewerKey []byte
 	uploads   *prometheus.CounterVec
 	bytes     prometheus.Counter
+	// streamLimit counts stream and thumbnail requests, apart from RateLimit.
+	streamLimit httpx.Limit
+	settings    settingsCache
 }
 
 // New opens the media root and registers the media metrics.
@@ -64,6 +71,8 @@ func New(o Options) (*Handler, error) {
 	}
 	key := sha256.Sum256([]byte("changemaker media viewer\x00" + o.ViewerSecret))
 	h := &Handler{o: o, root: root, viewerKey: key[:],
+		streamLimit: httpx.Limit{Name: "media-stream", Max: o.Config.StreamRateLimit, Window: o.RateLimit.Window},
+		settings:    settingsCache{ttl: o.Config.SettingsTTL},
 		uploads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "cm_media_uploads_total",
 			Help: "Videos uploaded, by container type.",
@@ -105,12 +114,12 @@ func (h *Handler) Routes(r fiber.Router) {
 	r.Post("/shared/:videoId", auth.Require(managerRoles...), h.publish)
 	r.Delete("/shared/:videoId", auth.Require(managerRoles...), h.unpublish)
 
-	r.Get("/public", h.listPublic)
-	r.Get("/public/:id", auth.Optional(), h.getPublic)
-	r.Post("/public/:id/view", auth.Optional(), h.view)
-	r.Get("/public/:id/stream", h.streamPublic)
-	r.Get("/public/:id/thumbnail", h.thumbnailPublic)
-	r.Post("/reactions", auth.Optional(), h.react)
+	r.Get("/public", h.galleryOn, h.listPublic)
+	r.Get("/public/:id", h.galleryOn, auth.Optional(), h.getPublic)
+	r.Post("/public/:id/view", h.galleryOn, auth.Optional(), h.view)
+	r.Get("/public/:id/stream", h.galleryOn, h.streamPublic)
+	r.Get("/public/:id/thumbnail", h.galleryOn, h.thumbnailPublic)
+	r.Post("/reactions", h.galleryOn, auth.Optional(), h.react)
 
 	r.Get("/jobs", auth.Require(managerRoles...), h.listJobs)
 	r.Get("/jobs/:id", auth.Require(managerRoles...), h.getJob)
@@ -122,11 +131,27 @@ func isUpload(c *fiber.Ctx) bool {
 	return c.Method() == fiber.MethodPost && (c.Path() == "/api/media/videos" || c.Path() == "/api/media/videos/")
 }
 
+// isFileRequest reports whether c fetches a video or a thumbnail:
+// GET or HEAD /api/media/{videos,public}/:id/{stream,thumbnail}, matched as
+// loosely as the router matches it (any case, a trailing slash).
+func isFileRequest(c *fiber.Ctx) bool {
+	if m := c.Method(); m != fiber.MethodGet && m != fiber.MethodHead {
+		return false
+	}
+	p := strings.Split(strings.TrimSuffix(strings.TrimPrefix(c.Path(), "/"), "/"), "/")
+	return len(p) == 5 && strings.EqualFold(p[0], "api") && strings.EqualFold(p[1], "media") &&
+		(strings.EqualFold(p[2], "videos") || strings.EqualFold(p[2], "public")) &&
+		(strings.EqualFold(p[4], "stream") || strings.EqualFold(p[4], "thumbnail"))
+}
+
 // guard runs before every media route. The media app streams request bodies
 // (so uploads never sit in memory), which also means the app's body limit no
 // longer rejects anything: here every request but an upload has its body
 // read, bounded by BodyLimit (413 past it), and is rate limited per client.
-// Uploads are limited in uploadGate, where the caller is known.
+// A video player fetches one video in many range requests, so stream and
+// thumbnail requests count against a separate, much higher limit and never
+// use up the one that protects the rest of the API. Uploads are limited in
+// uploadGate, where the caller is known.
 func (h *Handler) guard(c *fiber.Ctx) error {
 	if isUpload(c) {
 		return c.Next()
@@ -134,7 +159,11 @@ func (h *Handler) guard(c *fiber.Ctx) error {
 	if err := h.readBody(c); err != nil {
 		return err
 	}
-	if err := h.o.Limiter.Check(c, h.o.RateLimit, c.IP()); err != nil {
+	limit := h.o.RateLimit
+	if isFileRequest(c) {
+		limit = h.streamLimit
+	}
+	if err := h.o.Limiter.Check(c, limit, c.IP()); err != nil {
 		return err
 	}
 	return c.Next()
@@ -173,6 +202,65 @@ func (h *Handler) readBody(c *fiber.Ctx) error {
 func tooLarge(c *fiber.Ctx, msg string) error {
 	c.Response().Header.SetConnectionClose()
 	return httpx.NewError(fiber.StatusRequestEntityTooLarge, httpx.CodeTooLarge, msg)
+}
+
+// CodeFeatureDisabled answers the public gallery's routes while an admin has
+// turned media off in the site settings (enableMedia). It is the code the
+// main API answers for its own switched-off features, so a front end needs
+// one rule for both.
+const CodeFeatureDisabled = "feature_disabled"
+
+// galleryOn lets a public gallery request through only while the enableMedia
+// setting is on; otherwise it answers 404, as if there were no gallery. The
+// admin routes stay open so the library can be curated before it goes live.
+func (h *Handler) galleryOn(c *fiber.Ctx) error {
+	if !h.mediaEnabled(c.UserContext()) {
+		return httpx.NewError(fiber.StatusNotFound, CodeFeatureDisabled, "the media gallery is turned off on this site")
+	}
+	return c.Next()
+}
+
+// settingsCache keeps the enableMedia switch for ttl, so the range requests
+// of every player do not each read the settings row. With ttl 0 every
+// request reads it (requests arriving during a read keep the last answer).
+type settingsCache struct {
+	ttl        time.Duration
+	refreshing sync.Mutex // one read at a time; the others keep the last answer
+	mu         sync.Mutex // guards the fields below
+	known      bool
+	enabled    bool
+	readAt     time.Time
+}
+
+func (h *Handler) mediaEnabled(ctx context.Context) bool {
+	sc := &h.settings
+	sc.mu.Lock()
+	known, enabled := sc.known, sc.enabled
+	fresh := known && time.Since(sc.readAt) < sc.ttl
+	sc.mu.Unlock()
+	if fresh {
+		return enabled
+	}
+	if known {
+		if !sc.refreshing.TryLock() {
+			return enabled
+		}
+		defer sc.refreshing.Unlock()
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	st, err := h.o.Store.GetSettings(ctx)
+	if err != nil {
+		// Keep the last answer (on when there is none): the switch hides
+		// published content, it protects nothing, and the route meets the
+		// same database right after and fails on its own terms.
+		h.o.Log.Warn("read the enableMedia setting; keeping the last answer", "err", err)
+		return !known || enabled
+	}
+	sc.mu.Lock()
+	sc.known, sc.enabled, sc.readAt = true, st.EnableMedia, time.Now()
+	sc.mu.Unlock()
+	return st.EnableMedia
 }
 
 // viewer names who is reacting or viewing: the user when signed in, else a

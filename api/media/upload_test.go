@@ -3,6 +3,7 @@ package media_test
 import (
 	"bufio"
 	"bytes"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -213,5 +216,32 @@ func TestUploadStreamsWithChunkedBody(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != 201 {
 		t.Fatalf("chunked upload = %d, want 201", res.StatusCode)
+	}
+}
+
+// TestUploadHashAndBytesAcrossChunks: a file of several write chunks (and not
+// a multiple of one) is stored byte for byte, under the SHA-256 of its
+// content, although it is hashed on another goroutine as it arrives.
+func TestUploadHashAndBytesAcrossChunks(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	content := append([]byte("\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"), make([]byte, 3<<20+12345)...)
+	if _, err := rand.Read(content[24:]); err != nil {
+		t.Fatal(err)
+	}
+	status, body := b.upload(t, b.owner, "big.mp4", content, nil)
+	if status != 201 {
+		t.Fatalf("upload = %d %v", status, body)
+	}
+	want := sha256.Sum256(content)
+	if body["sha256"] != hex.EncodeToString(want[:]) || body["sizeBytes"] != float64(len(content)) {
+		t.Fatalf("sha256 %v size %v, want %x %d", body["sha256"], body["sizeBytes"], want, len(content))
+	}
+	stored, err := os.ReadFile(filepath.Join(b.root, b.video(t, idOf(t, body)).Path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(stored, content) {
+		t.Fatalf("stored file differs from the upload (%d bytes, want %d)", len(stored), len(content))
 	}
 }

@@ -1,0 +1,116 @@
+package campaigns
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"changemaker/api/httpx"
+	"changemaker/storage"
+)
+
+// CodeFeatureDisabled is the error code of a public influence route while
+// the settings' enableInfluence switch is off. The status is 404: to a
+// visitor the feature does not exist (and crawlers drop its pages), while the
+// code tells the site's own front end why, so it can say so.
+const CodeFeatureDisabled = "feature_disabled"
+
+// SettingsReader reads the site settings; storage.Store implements it.
+type SettingsReader interface {
+	GetSettings(ctx context.Context) (storage.Settings, error)
+}
+
+// FeatureSwitch enforces the settings' enableInfluence switch on the public
+// influence routes (campaign pages, sending, calls, the representative
+// lookup, the response wall). Admin routes ignore it, so organizers can
+// prepare campaigns while the public side is off.
+//
+// It keeps the switch for TTL, so a busy public page costs no extra query:
+// turning the feature off or on takes effect within TTL on every API
+// process. With TTL 0 every request reads the settings.
+type FeatureSwitch struct {
+	Settings SettingsReader
+	TTL      time.Duration
+	Log      *slog.Logger
+	Now      func() time.Time // nil: time.Now
+
+	state     atomic.Pointer[switchState]
+	refreshMu sync.Mutex
+}
+
+type switchState struct {
+	on    bool
+	until time.Time
+}
+
+func (s *FeatureSwitch) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// Enabled reports whether the public influence routes are on. When the
+// settings cannot be read it keeps the last known answer, and without one it
+// lets requests through: the handlers then meet the same database and fail on
+// their own terms, rather than an outage hiding every campaign as "disabled".
+func (s *FeatureSwitch) Enabled(ctx context.Context) bool {
+	if s.TTL <= 0 {
+		on, err := s.read(ctx)
+		if err != nil {
+			s.Log.Warn("read the influence switch; leaving it on", "err", err)
+			return true
+		}
+		return on
+	}
+	cur := s.state.Load()
+	if cur != nil && s.now().Before(cur.until) {
+		return cur.on
+	}
+	if cur != nil {
+		// Stale: one request refreshes; the others keep the old answer meanwhile.
+		if !s.refreshMu.TryLock() {
+			return cur.on
+		}
+	} else {
+		s.refreshMu.Lock()
+	}
+	defer s.refreshMu.Unlock()
+	if cur = s.state.Load(); cur != nil && s.now().Before(cur.until) {
+		return cur.on
+	}
+	on, err := s.read(ctx)
+	if err != nil {
+		if cur == nil {
+			s.Log.Warn("read the influence switch; leaving it on", "err", err)
+			return true
+		}
+		s.Log.Warn("read the influence switch; keeping the last answer", "on", cur.on, "err", err)
+		on = cur.on
+	}
+	s.state.Store(&switchState{on: on, until: s.now().Add(s.TTL)})
+	return on
+}
+
+func (s *FeatureSwitch) read(ctx context.Context) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	st, err := s.Settings.GetSettings(ctx)
+	return st.EnableInfluence, err
+}
+
+// Require is the middleware for the public influence routes: 404
+// feature_disabled while the switch is off.
+func (s *FeatureSwitch) Require() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if !s.Enabled(c.UserContext()) {
+			return httpx.NewError(http.StatusNotFound, CodeFeatureDisabled, "campaigns are turned off on this site")
+		}
+		return c.Next()
+	}
+}

@@ -1,0 +1,31 @@
+package config_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"changemaker/config"
+)
+
+func TestInfluenceCacheTTLs(t *testing.T) {
+	t.Parallel()
+	c, err := config.Load(env(map[string]string{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Influence.PageCacheTTL != time.Second || c.Influence.ToggleCacheTTL != 2*time.Second {
+		t.Errorf("defaults = %v, %v", c.Influence.PageCacheTTL, c.Influence.ToggleCacheTTL)
+	}
+	if c.Influence.CallRateLimit != 30 || c.Influence.CallRateWindow != time.Hour {
+		t.Errorf("call limit defaults = %d per %v", c.Influence.CallRateLimit, c.Influence.CallRateWindow)
+	}
+	c, err = config.Load(env(map[string]string{"PUBLIC_CAMPAIGN_CACHE_TTL": "0", "INFLUENCE_TOGGLE_CACHE_TTL": "0s"}))
+	if err != nil || c.Influence.PageCacheTTL != 0 || c.Influence.ToggleCacheTTL != 0 {
+		t.Errorf("0 = %v, %v, %v; want both off", c.Influence.PageCacheTTL, c.Influence.ToggleCacheTTL, err)
+	}
+	_, err = config.Load(env(map[string]string{"PUBLIC_CAMPAIGN_CACHE_TTL": "-1s"}))
+	if err == nil || !strings.Contains(err.Error(), "PUBLIC_CAMPAIGN_CACHE_TTL") {
+		t.Errorf("negative = %v, want an error naming it", err)
+	}
+}
