@@ -81,7 +81,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	me := leaseToken()
 	for {
-		ok, err := o.RedisCli.SetNX(ctx, o.LeaseKey, me, o.LeaseTTL).Result()
+		ok, err := acquireScript.Run(ctx, o.RedisCli, []string{o.LeaseKey}, me, o.LeaseTTL.Milliseconds()).Bool()
 		if err != nil && ctx.Err() == nil {
 			o.Log.Warn("scheduler lease: redis unavailable; retrying", "err", err)
 		}
@@ -97,6 +97,21 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}
 }
+
+// acquireScript takes the lease when it is free, and keeps it when it is
+// already ours (a leader that lost touch with Redis for a moment resumes at
+// once instead of waiting out its own lease).
+var acquireScript = redis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+if cur == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+if not cur then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0`)
 
 var renewScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then
