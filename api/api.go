@@ -127,7 +127,7 @@ func (d Deps) influenceRoutes(r fiber.Router, c common) {
 	(&campaigns.Handler{Store: d.Store, Auth: c.auth, Limiter: c.limiter, Queue: d.Queue,
 		Inspector: d.Inspector, Config: ic, Log: d.Log}).Routes(r)
 	(&representatives.Handler{Store: d.Store, Redis: d.Redis, Auth: c.auth, Limiter: c.limiter, Queue: d.Queue,
-		Config: ic, Log: d.Log}).Routes(r, c.metrics.Registry)
+		Inspector: d.Inspector, Config: ic, Log: d.Log}).Routes(r, c.metrics.Registry)
 	(&responses.Handler{Store: d.Store, Auth: c.auth, Limiter: c.limiter, Queue: d.Queue, Config: ic,
 		TokenKey: storage.ResponseTokenKey(d.Config.EncryptionKey), VoterSalt: storage.UpvoteSalt(d.Config.EncryptionKey),
 		Log: d.Log}).Routes(r)

@@ -20,9 +20,18 @@ type InfluenceConfig struct {
 	// LookupWait is how long the lookup endpoint waits for the worker on a
 	// cache miss before answering 202.
 	LookupWait time.Duration
-	// LookupRateLimit is lookups per window per IP.
+	// LookupRateLimit is lookups per window per client (IPv4 address or IPv6 /64).
 	LookupRateLimit  int
 	LookupRateWindow time.Duration
+	// LookupMissRateLimit is lookups per window per client that miss the
+	// cache (and so may call Represent): random postal codes from one client
+	// must not drain the fleet-wide Represent quota. Cache hits do not count.
+	LookupMissRateLimit  int
+	LookupMissRateWindow time.Duration
+	// RepresentRetryCooldown is how long after a postal code's lookup was
+	// given up (its task archived) a new lookup of it is refused with a 503
+	// instead of calling Represent again; 0 retries at once.
+	RepresentRetryCooldown time.Duration
 
 	// SendRateLimit is send-email requests per window, per IP and per sender email.
 	SendRateLimit  int
@@ -50,24 +59,27 @@ type InfluenceConfig struct {
 
 func loadInfluence(r *reader) InfluenceConfig {
 	c := InfluenceConfig{
-		RepresentBaseURL:   strings.TrimRight(r.str("REPRESENT_BASE_URL", "https://represent.opennorth.ca"), "/"),
-		RepresentRateLimit: r.int("REPRESENT_RATE_LIMIT", 55),
-		RepresentTimeout:   r.duration("REPRESENT_TIMEOUT", 10*time.Second),
-		RepresentCacheTTL:  r.duration("REPRESENT_CACHE_TTL", 7*24*time.Hour),
-		LookupWait:         r.duration("REPRESENT_LOOKUP_WAIT", 3*time.Second),
-		LookupRateLimit:    r.int("REPRESENT_LOOKUP_RATE_LIMIT", 60),
-		LookupRateWindow:   r.duration("REPRESENT_LOOKUP_RATE_WINDOW", time.Minute),
-		SendRateLimit:      r.int("EMAIL_SEND_RATE_LIMIT", 30),
-		SendRateWindow:     r.duration("EMAIL_SEND_RATE_WINDOW", time.Hour),
-		CallRateLimit:      r.int("CALL_RATE_LIMIT", 30),
-		CallRateWindow:     r.duration("CALL_RATE_WINDOW", time.Hour),
-		ResponseRateLimit:  r.int("RESPONSE_RATE_LIMIT", 10),
-		ResponseRateWindow: r.duration("RESPONSE_RATE_WINDOW", time.Hour),
-		MaxRecipients:      r.int("EMAIL_MAX_RECIPIENTS", 20),
-		SMTPTimeout:        r.duration("SMTP_TIMEOUT", 30*time.Second),
-		ToggleCacheTTL:     durationOrOff(r, "INFLUENCE_TOGGLE_CACHE_TTL", 2*time.Second),
-		PageCacheTTL:       durationOrOff(r, "PUBLIC_CAMPAIGN_CACHE_TTL", time.Second),
-		PublicURL:          strings.TrimRight(r.str("PUBLIC_URL", "http://localhost:4000"), "/"),
+		RepresentBaseURL:       strings.TrimRight(r.str("REPRESENT_BASE_URL", "https://represent.opennorth.ca"), "/"),
+		RepresentRateLimit:     r.int("REPRESENT_RATE_LIMIT", 55),
+		RepresentTimeout:       r.duration("REPRESENT_TIMEOUT", 10*time.Second),
+		RepresentCacheTTL:      r.duration("REPRESENT_CACHE_TTL", 7*24*time.Hour),
+		LookupWait:             r.duration("REPRESENT_LOOKUP_WAIT", 3*time.Second),
+		LookupRateLimit:        r.int("REPRESENT_LOOKUP_RATE_LIMIT", 60),
+		LookupRateWindow:       r.duration("REPRESENT_LOOKUP_RATE_WINDOW", time.Minute),
+		LookupMissRateLimit:    r.int("REPRESENT_LOOKUP_MISS_RATE_LIMIT", 10),
+		LookupMissRateWindow:   r.duration("REPRESENT_LOOKUP_MISS_RATE_WINDOW", time.Minute),
+		RepresentRetryCooldown: durationOrOff(r, "REPRESENT_RETRY_COOLDOWN", time.Minute),
+		SendRateLimit:          r.int("EMAIL_SEND_RATE_LIMIT", 30),
+		SendRateWindow:         r.duration("EMAIL_SEND_RATE_WINDOW", time.Hour),
+		CallRateLimit:          r.int("CALL_RATE_LIMIT", 30),
+		CallRateWindow:         r.duration("CALL_RATE_WINDOW", time.Hour),
+		ResponseRateLimit:      r.int("RESPONSE_RATE_LIMIT", 10),
+		ResponseRateWindow:     r.duration("RESPONSE_RATE_WINDOW", time.Hour),
+		MaxRecipients:          r.int("EMAIL_MAX_RECIPIENTS", 20),
+		SMTPTimeout:            r.duration("SMTP_TIMEOUT", 30*time.Second),
+		ToggleCacheTTL:         durationOrOff(r, "INFLUENCE_TOGGLE_CACHE_TTL", 2*time.Second),
+		PageCacheTTL:           durationOrOff(r, "PUBLIC_CAMPAIGN_CACHE_TTL", time.Second),
+		PublicURL:              strings.TrimRight(r.str("PUBLIC_URL", "http://localhost:4000"), "/"),
 	}
 	for name, raw := range map[string]string{"REPRESENT_BASE_URL": c.RepresentBaseURL, "PUBLIC_URL": c.PublicURL} {
 		u, err := url.Parse(raw)

@@ -29,3 +29,21 @@ func TestInfluenceCacheTTLs(t *testing.T) {
 		t.Errorf("negative = %v, want an error naming it", err)
 	}
 }
+
+func TestRepresentLookupLimits(t *testing.T) {
+	t.Parallel()
+	c, err := config.Load(env(map[string]string{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ic := c.Influence
+	if ic.LookupMissRateLimit != 10 || ic.LookupMissRateWindow != time.Minute || ic.RepresentRetryCooldown != time.Minute {
+		t.Errorf("defaults = %d per %v, cooldown %v", ic.LookupMissRateLimit, ic.LookupMissRateWindow, ic.RepresentRetryCooldown)
+	}
+	c, err = config.Load(env(map[string]string{"REPRESENT_LOOKUP_MISS_RATE_LIMIT": "3",
+		"REPRESENT_LOOKUP_MISS_RATE_WINDOW": "10m", "REPRESENT_RETRY_COOLDOWN": "0"}))
+	if err != nil || c.Influence.LookupMissRateLimit != 3 || c.Influence.LookupMissRateWindow != 10*time.Minute ||
+		c.Influence.RepresentRetryCooldown != 0 {
+		t.Errorf("set = %+v, %v", c.Influence, err)
+	}
+}

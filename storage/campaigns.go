@@ -163,7 +163,8 @@ func ValidSlug(s string) bool { return len(s) <= 100 && slugShape.MatchString(s)
 
 // CreateCampaign inserts a campaign. Without an explicit slug one is made
 // from the title, with -2, -3, … appended until it is free; an explicit slug
-// that is taken is ErrConflict.
+// that is taken is ErrConflict. Mailto links start off (they publish the
+// custom recipients' addresses): an admin turns them on.
 func (s *Store) CreateCampaign(ctx context.Context, f CampaignFields, createdBy int64) (Campaign, error) {
 	explicit := f.Slug != nil
 	base := ""
@@ -187,7 +188,7 @@ func (s *Store) CreateCampaign(ctx context.Context, f CampaignFields, createdBy 
 				show_email_count, show_call_count, allow_email_editing, allow_custom_recipients, show_response_wall,
 				highlight_campaign, created_by)
 			VALUES ($1, $2, COALESCE($3, ''), COALESCE($4, ''), COALESCE($5, ''), COALESCE($6, ''), COALESCE($7, ''),
-				COALESCE($8, 'DRAFT'), $9, COALESCE($10, true), COALESCE($11, true), COALESCE($12, true),
+				COALESCE($8, 'DRAFT'), $9, COALESCE($10, true), COALESCE($11, false), COALESCE($12, true),
 				COALESCE($13, true), COALESCE($14, false), COALESCE($15, false), COALESCE($16, false),
 				COALESCE($17, false), COALESCE($18, false), $19)
 			RETURNING `+campaignColumns,

@@ -102,27 +102,37 @@ type NewVideo struct {
 	Container    string
 	Source       string // upload or scan
 	UploadedBy   *int64
+	Producer     string
+	Creator      string
+	Tags         []string // nil: none
 }
 
 // CreateVideo inserts a video in status processing. When place is not nil it
 // runs inside the transaction after the insert (to move the file into place)
 // and its error rolls the insert back, so a row never exists without its file.
+// Every field goes in with the one insert: once the file is in place nothing
+// else is written that could fail and leave a half-recorded upload behind.
 // A live video with the same content or path is ErrConflict.
 func (s *Store) CreateVideo(ctx context.Context, n NewVideo, place func(Video) error) (Video, error) {
 	if n.Source == "" {
 		n.Source = "upload"
+	}
+	if n.Tags == nil {
+		n.Tags = []string{}
 	}
 	var v Video
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
 		var err error
 		v, err = scanVideo(tx.QueryRow(ctx, `
 			WITH v AS (
-				INSERT INTO media_videos (title, original_name, path, sha256, size_bytes, container, source, uploaded_by)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+				INSERT INTO media_videos (title, original_name, path, sha256, size_bytes, container, source, uploaded_by,
+					producer, creator, tags)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 				RETURNING *
 			)
 			SELECT `+videoColumns+` FROM v LEFT JOIN media_shared s ON false`,
-			n.Title, n.OriginalName, n.Path, n.SHA256, n.SizeBytes, n.Container, n.Source, n.UploadedBy))
+			n.Title, n.OriginalName, n.Path, n.SHA256, n.SizeBytes, n.Container, n.Source, n.UploadedBy,
+			n.Producer, n.Creator, n.Tags))
 		if isUniqueViolation(err) {
 			return ErrConflict
 		}

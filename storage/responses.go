@@ -46,21 +46,26 @@ type Response struct {
 	ModeratedBy         *int64     `json:"moderatedBy"`
 	VerifiedAt          *time.Time `json:"verifiedAt"`
 	VerificationSentAt  *time.Time `json:"verificationSentAt"`
-	UpvoteCount         int        `json:"upvoteCount"`
-	CreatedAt           time.Time  `json:"createdAt"`
-	UpdatedAt           time.Time  `json:"updatedAt"`
+	// VerificationFailedAt is when the email fleet gave up on the
+	// verification email, with VerificationError saying why.
+	VerificationFailedAt *time.Time `json:"verificationFailedAt"`
+	VerificationError    string     `json:"verificationError"`
+	UpvoteCount          int        `json:"upvoteCount"`
+	CreatedAt            time.Time  `json:"createdAt"`
+	UpdatedAt            time.Time  `json:"updatedAt"`
 }
 
 const responseColumns = `id, campaign_id, representative_name, representative_title, representative_level,
 	representative_email, response_type, response_text, comment, submitter_name, submitter_email, is_anonymous,
-	status, moderation_note, moderated_by, verified_at, verification_sent_at, upvote_count, created_at, updated_at`
+	status, moderation_note, moderated_by, verified_at, verification_sent_at, verification_failed_at,
+	verification_error, upvote_count, created_at, updated_at`
 
 func scanResponse(row pgx.Row) (Response, error) {
 	var r Response
 	err := row.Scan(&r.ID, &r.CampaignID, &r.RepresentativeName, &r.RepresentativeTitle, &r.RepresentativeLevel,
 		&r.RepresentativeEmail, &r.ResponseType, &r.ResponseText, &r.Comment, &r.SubmitterName, &r.SubmitterEmail,
 		&r.IsAnonymous, &r.Status, &r.ModerationNote, &r.ModeratedBy, &r.VerifiedAt, &r.VerificationSentAt,
-		&r.UpvoteCount, &r.CreatedAt, &r.UpdatedAt)
+		&r.VerificationFailedAt, &r.VerificationError, &r.UpvoteCount, &r.CreatedAt, &r.UpdatedAt)
 	return r, err
 }
 
@@ -174,11 +179,24 @@ func (s *Store) MarkVerificationSent(ctx context.Context, id int64) (bool, error
 	return tag.RowsAffected() == 1, nil
 }
 
+// MarkVerificationFailed records that the email fleet gave up on the
+// verification email of response id, and why. It reports false when the
+// email had already gone out or failed.
+func (s *Store) MarkVerificationFailed(ctx context.Context, id int64, errText string) (bool, error) {
+	tag, err := s.Pool.Exec(ctx, `UPDATE campaign_responses SET verification_failed_at = now(), verification_error = $2
+		WHERE id = $1 AND verification_sent_at IS NULL AND verification_failed_at IS NULL`, id, clipText(errText, 1000))
+	if err != nil {
+		return false, fmt.Errorf("mark verification of response %d failed: %w", id, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
 // UnsentVerificationIDs lists responses created between after and before
-// whose verification email has not gone out.
+// whose verification email has neither gone out nor failed for good.
 func (s *Store) UnsentVerificationIDs(ctx context.Context, after, before time.Time, limit int) ([]int64, error) {
 	rows, err := s.Pool.Query(ctx, `SELECT id FROM campaign_responses WHERE verification_sent_at IS NULL
-		AND verified_at IS NULL AND submitter_email <> '' AND created_at > $1 AND created_at < $2
+		AND verification_failed_at IS NULL AND verified_at IS NULL AND submitter_email <> ''
+		AND created_at > $1 AND created_at < $2
 		ORDER BY created_at LIMIT $3`, after, before, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list unsent verifications: %w", err)

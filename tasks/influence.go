@@ -1,6 +1,9 @@
 package tasks
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -9,13 +12,14 @@ import (
 
 // Influence task types.
 const (
-	TypeRepresentLookup    = "represent:lookup"
-	TypeRepresentRefresh   = "represent:refresh-cache"
-	TypeSendEmail          = "email:send"
-	TypeSweepEmails        = "email:sweep"
-	TypeVerifyResponse     = "email:response-verification"
-	SendEmailMaxRetry      = 8
-	representLookupTimeout = 2 * time.Minute
+	TypeRepresentLookup     = "represent:lookup"
+	TypeRepresentRefresh    = "represent:refresh-cache"
+	TypeSendEmail           = "email:send"
+	TypeSweepEmails         = "email:sweep"
+	TypeVerifyResponse      = "email:response-verification"
+	SendEmailMaxRetry       = 8
+	RepresentLookupMaxRetry = 8
+	representLookupTimeout  = 2 * time.Minute
 )
 
 // RepresentLookup fetches one postal code's representatives from Represent
@@ -34,9 +38,74 @@ func NewRepresentLookup(p RepresentLookup) (*asynq.Task, error) {
 	return newTask(TypeRepresentLookup, p,
 		asynq.Queue(QueueRepresent),
 		asynq.TaskID(RepresentLookupTaskID(p.PostalCode)),
-		asynq.MaxRetry(8),
+		asynq.MaxRetry(RepresentLookupMaxRetry),
 		asynq.Timeout(representLookupTimeout),
 	)
+}
+
+// RecentlyArchivedError is EnqueueRepresentLookup's answer when the code's
+// previous lookup was archived less than the cooldown ago: Represent has just
+// failed for it, and asking again at once would only spend the quota.
+type RecentlyArchivedError struct {
+	PostalCode string
+	RetryAfter time.Duration // until the cooldown is over
+	LastErr    string        // the archived task's last error
+}
+
+func (e *RecentlyArchivedError) Error() string {
+	return fmt.Sprintf("the last lookup of %s was given up just now (%s); the next may run in %s", e.PostalCode,
+		e.LastErr, e.RetryAfter.Round(time.Second))
+}
+
+// EnqueueRepresentLookup enqueues the lookup of code, one task per code. A
+// live task for the code (pending, scheduled, waiting to retry or running)
+// means the lookup is already on its way: nil. An archived one means asynq
+// gave up on it (its retries ran out, or Represent answered a status that
+// retrying cannot fix); asynq keeps it, and with it the task ID, for up to 90
+// days, so without a repair no lookup of the code would ever run again. It is
+// deleted and the lookup enqueued anew — unless it was archived less than
+// cooldown ago (0: no cooldown), which is a *RecentlyArchivedError.
+//
+// inspector may be nil: a conflict is then taken as a lookup on its way.
+func EnqueueRepresentLookup(ctx context.Context, q *asynq.Client, inspector *asynq.Inspector, code string,
+	cooldown time.Duration, now time.Time) error {
+	task, err := NewRepresentLookup(RepresentLookup{PostalCode: code})
+	if err != nil {
+		return err
+	}
+	id := RepresentLookupTaskID(code)
+	var lastErr error
+	// A few rounds: another process may replace the archived task, or the
+	// task may finish, between our enqueue, inspection and delete.
+	for range 3 {
+		_, err := q.EnqueueContext(ctx, task)
+		if err == nil || !errors.Is(err, asynq.ErrTaskIDConflict) {
+			return err
+		}
+		if inspector == nil {
+			return nil
+		}
+		info, err := inspector.GetTaskInfo(QueueRepresent, id)
+		switch {
+		case errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound):
+			continue // it finished since the enqueue: enqueue again
+		case err != nil:
+			return fmt.Errorf("inspect the lookup of %s: %w", code, err)
+		case info.State != asynq.TaskStateArchived && info.State != asynq.TaskStateCompleted:
+			return nil // on its way
+		}
+		if info.State == asynq.TaskStateArchived && cooldown > 0 && !info.LastFailedAt.IsZero() {
+			if wait := info.LastFailedAt.Add(cooldown).Sub(now); wait > 0 {
+				return &RecentlyArchivedError{PostalCode: code, RetryAfter: wait, LastErr: info.LastErr}
+			}
+		}
+		if err := inspector.DeleteTask(QueueRepresent, id); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
+			// Most likely another process replaced it and a worker took the
+			// new task: the next round sees it live.
+			lastErr = fmt.Errorf("delete the archived lookup of %s: %w", code, err)
+		}
+	}
+	return lastErr
 }
 
 // RepresentRefresh refreshes (or drops) cache entries older than the cache TTL.

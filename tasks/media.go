@@ -67,15 +67,27 @@ func MediaThumbnailTaskID(videoID int64) string {
 	return "media:thumbnail:" + strconv.FormatInt(videoID, 10)
 }
 
+// MediaScanRetention is how long a finished scan stays in the media queue,
+// with its counts as the task's result, for the jobs page to show.
+const MediaScanRetention = 24 * time.Hour
+
 // NewMediaScan builds a scan task, one per directory at a time.
 func NewMediaScan(p MediaScan) (*asynq.Task, error) {
-	sum := sha256.Sum256([]byte(p.Dir))
 	return newTask(TypeMediaScan, p,
 		asynq.Queue(QueueMedia),
 		asynq.MaxRetry(2),
 		asynq.Timeout(6*time.Hour), // hashing a large library takes a while
-		asynq.TaskID("media:scan:"+hex.EncodeToString(sum[:8])),
+		asynq.TaskID(MediaScanTaskID(p.Dir)),
+		asynq.Retention(MediaScanRetention),
 	)
+}
+
+// MediaScanTaskID is the task ID of a scan of dir. While a task holds it
+// (waiting, running, or kept as a record: archived, or completed within its
+// retention) asynq refuses another scan of dir with ErrTaskIDConflict.
+func MediaScanTaskID(dir string) string {
+	sum := sha256.Sum256([]byte(dir))
+	return "media:scan:" + hex.EncodeToString(sum[:8])
 }
 
 // MediaSweep finds videos left processing for longer than OlderThanSeconds

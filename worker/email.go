@@ -209,12 +209,30 @@ func (e *Email) Send(ctx context.Context, t *asynq.Task) error {
 		return fmt.Errorf("send email %d: %w", p.EmailID, err)
 	}
 	if _, err := e.Store.MarkEmailSent(context.WithoutCancel(ctx), row.ID, "<"+msgID+">"); err != nil {
-		// The message is out; retrying would send it again. Log loudly instead.
+		// The message is out; retrying would send it again. Log loudly, and
+		// let the archived task's error tell the sweeper it was accepted
+		// (Postgres, where we would say so, is what just failed).
 		e.Log.Error("email sent but not marked SENT", "email_id", row.ID, "err", err)
-		return fmt.Errorf("send email %d: the SMTP server accepted it, but marking it SENT failed: %v: %w",
-			p.EmailID, err, asynq.SkipRetry)
+		return fmt.Errorf("send email %d: %s: marking it SENT failed: %v: %w",
+			p.EmailID, acceptedNote(msgID), err, asynq.SkipRetry)
 	}
 	return nil
+}
+
+// acceptedMarker starts the note in a send task's error that the SMTP server
+// accepted the message; acceptedNote writes it, acceptedMessageID reads it.
+const acceptedMarker = "[smtp-accepted "
+
+func acceptedNote(msgID string) string { return acceptedMarker + "<" + msgID + ">]" }
+
+// acceptedMessageID finds the note of acceptedNote in a task's last error.
+func acceptedMessageID(lastErr string) (string, bool) {
+	_, rest, ok := strings.Cut(lastErr, acceptedMarker)
+	if !ok {
+		return "", false
+	}
+	id, _, ok := strings.Cut(rest, "]")
+	return id, ok && strings.HasPrefix(id, "<") && strings.HasSuffix(id, ">")
 }
 
 func (e *Email) fail(ctx context.Context, id int64, msg string, final bool) {
@@ -227,7 +245,10 @@ func (e *Email) fail(ctx context.Context, id int64, msg string, final bool) {
 }
 
 // VerifyResponse handles email:response-verification: it mails the submitter
-// a signed link, valid ResponseTokenTTL. It is a no-op once sent or verified.
+// a signed link, valid ResponseTokenTTL. It is a no-op once sent, failed or
+// verified. When it gives up (an address it cannot send to, a permanent
+// refusal, its last retry) it records the failure, so the sweeper stops
+// picking the response up.
 func (e *Email) VerifyResponse(ctx context.Context, t *asynq.Task) error {
 	var p tasks.VerifyResponse
 	if err := tasks.Decode(t, &p); err != nil {
@@ -240,7 +261,7 @@ func (e *Email) VerifyResponse(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return err
 	}
-	if r.VerificationSentAt != nil || r.VerifiedAt != nil || r.SubmitterEmail == "" {
+	if r.VerificationSentAt != nil || r.VerificationFailedAt != nil || r.VerifiedAt != nil || r.SubmitterEmail == "" {
 		return nil
 	}
 	camp, err := e.Store.CampaignByID(ctx, r.CampaignID)
@@ -256,10 +277,10 @@ func (e *Email) VerifyResponse(ctx context.Context, t *asynq.Task) error {
 	link := e.Config.Influence.PublicURL + "/api/public/responses/verify/" + token
 	msg := mail.NewMsg()
 	if err := msg.FromFormat(oneLine(m.fromName), m.fromAddr); err != nil {
-		return fmt.Errorf("verify response %d: from: %v: %w", r.ID, err, asynq.SkipRetry)
+		return e.verificationFailed(ctx, r.ID, fmt.Errorf("verify response %d: from: %v: %w", r.ID, err, asynq.SkipRetry))
 	}
 	if err := msg.AddToFormat(oneLine(r.SubmitterName), r.SubmitterEmail); err != nil {
-		return fmt.Errorf("verify response %d: to: %v: %w", r.ID, err, asynq.SkipRetry)
+		return e.verificationFailed(ctx, r.ID, fmt.Errorf("verify response %d: to: %v: %w", r.ID, err, asynq.SkipRetry))
 	}
 	msg.Subject(oneLine("Please confirm the response you posted: " + camp.Title))
 	msg.SetMessageIDWithValue(fmt.Sprintf("response-verification-%d@%s", r.ID, m.domain()))
@@ -269,14 +290,28 @@ func (e *Email) VerifyResponse(ctx context.Context, t *asynq.Task) error {
 			"If you did not post a response, ignore this email.\n", r.RepresentativeName, camp.Title, link))
 	if err := m.send(ctx, msg); err != nil {
 		if permanent(err) {
-			return fmt.Errorf("verify response %d: %v: %w", r.ID, err, asynq.SkipRetry)
+			return e.verificationFailed(ctx, r.ID, fmt.Errorf("verify response %d: %v: %w", r.ID, err, asynq.SkipRetry))
 		}
-		return fmt.Errorf("verify response %d: %w", r.ID, err)
+		err = fmt.Errorf("verify response %d: %w", r.ID, err)
+		retry, _ := asynq.GetRetryCount(ctx)
+		if budget, ok := asynq.GetMaxRetry(ctx); ok && retry >= budget {
+			return e.verificationFailed(ctx, r.ID, err) // the last attempt
+		}
+		return err
 	}
 	if _, err := e.Store.MarkVerificationSent(context.WithoutCancel(ctx), r.ID); err != nil {
 		e.Log.Error("verification sent but not recorded", "response_id", r.ID, "err", err)
 	}
 	return nil
+}
+
+// verificationFailed records that the verification email of response id
+// will not go out, and returns err (the task's final error).
+func (e *Email) verificationFailed(ctx context.Context, id int64, err error) error {
+	if _, merr := e.Store.MarkVerificationFailed(context.WithoutCancel(ctx), id, err.Error()); merr != nil {
+		e.Log.Warn("record failed verification", "response_id", id, "err", merr)
+	}
+	return err
 }
 
 // Sweep handles email:sweep: it enqueues QUEUED rows untouched for
@@ -301,7 +336,7 @@ func (e *Email) Sweep(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return err
 	}
-	enqueued, failed := 0, 0
+	enqueued, failed, sent := 0, 0, 0
 	for _, id := range ids {
 		task, err := tasks.NewSendEmail(tasks.SendEmail{EmailID: id})
 		if err != nil {
@@ -320,6 +355,8 @@ func (e *Email) Sweep(ctx context.Context, t *asynq.Task) error {
 			switch got {
 			case repairFailed:
 				failed++
+			case repairSent:
+				sent++
 			case repairRequeued:
 				enqueued++
 			}
@@ -336,16 +373,52 @@ func (e *Email) Sweep(ctx context.Context, t *asynq.Task) error {
 		if err != nil {
 			return err
 		}
-		if _, err := e.Queue.EnqueueContext(ctx, task); err == nil {
+		_, err = e.Queue.EnqueueContext(ctx, task)
+		switch {
+		case err == nil:
 			enqueued++
-		} else if !errors.Is(err, asynq.ErrTaskIDConflict) {
+		case errors.Is(err, asynq.ErrTaskIDConflict):
+			done, err := e.repairStuckVerification(ctx, id)
+			if err != nil {
+				e.Log.Warn("sweep: inspect the task of a verification email", "response_id", id, "err", err)
+			}
+			if done {
+				failed++
+			}
+		default:
 			return fmt.Errorf("sweep: enqueue verification %d: %w", id, err)
 		}
 	}
-	if enqueued > 0 || failed > 0 {
-		e.Log.Info("sweeper repaired queued rows", "enqueued", enqueued, "marked_failed", failed, "queued_rows", len(ids))
+	if enqueued > 0 || failed > 0 || sent > 0 {
+		e.Log.Info("sweeper repaired queued rows", "enqueued", enqueued, "marked_failed", failed,
+			"marked_sent", sent, "queued_rows", len(ids))
 	}
 	return nil
+}
+
+// repairStuckVerification handles an unsent verification whose task ID is
+// taken. A live task will send it or record its failure. An archived one
+// gave up without recording it (the worker died, or the UPDATE failed): the
+// failure is recorded now, so the response stops filling the sweeper's batch.
+func (e *Email) repairStuckVerification(ctx context.Context, id int64) (bool, error) {
+	if e.Inspector == nil {
+		return false, nil
+	}
+	info, err := e.Inspector.GetTaskInfo(tasks.QueueEmail, tasks.VerifyResponseTaskID(id))
+	if errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if info.State != asynq.TaskStateArchived {
+		return false, nil
+	}
+	reason := info.LastErr
+	if reason == "" {
+		reason = "the verification task was archived before the email went out"
+	}
+	return e.Store.MarkVerificationFailed(ctx, id, reason)
 }
 
 type repairResult int
@@ -354,6 +427,7 @@ const (
 	repairNone     repairResult = iota // the task is live (or gone): nothing to do
 	repairFailed                       // the row was marked FAILED
 	repairRequeued                     // a leftover archived task was replaced by a new one
+	repairSent                         // the SMTP server had accepted it: the row was marked SENT
 )
 
 // archiveClockSlack absorbs asynq's whole-second LastFailedAt and clock
@@ -365,8 +439,12 @@ const archiveClockSlack = 2 * time.Second
 // archived one will not: asynq gave up on it, so nothing will ever mark the
 // row, and the sweeper would conflict with it forever.
 //
-//   - Archived after the row was last touched: the worker gave up (its
-//     retries ran out, or it died between its last failed attempt and
+//   - Archived after the row was last touched, with the note that the SMTP
+//     server accepted the message (the worker sent it, then could not mark
+//     it): the row is marked SENT. FAILED would let an admin retry it and
+//     send a second copy.
+//   - Archived after the row was last touched otherwise: the worker gave up
+//     (its retries ran out, or it died between its last failed attempt and
 //     marking the row). The row is marked FAILED with the task's last error,
 //     which is what the worker would have done; an admin may then retry it.
 //   - Archived before the row was last touched: the row was put back in the
@@ -410,6 +488,16 @@ func (e *Email) repairStuck(ctx context.Context, id int64) (repairResult, error)
 		}
 		e.Log.Info("sweep: replaced a leftover archived task", "email_id", id)
 		return repairRequeued, nil
+	}
+	if msgID, accepted := acceptedMessageID(info.LastErr); accepted {
+		// The SMTP server took it; only marking the row failed. FAILED would
+		// invite an admin retry, and with it a second copy.
+		ok, err := e.Store.MarkEmailSent(ctx, id, msgID)
+		if err != nil || !ok {
+			return repairNone, err
+		}
+		e.Log.Warn("sweep: marked SENT an email the SMTP server had accepted", "email_id", id)
+		return repairSent, nil
 	}
 	reason := info.LastErr
 	if reason == "" {

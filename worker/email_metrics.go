@@ -76,17 +76,19 @@ func registerInfluence(mux *asynq.ServeMux, d Deps, m *Metrics) {
 		box = nil
 	}
 	ic := d.Config.Influence
-	rp := &Represent{Store: d.Store, Redis: d.Redis, Queue: d.Queue, HTTP: &http.Client{Timeout: ic.RepresentTimeout},
-		BaseURL: ic.RepresentBaseURL, RateLimit: ic.RepresentRateLimit, CacheTTL: ic.RepresentCacheTTL,
-		Log: d.Log, Metrics: im}
-	mux.HandleFunc(tasks.TypeRepresentLookup, rp.Lookup)
-	mux.HandleFunc(tasks.TypeRepresentRefresh, rp.Refresh)
-	em := &Email{Store: d.Store, Queue: d.Queue, Config: d.Config, Box: box, Log: d.Log, Metrics: im}
+	var inspector *asynq.Inspector
 	if d.Redis != nil {
 		// Shares the process's client (same server and database as the queues);
 		// the process closes it.
-		em.Inspector = asynq.NewInspectorFromRedisClient(d.Redis)
+		inspector = asynq.NewInspectorFromRedisClient(d.Redis)
 	}
+	rp := &Represent{Store: d.Store, Redis: d.Redis, Queue: d.Queue, HTTP: &http.Client{Timeout: ic.RepresentTimeout},
+		BaseURL: ic.RepresentBaseURL, RateLimit: ic.RepresentRateLimit, CacheTTL: ic.RepresentCacheTTL,
+		Inspector: inspector, RetryCooldown: ic.RepresentRetryCooldown, Log: d.Log, Metrics: im}
+	mux.HandleFunc(tasks.TypeRepresentLookup, rp.Lookup)
+	mux.HandleFunc(tasks.TypeRepresentRefresh, rp.Refresh)
+	em := &Email{Store: d.Store, Queue: d.Queue, Config: d.Config, Box: box, Log: d.Log, Metrics: im,
+		Inspector: inspector}
 	mux.HandleFunc(tasks.TypeSendEmail, em.Send)
 	mux.HandleFunc(tasks.TypeVerifyResponse, em.VerifyResponse)
 	mux.HandleFunc(tasks.TypeSweepEmails, em.Sweep)

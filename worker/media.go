@@ -4,14 +4,17 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
 	"path"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hibiken/asynq"
 
@@ -202,7 +205,12 @@ func (m *Media) cut(ctx context.Context, root *blob.Root, id int64, src string, 
 // Scan registers the videos found under a folder of the media root: each
 // regular file whose first bytes are a known container, not yet known by
 // path or content, becomes a video in processing with a probe queued.
-// Running it again registers nothing twice.
+// Running it again registers nothing twice. A file that cannot be
+// registered (a name that is not UTF-8, which Postgres cannot store; a file
+// that cannot be read; a row Postgres refuses) is logged and skipped, and
+// the scan goes on; only a cancelled scan or a database that stopped
+// answering ends it early, with an error, so that asynq runs it again. The
+// counts are logged and kept as the task's result.
 func (m *Media) Scan(ctx context.Context, t *asynq.Task) error {
 	var p tasks.MediaScan
 	if err := tasks.Decode(t, &p); err != nil {
@@ -224,13 +232,18 @@ func (m *Media) Scan(ctx context.Context, t *asynq.Task) error {
 	if p.RequestedBy > 0 {
 		uploadedBy = &p.RequestedBy
 	}
-	var added, skipped int
+	var report scanReport
+	skip := func(name string, err error) {
+		report.fail(name, err)
+		m.Log.Warn("media scan skipped a file", "dir", p.Dir, "path", printable(name), "err", err)
+	}
 	err = fs.WalkDir(root.FS(), dir, func(name string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if name == dir {
 				return fmt.Errorf("scan %q: %w: %w", p.Dir, err, asynq.SkipRetry)
 			}
-			return nil // an unreadable entry: skip it, keep going
+			skip(name, err) // an unreadable entry
+			return nil
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -239,55 +252,134 @@ func (m *Media) Scan(ctx context.Context, t *asynq.Task) error {
 			if name == blob.TmpDir || name == blob.ThumbnailDir {
 				return fs.SkipDir
 			}
+			if !utf8.ValidString(name) {
+				skip(name, errNameNotUTF8)
+				return fs.SkipDir
+			}
 			return nil
 		}
 		if !d.Type().IsRegular() { // symlinks and devices are never registered
 			return nil
 		}
-		ok, err := m.scanFile(ctx, root, name, uploadedBy)
+		outcome, err := m.scanFile(ctx, root, name, uploadedBy)
 		if err != nil {
-			return err
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if perr := m.Store.Ping(ctx); perr != nil {
+				return fmt.Errorf("scan %q: stopped at %s, the database does not answer: %w", p.Dir, printable(name), err)
+			}
+			skip(name, err)
+			return nil
 		}
-		if ok {
-			added++
-		} else {
-			skipped++
-		}
+		report.count(outcome)
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	m.Log.Info("media scan finished", "dir", p.Dir, "added", added, "skipped", skipped)
+	m.Log.Info("media scan finished", "dir", p.Dir, "added", report.Added, "known", report.Known,
+		"ignored", report.Ignored, "failed", report.Failed)
+	if w := t.ResultWriter(); w != nil { // nil when not run by an asynq server
+		if b, err := json.Marshal(report); err == nil {
+			if _, err := w.Write(b); err != nil {
+				m.Log.Warn("media scan: record the result", "err", err)
+			}
+		}
+	}
 	return nil
 }
 
-// scanFile registers one file; it reports whether it added a video.
-func (m *Media) scanFile(ctx context.Context, root *blob.Root, name string, uploadedBy *int64) (bool, error) {
+// scanReport counts what a scan did with the files it found.
+type scanReport struct {
+	Added   int `json:"added"`
+	Known   int `json:"known"`   // already in the library, by path or content
+	Ignored int `json:"ignored"` // not a video
+	Failed  int `json:"failed"`  // could not be registered; see Failures
+	// Failures lists the first maxScanFailures files that failed, and why.
+	Failures []scanFailure `json:"failures,omitempty"`
+}
+
+// scanFailure is one file a scan could not register.
+type scanFailure struct {
+	Path  string `json:"path"`
+	Error string `json:"error"`
+}
+
+const maxScanFailures = 50
+
+type scanOutcome int
+
+const (
+	scanIgnored scanOutcome = iota
+	scanKnown
+	scanAdded
+)
+
+func (r *scanReport) count(o scanOutcome) {
+	switch o {
+	case scanAdded:
+		r.Added++
+	case scanKnown:
+		r.Known++
+	default:
+		r.Ignored++
+	}
+}
+
+func (r *scanReport) fail(name string, err error) {
+	r.Failed++
+	if len(r.Failures) < maxScanFailures {
+		r.Failures = append(r.Failures, scanFailure{Path: printable(name), Error: err.Error()})
+	}
+}
+
+var errNameNotUTF8 = errors.New("the name is not valid UTF-8, so it cannot be stored; rename it")
+
+// printable shows a file name in logs and reports: as it is when it is
+// UTF-8, else quoted with its bytes escaped.
+func printable(name string) string {
+	if utf8.ValidString(name) {
+		return name
+	}
+	return strconv.QuoteToASCII(name)
+}
+
+// scanFile registers one file and says what became of it.
+func (m *Media) scanFile(ctx context.Context, root *blob.Root, name string, uploadedBy *int64) (scanOutcome, error) {
+	if !utf8.ValidString(name) {
+		return 0, errNameNotUTF8
+	}
 	if v, err := m.Store.VideoByPathLive(ctx, name); err == nil {
 		if v.Status == storage.VideoProcessing { // a probe may have been lost; ask again
-			return false, m.enqueue(ctx)(tasks.NewMediaProbe(tasks.MediaProbe{VideoID: v.ID}))
+			m.enqueueProbe(ctx, v.ID)
 		}
-		return false, nil
+		return scanKnown, nil
 	} else if !errors.Is(err, storage.ErrNotFound) {
-		return false, err
+		return 0, fmt.Errorf("look up %s: %w", name, err)
 	}
 	f, err := root.Open(name)
+	if errors.Is(err, fs.ErrNotExist) { // removed since the walk saw it
+		return scanIgnored, nil
+	}
 	if err != nil {
-		return false, nil
+		return 0, fmt.Errorf("open: %w", err)
 	}
 	defer f.Close()
 	head := make([]byte, blob.SniffLen)
-	n, _ := io.ReadFull(f, head)
+	n, err := io.ReadFull(f, head)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return 0, fmt.Errorf("read: %w", err)
+	}
 	container := blob.Sniff(head[:n])
 	if container == "" {
-		return false, nil
+		return scanIgnored, nil
 	}
 	h := sha256.New()
 	h.Write(head[:n])
 	size, err := io.Copy(h, f)
 	if err != nil {
-		return false, fmt.Errorf("hash %s: %w", name, err)
+		return 0, fmt.Errorf("hash: %w", err)
 	}
 	base := path.Base(name)
 	v, err := m.Store.CreateVideo(ctx, storage.NewVideo{
@@ -296,12 +388,22 @@ func (m *Media) scanFile(ctx context.Context, root *blob.Root, name string, uplo
 		SizeBytes: size + int64(n), Container: container, Source: "scan", UploadedBy: uploadedBy,
 	}, nil)
 	if errors.Is(err, storage.ErrConflict) {
-		return false, nil // same content already in the library
+		return scanKnown, nil // same content already in the library
 	}
 	if err != nil {
-		return false, err
+		return 0, fmt.Errorf("record: %w", err)
 	}
-	return true, m.enqueue(ctx)(tasks.NewMediaProbe(tasks.MediaProbe{VideoID: v.ID}))
+	m.enqueueProbe(ctx, v.ID)
+	return scanAdded, nil
+}
+
+// enqueueProbe asks for a scanned video's probe. The video is recorded
+// whether or not Redis takes the task: the media sweep enqueues the probe of
+// any video left processing without one, so a failure here is only logged.
+func (m *Media) enqueueProbe(ctx context.Context, id int64) {
+	if err := m.enqueue(ctx)(tasks.NewMediaProbe(tasks.MediaProbe{VideoID: id})); err != nil {
+		m.Log.Warn("media scan: enqueue probe; the media sweep will retry", "video_id", id, "err", err)
+	}
 }
 
 // Sweep handles media:sweep. A video stays processing only while a probe or

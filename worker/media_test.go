@@ -407,3 +407,85 @@ func TestMediaDurationMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestScanSkipsBadFiles: a file a scan cannot register — a name that is not
+// UTF-8 (Postgres cannot store it), a row Postgres refuses — is skipped and
+// the scan goes on to register the rest; a database that stops answering
+// ends the scan with an error, so that it runs again.
+func TestScanSkipsBadFiles(t *testing.T) {
+	t.Parallel()
+	b := setupMedia(t)
+	ctx := context.Background()
+	if _, err := b.store.Pool.Exec(ctx, `
+		CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF NEW.original_name LIKE '%poison%' THEN
+				RAISE EXCEPTION 'refused: %', NEW.original_name;
+			END IF;
+			RETURN NEW;
+		END $$;
+		CREATE TRIGGER refuse_poison BEFORE INSERT ON media_videos FOR EACH ROW EXECUTE FUNCTION refuse_poison();`); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(b.root, "imports")
+	video := func(name string) {
+		t.Helper()
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte("\x00\x00\x00\x18ftypisom-"+randomSHA()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Walked in lexical order: every bad file comes before a good one.
+	video("a-poison.mp4")
+	video("b-caf\xe9.mp4")
+	video("c-good.mp4")
+	video("d-\xff\xfe/inside.mp4")
+	video("e-good.mp4")
+	os.WriteFile(filepath.Join(dir, "f-notes.txt"), []byte("not a video"), 0o644)
+
+	scan, err := tasks.NewMediaScan(tasks.MediaScan{Dir: "imports"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for run := 1; run <= 2; run++ { // a second run registers nothing twice
+		if err := b.media.Scan(ctx, scan); err != nil {
+			t.Fatalf("scan %d: %v, want the bad files skipped", run, err)
+		}
+		var paths []string
+		rows, _ := b.store.Pool.Query(ctx, `SELECT path FROM media_videos ORDER BY path`)
+		for rows.Next() {
+			var p string
+			rows.Scan(&p)
+			paths = append(paths, p)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(paths, " ") != "imports/c-good.mp4 imports/e-good.mp4" {
+			t.Fatalf("scan %d registered %q, want the two good files", run, paths)
+		}
+	}
+	for _, name := range []string{"imports/c-good.mp4", "imports/e-good.mp4"} {
+		v, err := b.store.VideoByPathLive(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.inspector.GetTaskInfo(tasks.QueueMedia, tasks.MediaProbeTaskID(v.ID)); err != nil {
+			t.Errorf("probe of %s: %v", name, err)
+		}
+	}
+
+	t.Run("a database that stops answering ends the scan with an error", func(t *testing.T) {
+		video("g-new.mp4")
+		store := testenv.DB(t)
+		m := *b.media
+		m.Store = store
+		store.Close()
+		if err := m.Scan(ctx, scan); err == nil || errors.Is(err, asynq.SkipRetry) {
+			t.Fatalf("scan without a database: %v, want an error to retry", err)
+		}
+	})
+}

@@ -28,8 +28,24 @@ type Represent struct {
 	// RateLimit is upstream requests per minute for the whole fleet.
 	RateLimit int
 	CacheTTL  time.Duration
-	Log       *slog.Logger
-	Metrics   *InfluenceMetrics // may be nil
+	// Inspector lets the refresh replace a lookup task asynq archived (which
+	// would otherwise hold the postal code's task ID for up to 90 days);
+	// nil takes every conflict as a lookup on its way.
+	Inspector *asynq.Inspector
+	// RetryCooldown spares Represent a code whose lookup was given up less
+	// than this long ago.
+	RetryCooldown time.Duration
+	Log           *slog.Logger
+	Metrics       *InfluenceMetrics // may be nil
+	// Now is the clock of the quota windows and the cache; nil is time.Now.
+	Now func() time.Time
+}
+
+func (rp *Represent) now() time.Time {
+	if rp.Now != nil {
+		return rp.Now()
+	}
+	return time.Now()
 }
 
 // representPostcode is the part of GET /postcodes/{CODE}/ we read.
@@ -130,7 +146,7 @@ func (rp *Represent) Lookup(ctx context.Context, t *asynq.Task) error {
 		return fmt.Errorf("represent lookup: bad postal code %q: %w", p.PostalCode, asynq.SkipRetry)
 	}
 	pc, err := rp.Store.PostalCodeByCode(ctx, code)
-	if err == nil && time.Since(pc.FetchedAt) < rp.CacheTTL {
+	if err == nil && rp.now().Sub(pc.FetchedAt) < rp.CacheTTL {
 		return nil
 	}
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
@@ -212,7 +228,7 @@ func (rp *Represent) waitForQuota(ctx context.Context) error {
 		return nil
 	}
 	for {
-		now := time.Now()
+		now := rp.now()
 		window := now.Truncate(time.Minute)
 		key := fmt.Sprintf("cm:represent:quota:%d", window.Unix())
 		n, err := quotaScript.Run(ctx, rp.Redis, []string{key}, (2 * time.Minute).Milliseconds()).Int()
@@ -223,7 +239,7 @@ func (rp *Represent) waitForQuota(ctx context.Context) error {
 			return nil
 		}
 		wait := window.Add(time.Minute).Sub(now)
-		if dl, ok := ctx.Deadline(); ok && now.Add(wait).After(dl) {
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
 			return errors.New("represent quota used up for this minute")
 		}
 		select {
@@ -245,7 +261,7 @@ func (rp *Represent) Refresh(ctx context.Context, t *asynq.Task) error {
 	if p.Limit <= 0 {
 		p.Limit = 50
 	}
-	now := time.Now()
+	now := rp.now()
 	dropped, err := rp.Store.DropStalePostalCodes(ctx, now.Add(-rp.CacheTTL), now.Add(-2*rp.CacheTTL))
 	if err != nil {
 		return err
@@ -254,18 +270,19 @@ func (rp *Represent) Refresh(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return err
 	}
-	enqueued := 0
+	enqueued, cooling := 0, 0
 	for _, pc := range stale {
-		task, err := tasks.NewRepresentLookup(tasks.RepresentLookup{PostalCode: pc.Code})
-		if err != nil {
-			return err
-		}
-		_, err = rp.Queue.EnqueueContext(ctx, task)
-		if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+		err := tasks.EnqueueRepresentLookup(ctx, rp.Queue, rp.Inspector, pc.Code, rp.RetryCooldown, now)
+		var recent *tasks.RecentlyArchivedError
+		switch {
+		case errors.As(err, &recent):
+			cooling++ // the next run tries it again
+			continue
+		case err != nil:
 			return fmt.Errorf("enqueue refresh of %s: %w", pc.Code, err)
 		}
 		enqueued++
 	}
-	rp.Log.Info("represent cache refreshed", "dropped", dropped, "refreshing", enqueued)
+	rp.Log.Info("represent cache refreshed", "dropped", dropped, "refreshing", enqueued, "cooling_down", cooling)
 	return nil
 }

@@ -53,8 +53,11 @@ func newRepresent(t *testing.T) (*worker.Represent, *testenv.RepresentServer, *s
 	srv := testenv.NewRepresentServer(t)
 	q := asynq.NewClient(storage.AsynqRedis(opt))
 	t.Cleanup(func() { q.Close() })
+	inspector := asynq.NewInspector(storage.AsynqRedis(opt))
+	t.Cleanup(func() { inspector.Close() })
 	return &worker.Represent{Store: store, Redis: rdb, Queue: q, HTTP: &http.Client{Timeout: 5 * time.Second},
-		BaseURL: srv.URL, RateLimit: 55, CacheTTL: time.Hour, Log: testenv.Logger(t)}, srv, store
+		BaseURL: srv.URL, RateLimit: 55, CacheTTL: time.Hour, Inspector: inspector, RetryCooldown: time.Minute,
+		Log: testenv.Logger(t)}, srv, store
 }
 
 func lookupTask(code string) *asynq.Task {
@@ -144,18 +147,98 @@ func TestRepresentQuotaIsShared(t *testing.T) {
 	t.Parallel()
 	rp, srv, _ := newRepresent(t)
 	rp.RateLimit = 1
+	// A clock fixed ten seconds into a minute: the quota window cannot turn
+	// during the test, and the next one is 50s away.
+	now := time.Now().Truncate(time.Minute).Add(10 * time.Second)
+	rp.Now = func() time.Time { return now }
 	other := *rp // a second worker on the same Redis
-	start := time.Now().Truncate(time.Minute)
 	if err := rp.Lookup(context.Background(), lookupTask(testenv.RepresentCodeSmall)); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	err := other.Lookup(ctx, lookupTask(testenv.RepresentCodeFull))
-	if time.Now().Truncate(time.Minute) != start {
-		t.Skip("the minute turned during the test; the quota rightly reset")
-	}
 	if err == nil || !strings.Contains(err.Error(), "quota") || srv.Calls(testenv.RepresentCodeFull) != 0 {
 		t.Errorf("second call in the minute = %v (upstream calls %d), want a quota error and no call", err, srv.Calls(testenv.RepresentCodeFull))
 	}
+	now = now.Add(time.Minute) // the next window
+	if err := other.Lookup(context.Background(), lookupTask(testenv.RepresentCodeFull)); err != nil {
+		t.Errorf("first call of the next minute = %v", err)
+	}
+}
+
+// archiveLookup runs code's lookup on a worker while Represent answers a
+// status retrying cannot fix: asynq archives the task, which keeps the
+// code's task ID.
+func archiveLookup(t *testing.T, rp *worker.Represent, srv *testenv.RepresentServer, code string) {
+	t.Helper()
+	srv.FailNextWith(code, http.StatusBadRequest, 1)
+	if _, err := rp.Queue.Enqueue(lookupTask(code)); err != nil {
+		t.Fatal(err)
+	}
+	opt := rp.Redis.(*redis.Client).Options()
+	server := asynq.NewServer(storage.AsynqRedis(opt), asynq.Config{Concurrency: 1,
+		Queues: map[string]int{tasks.QueueRepresent: 1}, TaskCheckInterval: 20 * time.Millisecond,
+		Logger: worker.NewAsynqLogger(testenv.Logger(t)), LogLevel: asynq.FatalLevel})
+	mux := asynq.NewServeMux()
+	mux.HandleFunc(tasks.TypeRepresentLookup, rp.Lookup)
+	if err := server.Start(mux); err != nil {
+		t.Fatal(err)
+	}
+	defer server.Shutdown()
+	testenv.Eventually(t, 15*time.Second, "the lookup task to be archived", func() bool {
+		info, err := rp.Inspector.GetTaskInfo(tasks.QueueRepresent, tasks.RepresentLookupTaskID(code))
+		return err == nil && info.State == asynq.TaskStateArchived
+	})
+}
+
+// TestRefreshReplacesArchivedLookups: a stale entry whose last lookup task
+// was archived is refreshed again once the cooldown is over (the archived
+// task used to hold the code's task ID, so the refresh never ran again).
+func TestRefreshReplacesArchivedLookups(t *testing.T) {
+	t.Parallel()
+	rp, srv, store := newRepresent(t)
+	ctx := context.Background()
+	code := testenv.RepresentCodeSmall
+	if err := rp.Lookup(ctx, lookupTask(code)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Pool.Exec(ctx, `UPDATE postal_codes SET fetched_at = now() - interval '90 minutes'`); err != nil {
+		t.Fatal(err)
+	}
+	archiveLookup(t, rp, srv, code)
+	state := func() asynq.TaskState {
+		info, err := rp.Inspector.GetTaskInfo(tasks.QueueRepresent, tasks.RepresentLookupTaskID(code))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.State
+	}
+	refresh, _ := tasks.NewRepresentRefresh(tasks.RepresentRefresh{Limit: 10})
+
+	t.Run("within the cooldown the archived task stays", func(t *testing.T) {
+		if err := rp.Refresh(ctx, refresh); err != nil {
+			t.Fatal(err)
+		}
+		if s := state(); s != asynq.TaskStateArchived {
+			t.Errorf("task = %v, want still archived", s)
+		}
+	})
+	t.Run("after the cooldown a new lookup is enqueued", func(t *testing.T) {
+		clock := time.Now().Add(2 * time.Minute)
+		rp.Now = func() time.Time { return clock }
+		if err := rp.Refresh(ctx, refresh); err != nil {
+			t.Fatal(err)
+		}
+		if s := state(); s != asynq.TaskStatePending {
+			t.Fatalf("task = %v, want a new pending lookup", s)
+		}
+		calls := srv.Calls(code)
+		if err := rp.Lookup(ctx, lookupTask(code)); err != nil {
+			t.Fatal(err)
+		}
+		if srv.Calls(code) != calls+1 {
+			t.Error("the new lookup did not call Represent")
+		}
+	})
 }

@@ -72,7 +72,7 @@ func (h *Handler) recordCall(c *fiber.Ctx) error {
 		return err
 	}
 	if err := h.Limiter.Check(c, httpx.Limit{Name: "call-ip", Max: h.Config.CallRateLimit,
-		Window: h.Config.CallRateWindow}, c.IP()); err != nil {
+		Window: h.Config.CallRateWindow}, httpx.ClientKey(c)); err != nil {
 		return err
 	}
 	recipients, err := h.resolveRecipients(c.UserContext(), camp, req.PostalCode, []recipientRef{ref}, false)

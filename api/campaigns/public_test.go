@@ -185,28 +185,43 @@ func TestSendEmailRejectsBadInput(t *testing.T) {
 
 func TestSendEmailRateLimit(t *testing.T) {
 	t.Parallel()
+	// influencetest trusts in-process requests as the proxy: X-Real-Ip is the client.
 	env, camp, _ := sendSetup(t, func(c *config.Config) { c.Influence.SendRateLimit = 2 })
 	send := func(ip, sender string) *testenv.Response {
+		t.Helper()
 		return testenv.Do(t, env.Main, testenv.Request{Method: "POST", Path: "/api/public/campaigns/" + camp.Slug + "/send-email",
 			Header: map[string]string{"X-Real-Ip": ip},
 			Body: map[string]any{"senderName": "Chris", "senderEmail": sender, "postalCode": "T5K2J1",
 				"recipients": []map[string]any{{"email": testenv.RepMP.Email}}}})
 	}
-	for i := range 2 {
-		if res := send("203.0.113.1", fmt.Sprintf("s%d@home.example", i)); res.Status != 202 {
-			t.Fatalf("send %d = %d %s", i, res.Status, res.Body)
+	expect := func(res *testenv.Response, want int, what string) {
+		t.Helper()
+		if res.Status != want {
+			t.Errorf("%s = %d %s, want %d", what, res.Status, res.Body, want)
+		}
+		if want == 429 && res.Header.Get("Retry-After") == "" {
+			t.Errorf("%s: no Retry-After", what)
 		}
 	}
-	res := send("203.0.113.1", "s9@home.example")
-	if res.Status != 429 || res.Header.Get("Retry-After") == "" {
-		t.Errorf("third from one IP = %d (Retry-After %q), want 429", res.Status, res.Header.Get("Retry-After"))
-	}
-	// The same sender from other addresses is limited per sender email too.
-	send("203.0.113.2", "same@home.example")
-	send("203.0.113.3", "same@home.example")
-	if res := send("203.0.113.4", "same@home.example"); res.Status != 429 {
-		t.Errorf("third from one sender = %d, want 429", res.Status)
-	}
+	t.Run("per client, whatever the sender", func(t *testing.T) {
+		expect(send("203.0.113.1", "s1@home.example"), 202, "first from one IP")
+		expect(send("203.0.113.1", "s2@home.example"), 202, "second from one IP")
+		expect(send("203.0.113.1", "s3@home.example"), 429, "third from one IP")
+		expect(send("203.0.113.9", "s4@home.example"), 202, "first from another IP")
+	})
+	t.Run("an IPv6 client is its /64", func(t *testing.T) {
+		expect(send("2001:db8:5:6::1", "v1@home.example"), 202, "first from the /64")
+		expect(send("2001:db8:5:6::2", "v2@home.example"), 202, "second from the /64")
+		expect(send("2001:db8:5:6:ffff::3", "v3@home.example"), 429, "third from the /64")
+		expect(send("2001:db8:5:7::1", "v4@home.example"), 202, "first from the next /64")
+	})
+	t.Run("per sender, whatever the client", func(t *testing.T) {
+		expect(send("203.0.113.2", "same@home.example"), 202, "the sender from a first IP")
+		expect(send("203.0.113.3", "SAME@home.example"), 202, "the sender from a second IP")
+		expect(send("203.0.113.4", "same@home.example"), 429, "the sender from a third IP")
+		// The limit was the sender's, not the third IP's.
+		expect(send("203.0.113.4", "other@home.example"), 202, "another sender from the third IP")
+	})
 }
 
 func TestFailedEmailAndRetry(t *testing.T) {
@@ -298,4 +313,63 @@ func TestMailto(t *testing.T) {
 	if c.EmailCount != 2 {
 		t.Errorf("email count = %d, want 2", c.EmailCount)
 	}
+}
+
+// TestMailtoIsOffByDefault: mailto links publish custom recipients' email
+// addresses, so a campaign created without allowMailtoLink has none and
+// shows no address; an admin who turns them on gets them.
+func TestMailtoIsOffByDefault(t *testing.T) {
+	t.Parallel()
+	env := influencetest.New(t)
+	tok := env.TokenFor(storage.RoleInfluenceAdmin)
+	do := func(method, path string, body any) *testenv.Response {
+		return testenv.Do(t, env.Main, testenv.Request{Method: method, Path: path, Body: body, Token: tok})
+	}
+	res := do("POST", "/api/campaigns", map[string]any{"title": "Quiet Clerks", "status": "ACTIVE",
+		"emailSubject": "Please", "emailBody": "Act.", "allowCustomRecipients": true})
+	var created campaignBody
+	res.JSON(t, &created)
+	if res.Status != 201 || created.Campaign.AllowMailtoLink {
+		t.Fatalf("create = %d %s, want allowMailtoLink false", res.Status, res.Body)
+	}
+	camp := created.Campaign
+	path := fmt.Sprintf("/api/campaigns/%d", camp.ID)
+	if res := do("POST", path+"/recipients", map[string]any{"name": "City Clerk", "email": "clerk@city.example"}); res.Status != 201 {
+		t.Fatalf("add recipient = %d %s", res.Status, res.Body)
+	}
+	page := func() string {
+		res := testenv.Do(t, env.Main, testenv.Request{Method: "GET", Path: "/api/public/campaigns/" + camp.Slug})
+		if res.Status != 200 {
+			t.Fatalf("public page = %d %s", res.Status, res.Body)
+		}
+		return string(res.Body)
+	}
+	t.Run("no address in public", func(t *testing.T) {
+		body := page()
+		if strings.Contains(body, "clerk@city.example") || strings.Contains(body, "clerk%40city.example") ||
+			strings.Contains(body, "mailto:") || !strings.Contains(body, "City Clerk") {
+			t.Errorf("public page = %s", body)
+		}
+		recs, _ := env.Store.Recipients(context.Background(), camp.ID)
+		res := testenv.Do(t, env.Main, testenv.Request{Method: "POST", Path: "/api/public/campaigns/" + camp.Slug + "/mailto",
+			Body: map[string]any{"recipient": map[string]any{"customRecipientId": recs[0].ID}}})
+		if res.Status != 409 || strings.Contains(string(res.Body), "clerk") {
+			t.Errorf("mailto = %d %s, want 409", res.Status, res.Body)
+		}
+	})
+	t.Run("the column defaults to off too", func(t *testing.T) {
+		var on bool
+		if err := env.Store.Pool.QueryRow(context.Background(), `INSERT INTO campaigns (slug, title)
+			VALUES ('raw-insert', 'Raw') RETURNING allow_mailto_link`).Scan(&on); err != nil || on {
+			t.Errorf("allow_mailto_link of a raw insert = %v, %v; want false", on, err)
+		}
+	})
+	t.Run("an admin who turns it on publishes the address", func(t *testing.T) {
+		if res := do("PATCH", path, map[string]any{"allowMailtoLink": true}); res.Status != 200 {
+			t.Fatalf("turn on = %d %s", res.Status, res.Body)
+		}
+		if body := page(); !strings.Contains(body, "mailto:clerk%40city.example?subject=") {
+			t.Errorf("public page = %s", body)
+		}
+	})
 }

@@ -171,10 +171,12 @@ func (h *Handler) open(c *fiber.Ctx, what string) (storage.Campaign, error) {
 	return camp, nil
 }
 
-// limitSender applies the send limit per client IP and per sender address.
+// limitSender applies the send limit per client (IPv4 address or IPv6 /64)
+// and per sender address.
 func (h *Handler) limitSender(c *fiber.Ctx, name, senderEmail string) error {
 	l := httpx.Limit{Name: name, Max: h.Config.SendRateLimit, Window: h.Config.SendRateWindow}
-	if err := h.Limiter.Check(c, httpx.Limit{Name: l.Name + "-ip", Max: l.Max, Window: l.Window}, c.IP()); err != nil {
+	if err := h.Limiter.Check(c, httpx.Limit{Name: l.Name + "-ip", Max: l.Max, Window: l.Window},
+		httpx.ClientKey(c)); err != nil {
 		return err
 	}
 	if senderEmail == "" {

@@ -184,3 +184,79 @@ func TestAdminRetriesAStuckEmail(t *testing.T) {
 		t.Errorf("%d messages arrived, want 1", n)
 	}
 }
+
+// TestSweeperMarksAcceptedEmailsSent: when the SMTP server accepted a
+// message but the row could not be marked SENT, the task is archived and the
+// row stays QUEUED. The sweeper used to mark such a row FAILED, which invited
+// an admin retry and a second copy. It now marks it SENT with the message ID
+// that went out, and the retry is refused.
+func TestSweeperMarksAcceptedEmailsSent(t *testing.T) {
+	t.Parallel()
+	env, camp, _ := sendSetup(t)
+	ctx := context.Background()
+	// Postgres refuses to mark any row SENT, as a database that fails at
+	// the wrong moment would.
+	if _, err := env.Store.Pool.Exec(ctx, `
+		CREATE FUNCTION refuse_sent() RETURNS trigger LANGUAGE plpgsql AS
+			$$ BEGIN RAISE EXCEPTION 'the database went away'; END $$;
+		CREATE TRIGGER refuse_sent BEFORE UPDATE ON campaign_emails
+			FOR EACH ROW WHEN (NEW.status = 'SENT') EXECUTE FUNCTION refuse_sent();`); err != nil {
+		t.Fatal(err)
+	}
+	env.StartWorker(t)
+	inspector := asynq.NewInspector(env.Asynq)
+	t.Cleanup(func() { inspector.Close() })
+	em := &worker.Email{Store: env.Store, Queue: env.WorkerDeps(t).Queue, Inspector: inspector, Config: env.Config,
+		Log: testenv.Logger(t), Now: func() time.Time { return time.Now().Add(2 * time.Minute) }}
+	sweep, _ := tasks.NewSweepEmails(tasks.SweepEmails{OlderThanSeconds: 60, Limit: 100})
+
+	res := testenv.Do(t, env.Main, testenv.Request{Method: "POST", Path: "/api/public/campaigns/" + camp.Slug + "/send-email",
+		Body: map[string]any{"senderName": "Chris", "senderEmail": "chris@home.example", "postalCode": "T5K2J1",
+			"recipients": []map[string]any{{"email": testenv.RepMP.Email}}}})
+	var accepted acceptedBody
+	res.JSON(t, &accepted)
+	if res.Status != 202 {
+		t.Fatalf("send = %d %s", res.Status, res.Body)
+	}
+	id := accepted.Emails[0].ID
+	testenv.Eventually(t, 15*time.Second, "the send task to be archived", func() bool {
+		info, err := inspector.GetTaskInfo(tasks.QueueEmail, tasks.SendEmailTaskID(id))
+		return err == nil && info.State == asynq.TaskStateArchived
+	})
+	msgs := env.SMTP.Messages()
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages at the SMTP server, want the 1 it accepted", len(msgs))
+	}
+	row, _ := env.Store.EmailByID(ctx, id)
+	if row.Status != storage.EmailQueued {
+		t.Fatalf("row = %s, want QUEUED (it could not be marked)", row.Status)
+	}
+	if _, err := env.Store.Pool.Exec(ctx, `DROP TRIGGER refuse_sent ON campaign_emails`); err != nil {
+		t.Fatal(err)
+	}
+
+	for range 2 {
+		if err := em.Sweep(ctx, sweep); err != nil {
+			t.Fatal(err)
+		}
+	}
+	row, _ = env.Store.EmailByID(ctx, id)
+	if row.Status != storage.EmailSent || row.MessageID == "" || row.MessageID != msgs[0].Header.Get("Message-Id") {
+		t.Errorf("row = %s %q (message %q), want SENT with the message's ID", row.Status, row.MessageID, msgs[0].Header.Get("Message-Id"))
+	}
+	if c, _ := env.Store.CampaignByID(ctx, camp.ID); c.EmailCount != 1 {
+		t.Errorf("email count = %d, want 1", c.EmailCount)
+	}
+	retry := fmt.Sprintf("/api/campaigns/%d/emails/%d/retry", camp.ID, id)
+	res = testenv.Do(t, env.Main, testenv.Request{Method: "POST", Path: retry, Token: env.TokenFor(storage.RoleSuperAdmin)})
+	if res.Status != 409 {
+		t.Errorf("admin retry = %d %s, want 409", res.Status, res.Body)
+		testenv.Eventually(t, 15*time.Second, "the retried row to settle", func() bool {
+			e, err := env.Store.EmailByID(ctx, id)
+			return err == nil && e.Status != storage.EmailQueued
+		})
+	}
+	if n := len(env.SMTP.Messages()); n != 1 {
+		t.Errorf("%d messages arrived, want 1", n)
+	}
+}

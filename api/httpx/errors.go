@@ -28,6 +28,7 @@ const (
 	CodeTooLarge         = "payload_too_large"
 	CodeRateLimited      = "rate_limited"
 	CodeUnavailable      = "unavailable"
+	CodeFeatureDisabled  = "feature_disabled"
 	CodeInternal         = "internal"
 )
 

@@ -28,6 +28,8 @@ type job struct {
 	LastFailedAt  *time.Time      `json:"lastFailedAt,omitempty"`
 	NextProcessAt *time.Time      `json:"nextProcessAt,omitempty"`
 	CompletedAt   *time.Time      `json:"completedAt,omitempty"`
+	// Result is what a finished task reported (a scan's counts).
+	Result json.RawMessage `json:"result,omitempty"`
 }
 
 func toJob(t *asynq.TaskInfo) job {
@@ -37,6 +39,9 @@ func toJob(t *asynq.TaskInfo) job {
 		j.Payload = t.Payload
 	} else {
 		j.Payload = json.RawMessage("null")
+	}
+	if len(t.Result) > 0 && json.Valid(t.Result) {
+		j.Result = t.Result
 	}
 	for dst, ts := range map[**time.Time]time.Time{&j.LastFailedAt: t.LastFailedAt, &j.NextProcessAt: t.NextProcessAt, &j.CompletedAt: t.CompletedAt} {
 		if !ts.IsZero() {
@@ -69,21 +74,18 @@ func (h *Handler) listJobs(c *fiber.Ctx) error {
 	if err := v.Err(); err != nil {
 		return err
 	}
-	var counts jobCounts
-	// Until a first media task is enqueued the queue does not exist, and
-	// GetQueueInfo's error for that says so only in its text.
-	queues, err := h.o.Inspector.Queues()
-	if err != nil {
-		return h.queueUnavailable(err)
+	empty := func() error {
+		return c.JSON(fiber.Map{"data": []job{}, "pagination": httpx.Paged([]job{}, p, 0).Pagination, "counts": jobCounts{}})
 	}
-	if !slices.Contains(queues, tasks.QueueMedia) {
-		return c.JSON(fiber.Map{"data": []job{}, "pagination": httpx.Paged([]job{}, p, 0).Pagination, "counts": counts})
-	}
+	// Until a first media task is enqueued the queue does not exist.
 	info, err := h.o.Inspector.GetQueueInfo(tasks.QueueMedia)
 	if err != nil {
+		if h.queueMissing(err) {
+			return empty()
+		}
 		return h.queueUnavailable(err)
 	}
-	counts = jobCounts{Pending: info.Pending, Active: info.Active, Scheduled: info.Scheduled, Retry: info.Retry,
+	counts := jobCounts{Pending: info.Pending, Active: info.Active, Scheduled: info.Scheduled, Retry: info.Retry,
 		Archived: info.Archived, Completed: info.Completed}
 	ins := h.o.Inspector
 	type lister func(string, ...asynq.ListOption) ([]*asynq.TaskInfo, error)
@@ -101,16 +103,49 @@ func (h *Handler) listJobs(c *fiber.Ctx) error {
 	}
 	sel := byState[state]
 	list, err := sel.list(tasks.QueueMedia, asynq.PageSize(p.Limit), asynq.Page(p.Page))
-	total := sel.total
 	if err != nil {
+		if h.queueMissing(err) { // removed since GetQueueInfo
+			return empty()
+		}
 		return h.queueUnavailable(err)
 	}
 	jobs := make([]job, len(list))
 	for i, t := range list {
 		jobs[i] = toJob(t)
 	}
-	page := httpx.Paged(jobs, p, total)
+	page := httpx.Paged(jobs, p, sel.total)
 	return c.JSON(fiber.Map{"data": page.Data, "pagination": page.Pagination, "counts": counts})
+}
+
+// missing reports whether an Inspector error says the media queue or the
+// task does not exist. Most Inspector methods wrap asynq.ErrQueueNotFound
+// and asynq.ErrTaskNotFound; GetQueueInfo does not (see queueMissing).
+func missing(err error) bool {
+	return errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound)
+}
+
+// queueMissing reports whether err, from an Inspector call that failed,
+// means the media queue does not exist. GetQueueInfo returns asynq's
+// internal not-found error, which errors.Is cannot match, so when the error
+// is not a wrapped asynq.ErrQueueNotFound the queue list decides: a queue
+// absent from a list Redis did return is missing; anything else is Redis'
+// trouble.
+func (h *Handler) queueMissing(err error) bool {
+	if errors.Is(err, asynq.ErrQueueNotFound) {
+		return true
+	}
+	queues, qerr := h.o.Inspector.Queues()
+	return qerr == nil && !slices.Contains(queues, tasks.QueueMedia)
+}
+
+// refused answers for an Inspector operation on a task that failed for a
+// reason other than a missing queue or task: a 503 when Redis does not
+// answer, else conflict (the task changed state under the request).
+func (h *Handler) refused(err, conflict error) error {
+	if _, qerr := h.o.Inspector.Queues(); qerr != nil {
+		return h.queueUnavailable(err)
+	}
+	return conflict
 }
 
 func (h *Handler) findJob(c *fiber.Ctx) (*asynq.TaskInfo, error) {
@@ -119,14 +154,17 @@ func (h *Handler) findJob(c *fiber.Ctx) (*asynq.TaskInfo, error) {
 		return nil, httpx.Invalid(httpx.Detail{Field: "id", Message: "must be a job ID"})
 	}
 	info, err := h.o.Inspector.GetTaskInfo(tasks.QueueMedia, id)
-	if errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound) {
-		return nil, httpx.NotFound("no such job in the media queue")
+	if missing(err) {
+		return nil, errNoJob()
 	}
 	if err != nil {
 		return nil, h.queueUnavailable(err)
 	}
 	return info, nil
 }
+
+func errNoJob() error      { return httpx.NotFound("no such job in the media queue") }
+func errJobChanged() error { return httpx.Conflict("the job changed state; try again") }
 
 // queueUnavailable is the answer when Redis, which holds the jobs, does not.
 func (h *Handler) queueUnavailable(err error) error {
@@ -154,10 +192,10 @@ func (h *Handler) retryJob(c *fiber.Ctx) error {
 		return httpx.Conflict("only a failed, archived or scheduled job can be retried; this one is " + info.State.String())
 	}
 	if err := h.o.Inspector.RunTask(tasks.QueueMedia, info.ID); err != nil {
-		if errors.Is(err, asynq.ErrTaskNotFound) {
-			return httpx.NotFound("no such job in the media queue")
+		if missing(err) {
+			return errNoJob()
 		}
-		return httpx.Conflict("the job changed state; try again")
+		return h.refused(err, errJobChanged())
 	}
 	return h.getJob(c)
 }
@@ -171,12 +209,15 @@ func (h *Handler) cancelJob(c *fiber.Ctx) error {
 	switch info.State {
 	case asynq.TaskStateActive:
 		if err := h.o.Inspector.CancelProcessing(info.ID); err != nil {
-			return err
+			return h.queueUnavailable(err) // a publish to Redis: nothing else can fail
 		}
 		return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"id": info.ID, "cancel": "requested"})
 	case asynq.TaskStatePending, asynq.TaskStateScheduled, asynq.TaskStateRetry:
 		if err := h.o.Inspector.ArchiveTask(tasks.QueueMedia, info.ID); err != nil {
-			return httpx.Conflict("the job changed state; try again")
+			if missing(err) {
+				return errNoJob()
+			}
+			return h.refused(err, errJobChanged())
 		}
 		return h.getJob(c)
 	default:

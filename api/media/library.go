@@ -1,6 +1,7 @@
 package media
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strings"
@@ -187,14 +188,50 @@ func (h *Handler) scan(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	info, err := h.o.Queue.EnqueueContext(c.UserContext(), task)
-	if errors.Is(err, asynq.ErrTaskIDConflict) {
-		return httpx.Conflict("a scan of this folder is already queued or running")
-	}
+	ctx, cancel := context.WithTimeout(c.UserContext(), enqueueTimeout)
+	defer cancel()
+	info, err := h.enqueueScan(ctx, task, tasks.MediaScanTaskID(dir))
 	if err != nil {
 		return err
 	}
 	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"jobId": info.ID, "dir": dir})
+}
+
+func errScanQueued() error {
+	return httpx.Conflict("a scan of this folder is already queued or running")
+}
+
+// enqueueScan enqueues a scan of one folder. Its task ID is the folder's, so
+// asynq refuses it while another task holds that ID: a scan waiting or
+// running is a 409, but one asynq only keeps as a record (archived after its
+// last retry or cancelled by an admin, or completed within its retention)
+// is deleted to make way for the new one.
+func (h *Handler) enqueueScan(ctx context.Context, task *asynq.Task, id string) (*asynq.TaskInfo, error) {
+	for attempt := 1; ; attempt++ {
+		info, err := h.o.Queue.EnqueueContext(ctx, task)
+		if err == nil {
+			return info, nil
+		}
+		if !errors.Is(err, asynq.ErrTaskIDConflict) {
+			return nil, h.queueUnavailable(err)
+		}
+		if attempt == 2 { // taken again in between: by another admin's scan
+			return nil, errScanQueued()
+		}
+		old, err := h.o.Inspector.GetTaskInfo(tasks.QueueMedia, id)
+		if missing(err) { // it finished and went in between
+			continue
+		}
+		if err != nil {
+			return nil, h.queueUnavailable(err)
+		}
+		if old.State != asynq.TaskStateArchived && old.State != asynq.TaskStateCompleted {
+			return nil, errScanQueued()
+		}
+		if err := h.o.Inspector.DeleteTask(tasks.QueueMedia, id); err != nil && !missing(err) {
+			return nil, h.refused(err, errScanQueued()) // an admin ran it again in between
+		}
+	}
 }
 
 // Tags are lower case, trimmed, unique, at most 20 of at most 50 characters.

@@ -163,7 +163,7 @@ func (h *Handler) guard(c *fiber.Ctx) error {
 	if isFileRequest(c) {
 		limit = h.streamLimit
 	}
-	if err := h.o.Limiter.Check(c, limit, c.IP()); err != nil {
+	if err := h.o.Limiter.Check(c, limit, httpx.ClientKey(c)); err != nil {
 		return err
 	}
 	return c.Next()
@@ -204,18 +204,14 @@ func tooLarge(c *fiber.Ctx, msg string) error {
 	return httpx.NewError(fiber.StatusRequestEntityTooLarge, httpx.CodeTooLarge, msg)
 }
 
-// CodeFeatureDisabled answers the public gallery's routes while an admin has
-// turned media off in the site settings (enableMedia). It is the code the
-// main API answers for its own switched-off features, so a front end needs
-// one rule for both.
-const CodeFeatureDisabled = "feature_disabled"
-
 // galleryOn lets a public gallery request through only while the enableMedia
-// setting is on; otherwise it answers 404, as if there were no gallery. The
-// admin routes stay open so the library can be curated before it goes live.
+// setting is on; otherwise it answers 404 feature_disabled, the code the main
+// API answers for its own switched-off features, so a front end needs one
+// rule for both. The admin routes stay open so the library can be curated
+// before it goes live.
 func (h *Handler) galleryOn(c *fiber.Ctx) error {
 	if !h.mediaEnabled(c.UserContext()) {
-		return httpx.NewError(fiber.StatusNotFound, CodeFeatureDisabled, "the media gallery is turned off on this site")
+		return httpx.NewError(fiber.StatusNotFound, httpx.CodeFeatureDisabled, "the media gallery is turned off on this site")
 	}
 	return c.Next()
 }
@@ -264,14 +260,15 @@ func (h *Handler) mediaEnabled(ctx context.Context) bool {
 }
 
 // viewer names who is reacting or viewing: the user when signed in, else a
-// keyed hash of address and user agent (no address is stored).
+// keyed hash of the client's key (httpx.ClientKey: the IPv4 address or the
+// IPv6 /64; no address is stored). Nothing the client chooses, such as its
+// User-Agent, goes into it: rotating one would make a new viewer each time,
+// with a new reaction and a new view.
 func (h *Handler) viewer(c *fiber.Ctx) string {
 	if u := httpx.CurrentUser(c); u != nil {
 		return "u:" + strconv.FormatInt(u.ID, 10)
 	}
 	m := hmac.New(sha256.New, h.viewerKey)
-	io.WriteString(m, c.IP())
-	m.Write([]byte{0})
-	io.WriteString(m, c.Get(fiber.HeaderUserAgent))
+	io.WriteString(m, httpx.ClientKey(c))
 	return "a:" + hex.EncodeToString(m.Sum(nil)[:16])
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"changemaker/config"
+	"changemaker/internal/testenv"
 )
 
 // get makes a GET over the network (every request of a test then comes from
@@ -112,6 +113,68 @@ func TestRateLimits(t *testing.T) {
 		}
 		if s := adminUpload(); s != 201 {
 			t.Fatalf("SUPER_ADMIN upload past the limit = %d, want 201", s)
+		}
+	})
+}
+
+// TestRateLimitPerClient: the media limits count per client as
+// httpx.ClientKey names it — an IPv6 client's whole /64 is one client, so
+// rotating addresses inside it gains nothing; another /64 is another client.
+func TestRateLimitPerClient(t *testing.T) {
+	t.Parallel()
+	const general, files = 2, 3
+	b := viewerSetup(t, func(c *config.Config) {
+		c.MediaRateLimit = general
+		c.MediaRateWindow = 10 * time.Minute // the whole test runs inside one window
+		c.Media.StreamRateLimit = files
+	})
+	v := b.readyVideo(t, "limited", []byte("0123456789"))
+	b.publish(t, v.ID, "videos") // from 0.0.0.0 itself: counted for none of the addresses below
+
+	from := func(ip string) map[string]string { return map[string]string{"X-Real-Ip": ip} }
+	status := func(t *testing.T, req testenv.Request) int {
+		t.Helper()
+		return b.do(t, req).Status
+	}
+	gallery := func(ip string) testenv.Request {
+		return testenv.Request{Method: "GET", Path: "/api/media/public", Header: from(ip)}
+	}
+	stream := func(ip string) testenv.Request {
+		h := from(ip)
+		h["Range"] = "bytes=0-1"
+		return testenv.Request{Method: "GET", Path: fmt.Sprintf("/api/media/public/%d/stream", v.ID), Header: h}
+	}
+	upload := func(ip, token string) testenv.Request {
+		ct, body := multipartVideo(1)
+		h := from(ip)
+		h["Content-Type"] = ct
+		return testenv.Request{Method: "POST", Path: "/api/media/videos", Token: token, Header: h, Body: body}
+	}
+
+	t.Run("the general limit holds across one /64", func(t *testing.T) {
+		for i := range general {
+			if s := status(t, gallery(fmt.Sprintf("2001:db8:a:b::%x", i+1))); s != 200 {
+				t.Fatalf("request %d = %d, want 200", i+1, s)
+			}
+		}
+		if s := status(t, gallery("2001:db8:a:b:1234:5678:9abc:def0")); s != 429 {
+			t.Fatalf("request from a new address in the same /64 = %d, want 429", s)
+		}
+		if s := status(t, upload("2001:db8:a:b::99", b.user)); s != 429 {
+			t.Fatalf("a non-admin upload from the same /64 = %d, want 429", s)
+		}
+		if s := status(t, gallery("2001:db8:a:c::1")); s != 200 {
+			t.Fatalf("request from another /64 = %d, want 200", s)
+		}
+	})
+	t.Run("the file limit holds across one /64", func(t *testing.T) {
+		for i := range files {
+			if s := status(t, stream(fmt.Sprintf("2001:db8:f:f::%x", i+1))); s != 206 {
+				t.Fatalf("file request %d = %d, want 206", i+1, s)
+			}
+		}
+		if s := status(t, stream("2001:db8:f:f::ffff")); s != 429 {
+			t.Fatalf("file request from a new address in the same /64 = %d, want 429", s)
 		}
 	})
 }

@@ -18,15 +18,10 @@ import (
 // unreachableRedis is an address nothing listens on.
 const unreachableRedis = "127.0.0.1:1"
 
-// TestUploadWhileRedisIsDown: an upload accepted while the media API cannot
-// reach Redis is still 201, is recorded in Postgres, and reaches ready once
-// the periodic media sweep runs against a Redis that is up.
-func TestUploadWhileRedisIsDown(t *testing.T) {
-	t.Parallel()
-	b := setup(t)
-
-	// The same media API, database and media root, but its Redis and asynq
-	// clients point at a port nothing listens on.
+// redisDown builds the same media API on the same database and media root,
+// but with its Redis and asynq clients pointed at a port nothing listens on.
+func (b *bundle) redisDown(t *testing.T) *api.App {
+	t.Helper()
 	deps := b.env.Deps
 	dead := asynq.RedisClientOpt{Addr: unreachableRedis, DialTimeout: 500 * time.Millisecond}
 	deps.Redis = redis.NewClient(&redis.Options{Addr: unreachableRedis, DialTimeout: 500 * time.Millisecond})
@@ -41,6 +36,17 @@ func TestUploadWhileRedisIsDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { app.Close() })
+	return app
+}
+
+// TestUploadWhileRedisIsDown: an upload accepted while the media API cannot
+// reach Redis is still 201, is recorded in Postgres, and reaches ready once
+// the periodic media sweep runs against a Redis that is up.
+func TestUploadWhileRedisIsDown(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+
+	app := b.redisDown(t)
 	down := *b
 	down.base = testenv.Serve(t, app)
 

@@ -6,14 +6,14 @@ import (
 	"time"
 
 	"changemaker/api"
-	"changemaker/api/media"
+	"changemaker/api/httpx"
 	"changemaker/config"
 	"changemaker/internal/testenv"
 )
 
 // TestMediaSwitch: with enableMedia off in the site settings the public
 // gallery (list, video, view, stream, thumbnail, reactions) answers 404
-// media_disabled to everyone, while the admin routes keep working.
+// feature_disabled to everyone, while the admin routes keep working.
 func TestMediaSwitch(t *testing.T) {
 	t.Parallel()
 	b := setup(t, func(c *config.Config) { c.Media.SettingsTTL = 0 }) // read the switch on every request
@@ -61,8 +61,8 @@ func TestMediaSwitch(t *testing.T) {
 			for _, req := range public {
 				req.Token = token
 				res := b.do(t, req)
-				if res.Status != 404 || res.ErrorCode() != media.CodeFeatureDisabled {
-					t.Errorf("%s %s (token %v) = %d %s, want 404 %s", req.Method, req.Path, token != "", res.Status, res.Body, media.CodeFeatureDisabled)
+				if res.Status != 404 || res.ErrorCode() != httpx.CodeFeatureDisabled || res.ErrorCode() != "feature_disabled" {
+					t.Errorf("%s %s (token %v) = %d %s, want 404 %s", req.Method, req.Path, token != "", res.Status, res.Body, httpx.CodeFeatureDisabled)
 				}
 			}
 		}

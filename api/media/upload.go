@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/hibiken/asynq"
@@ -43,7 +44,7 @@ const multipartSlack = 1 << 20
 // anyone else's attempt counts (and is refused by the role check after it).
 func (h *Handler) uploadGate(c *fiber.Ctx) error {
 	if u := httpx.CurrentUser(c); u == nil || u.Role != storage.RoleSuperAdmin {
-		if err := h.o.Limiter.Check(c, h.o.RateLimit, c.IP()); err != nil {
+		if err := h.o.Limiter.Check(c, h.o.RateLimit, httpx.ClientKey(c)); err != nil {
 			c.Response().Header.SetConnectionClose()
 			return err
 		}
@@ -73,9 +74,14 @@ func (h *Handler) upload(c *fiber.Ctx) error {
 	}
 	name := blob.NewVideoName(time.Now(), in.container)
 	placed := false
+	// One insert carries every field, and the rename happens inside its
+	// transaction: once the file is in place nothing else is written, so no
+	// failure can leave a file or a row behind, nor a half-recorded video
+	// that a retry would find as a duplicate.
 	v, err := h.o.Store.CreateVideo(c.UserContext(), storage.NewVideo{
 		Title: in.title, OriginalName: in.originalName, Path: name, SHA256: in.sha256,
 		SizeBytes: in.size, Container: in.container, Source: "upload", UploadedBy: &u.ID,
+		Producer: in.producer, Creator: in.creator, Tags: in.tags,
 	}, func(storage.Video) error {
 		if err := in.tmp.Commit(name); err != nil {
 			return err
@@ -84,8 +90,10 @@ func (h *Handler) upload(c *fiber.Ctx) error {
 		return nil
 	})
 	if err != nil {
-		if placed { // renamed, but the row did not commit
-			_ = h.root.Remove(name)
+		if placed { // renamed, but the transaction did not commit
+			if rerr := h.root.Remove(name); rerr != nil {
+				h.o.Log.Error("remove the file of an upload that was not recorded", "path", name, "err", rerr)
+			}
 		}
 		if errors.Is(err, storage.ErrConflict) { // the same file, uploaded at the same moment
 			if dup, derr := h.o.Store.VideoBySHA256(c.UserContext(), in.sha256); derr == nil {
@@ -94,12 +102,6 @@ func (h *Handler) upload(c *fiber.Ctx) error {
 			return httpx.Conflict("this video is already in the library")
 		}
 		return err
-	}
-	if in.producer != "" || in.creator != "" || len(in.tags) > 0 {
-		p := storage.VideoPatch{Producer: &in.producer, Creator: &in.creator, Tags: &in.tags}
-		if v, err = h.o.Store.UpdateVideo(c.UserContext(), v.ID, p); err != nil {
-			return err
-		}
 	}
 	h.uploads.WithLabelValues(in.container).Inc()
 	h.bytes.Add(float64(in.size))
@@ -183,8 +185,13 @@ func (h *Handler) receive(c *fiber.Ctx) (*received, error) {
 		}
 		return nil, err
 	}
-	fields := map[string]*string{"title": &in.title, "producer": &in.producer, "creator": &in.creator}
+	// Text fields are checked as they arrive, for what Postgres refuses (a
+	// NUL, invalid UTF-8) as much as for length: a bad field sent before the
+	// file fails the upload before a byte of the file is stored, and one
+	// sent after it before anything is placed or recorded.
+	var v httpx.Validator
 	var tags string
+	fields := map[string]*string{"title": &in.title, "producer": &in.producer, "creator": &in.creator, "tags": &tags}
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
@@ -198,19 +205,23 @@ func (h *Handler) receive(c *fiber.Ctx) (*received, error) {
 			if in.tmp != nil {
 				return fail(httpx.BadRequest("send one file per upload"))
 			}
+			if err := v.Err(); err != nil {
+				return fail(err)
+			}
 			if err := h.receiveFile(part, in, max); err != nil {
 				return fail(err)
 			}
-		case fields[name] != nil || name == "tags":
-			v, err := readField(part, 1000)
+		case fields[name] != nil:
+			value, problem, err := readField(part)
 			if err != nil {
 				return fail(err)
 			}
-			if name == "tags" {
-				tags = v
-			} else {
-				*fields[name] = v
+			if problem != "" {
+				v.Add(name, problem)
+				continue
 			}
+			*fields[name] = value
+			checkField(&v, name, value)
 		default:
 			// Unknown fields are drained and ignored.
 			if _, err := io.Copy(io.Discard, part); err != nil {
@@ -219,17 +230,12 @@ func (h *Handler) receive(c *fiber.Ctx) (*received, error) {
 		}
 	}
 	if in.tmp == nil {
-		return fail(httpx.Invalid(httpx.Detail{Field: "file", Message: "is required"}))
+		v.Add("file", "is required")
 	}
-	var v httpx.Validator
-	v.MaxLen("title", in.title, 200)
-	v.MaxLen("producer", in.producer, 200)
-	v.MaxLen("creator", in.creator, 200)
-	in.tags = splitTags(tags)
-	checkTags(&v, in.tags)
 	if err := v.Err(); err != nil {
 		return fail(err)
 	}
+	in.tags = splitTags(tags)
 	if in.title == "" {
 		in.title = strings.TrimSuffix(in.originalName, filepath.Ext(in.originalName))
 	}
@@ -365,15 +371,38 @@ func (cr *connReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func readField(part *multipart.Part, max int) (string, error) {
-	b, err := io.ReadAll(io.LimitReader(part, int64(max)+1))
+// maxFieldBytes bounds a text field as sent; checkField then applies each
+// field's own limit, in characters.
+const maxFieldBytes = 1000
+
+// readField reads one text field. A field Postgres could not store (a NUL,
+// invalid UTF-8) or longer than maxFieldBytes comes back as a problem for
+// the field's detail; err is for a body that cannot be read.
+func readField(part *multipart.Part) (value, problem string, err error) {
+	b, err := io.ReadAll(io.LimitReader(part, maxFieldBytes+1))
 	if err != nil {
-		return "", httpx.BadRequest("the multipart body is malformed")
+		return "", "", httpx.BadRequest("the multipart body is malformed")
 	}
-	if len(b) > max {
-		return "", httpx.Invalid(httpx.Detail{Field: part.FormName(), Message: fmt.Sprintf("must be at most %d bytes", max)})
+	switch {
+	case len(b) > maxFieldBytes:
+		return "", fmt.Sprintf("must be at most %d bytes", maxFieldBytes), nil
+	case !utf8.Valid(b):
+		return "", "must be valid UTF-8", nil
+	case bytes.IndexByte(b, 0) >= 0:
+		return "", "must not contain NUL characters", nil
 	}
-	return strings.TrimSpace(string(b)), nil
+	return strings.TrimSpace(string(b)), "", nil
+}
+
+// checkField checks a text field as it arrives, so that a bad one sent
+// before the file is known before the file is read.
+func checkField(v *httpx.Validator, name, value string) {
+	if name == "tags" {
+		checkTags(v, splitTags(value))
+		return
+	}
+	v.MaxLen(name, value, 200)
+	v.NoLineBreaks(name, value)
 }
 
 // cleanName keeps a client's file name for display only: its last element,

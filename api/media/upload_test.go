@@ -245,3 +245,176 @@ func TestUploadHashAndBytesAcrossChunks(t *testing.T) {
 		t.Fatalf("stored file differs from the upload (%d bytes, want %d)", len(stored), len(content))
 	}
 }
+
+// storedVideos lists the files under the media root's videos folder.
+func (b *bundle) storedVideos(t *testing.T) []string {
+	t.Helper()
+	var files []string
+	err := filepath.WalkDir(filepath.Join(b.root, "videos"), func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			files = append(files, path)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// TestUploadTextFields: the multipart text fields are checked for what
+// Postgres refuses (a NUL, invalid UTF-8) and for length before anything is
+// stored; a refused upload leaves no file and no row, and sending it again
+// with good fields is a 201, not a 409.
+func TestUploadTextFields(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	errorOf := func(m map[string]any) (string, map[string]string) {
+		e, _ := m["error"].(map[string]any)
+		code, _ := e["code"].(string)
+		fields := map[string]string{}
+		details, _ := e["details"].([]any)
+		for _, d := range details {
+			d, _ := d.(map[string]any)
+			field, _ := d["field"].(string)
+			msg, _ := d["message"].(string)
+			fields[field] = msg
+		}
+		return code, fields
+	}
+	nothingLeft := func(t *testing.T) {
+		t.Helper()
+		if left := b.leftovers(t); len(left) != 0 {
+			t.Errorf("temporary files left: %v", left)
+		}
+		if files := b.storedVideos(t); len(files) != 0 {
+			t.Errorf("video files left: %v", files)
+		}
+		if n := b.videoCount(t); n != 0 {
+			t.Errorf("%d video rows, want 0", n)
+		}
+	}
+	content := []byte("\x00\x00\x00\x18ftypisom-text-fields")
+
+	for _, field := range []string{"title", "producer", "creator", "tags"} {
+		for _, bad := range []struct{ name, value, message string }{
+			{"a NUL", "before\x00after", "must not contain NUL characters"},
+			{"invalid UTF-8", "caf\xe9", "must be valid UTF-8"},
+			{"too many bytes", strings.Repeat("é", 600), "must be at most 1000 bytes"},
+		} {
+			t.Run(field+" with "+bad.name+" is 400 and stores nothing", func(t *testing.T) {
+				status, out := b.upload(t, b.owner, "a.mp4", content, map[string]string{field: bad.value})
+				code, details := errorOf(out)
+				if status != 400 || code != "validation_failed" || details[field] != bad.message {
+					t.Fatalf("= %d %v, want 400 validation_failed with %s: %s", status, out, field, bad.message)
+				}
+				nothingLeft(t)
+			})
+		}
+	}
+	t.Run("every bad field has its own detail", func(t *testing.T) {
+		status, out := b.upload(t, b.owner, "a.mp4", content, map[string]string{
+			"title": "\x00", "producer": "\xff\xfe", "creator": strings.Repeat("c", 201), "tags": "ok,line\nbreak"})
+		code, details := errorOf(out)
+		want := map[string]string{
+			"title":    "must not contain NUL characters",
+			"producer": "must be valid UTF-8",
+			"creator":  "must be at most 200 characters",
+			"tags":     "each tag must be one line of at most 50 characters",
+		}
+		if status != 400 || code != "validation_failed" || fmt.Sprint(details) != fmt.Sprint(want) {
+			t.Fatalf("= %d %v, want 400 with details %v", status, out, want)
+		}
+		nothingLeft(t)
+	})
+	t.Run("a bad field sent before the file is refused before the file arrives", func(t *testing.T) {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(b.base, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		head := "--XX\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nbad\x00title\r\n" +
+			"--XX\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.mp4\"\r\n\r\n\x00\x00\x00\x18ftypisom"
+		// 50 MB promised, 64 KB sent (the server reads the first 8 KB before
+		// the handler runs): an answer can only come from checking the title
+		// before reading the file.
+		fmt.Fprintf(conn, "POST /api/media/videos HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"+
+			"Content-Type: multipart/form-data; boundary=XX\r\nContent-Length: %d\r\n\r\n%s", b.owner, 50<<20, head)
+		if _, err := conn.Write(bytes.Repeat([]byte{7}, 64<<10)); err != nil {
+			t.Fatal(err)
+		}
+		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatalf("no answer before the body was sent: %v", err)
+		}
+		defer res.Body.Close()
+		raw, _ := io.ReadAll(res.Body)
+		if res.StatusCode != 400 || !strings.Contains(string(raw), `"field":"title"`) {
+			t.Fatalf("= %d %s, want 400 about the title", res.StatusCode, raw)
+		}
+		nothingLeft(t)
+	})
+	t.Run("after a refusal the same file with good fields is 201", func(t *testing.T) {
+		status, out := b.upload(t, b.owner, "a.mp4", content, map[string]string{"producer": "Acme\x00"})
+		if status != 400 {
+			t.Fatalf("bad producer = %d %v, want 400", status, out)
+		}
+		status, out = b.upload(t, b.owner, "a.mp4", content, map[string]string{"title": "Café", "producer": "Acme", "tags": "été, march"})
+		if status != 201 || out["title"] != "Café" || out["producer"] != "Acme" || fmt.Sprint(out["tags"]) != "[été march]" {
+			t.Fatalf("good upload = %d %v, want 201 with the fields", status, out)
+		}
+		if n := b.videoCount(t); n != 1 {
+			t.Fatalf("%d video rows, want 1", n)
+		}
+		if _, err := b.env.Store.Pool.Exec(t.Context(), `DELETE FROM media_videos`); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range b.storedVideos(t) {
+			os.Remove(f)
+		}
+	})
+}
+
+// TestUploadFailingAfterTheFileIsPlaced: when Postgres refuses the video at
+// the last moment (at commit, after the file was renamed into place), the
+// file is removed with the row, and the same upload later succeeds.
+func TestUploadFailingAfterTheFileIsPlaced(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	// A deferred constraint trigger runs at COMMIT, after the rename; it
+	// refuses text as Postgres refuses a NUL or a bad byte sequence (22021).
+	if _, err := b.env.Store.Pool.Exec(t.Context(), `
+		CREATE FUNCTION reject_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF NEW.producer = 'reject-at-commit' THEN
+				RAISE EXCEPTION 'refused at commit' USING ERRCODE = '22021';
+			END IF;
+			RETURN NULL;
+		END $$;
+		CREATE CONSTRAINT TRIGGER reject_at_commit AFTER INSERT OR UPDATE ON media_videos
+			DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION reject_at_commit();`); err != nil {
+		t.Fatal(err)
+	}
+	content := []byte("\x00\x00\x00\x18ftypisom-refused-at-commit")
+	status, out := b.upload(t, b.owner, "a.mp4", content, map[string]string{"producer": "reject-at-commit"})
+	if status != 400 {
+		t.Fatalf("upload refused at commit = %d %v, want 400", status, out)
+	}
+	if files := b.storedVideos(t); len(files) != 0 {
+		t.Errorf("video files left: %v", files)
+	}
+	if left := b.leftovers(t); len(left) != 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+	if n := b.videoCount(t); n != 0 {
+		t.Errorf("%d video rows, want 0", n)
+	}
+	status, out = b.upload(t, b.owner, "a.mp4", content, map[string]string{"producer": "Acme"})
+	if status != 201 {
+		t.Fatalf("the same upload again = %d %v, want 201", status, out)
+	}
+	if files := b.storedVideos(t); len(files) != 1 {
+		t.Errorf("video files = %v, want one", files)
+	}
+}

@@ -29,9 +29,12 @@ type Handler struct {
 	Auth    *httpx.Auth
 	Limiter *httpx.RateLimiter
 	Queue   *asynq.Client
-	Config  config.InfluenceConfig
-	Log     *slog.Logger
-	lookups *prometheus.CounterVec
+	// Inspector repairs a postal code whose lookup task asynq archived; nil
+	// takes every task ID conflict as a lookup on its way.
+	Inspector *asynq.Inspector
+	Config    config.InfluenceConfig
+	Log       *slog.Logger
+	lookups   *prometheus.CounterVec
 }
 
 // pollInterval is how often a waiting lookup re-reads the cache.
@@ -41,7 +44,8 @@ const pollInterval = 100 * time.Millisecond
 func (h *Handler) Routes(r fiber.Router, reg prometheus.Registerer) {
 	h.lookups = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "cm_represent_lookups_total",
-		Help: "Representative lookups by result: hit (fresh cache), miss (waited for the worker), pending (answered 202), unknown (404).",
+		Help: "Representative lookups by result: hit (fresh cache), miss (waited for the worker), pending (answered 202), " +
+			"unknown (404), unavailable (503: the last lookup of the code just failed).",
 	}, []string{"result"})
 	if reg != nil {
 		reg.MustRegister(h.lookups)
@@ -83,8 +87,9 @@ func (h *Handler) lookup(c *fiber.Ctx) error {
 	if !ok {
 		return httpx.Invalid(httpx.Detail{Field: "postalCode", Message: "must be a Canadian postal code like T5K 2J1"})
 	}
+	client := httpx.ClientKey(c)
 	if err := h.Limiter.Check(c, httpx.Limit{Name: "represent-lookup", Max: h.Config.LookupRateLimit,
-		Window: h.Config.LookupRateWindow}, c.IP()); err != nil {
+		Window: h.Config.LookupRateWindow}, client); err != nil {
 		return err
 	}
 	ctx := c.UserContext()
@@ -109,13 +114,33 @@ func (h *Handler) lookup(c *fiber.Ctx) error {
 		h.count(ctx, "hit")
 		return h.answer(c, pc, camp)
 	}
-	if err := h.enqueue(ctx, code); err != nil {
-		h.Log.Warn("enqueue represent lookup failed", "postal_code", code, "err", err)
+	// A miss may cost an upstream call from the fleet-wide quota: a client
+	// sending random postal codes is held to a lower limit than cache hits.
+	if err := h.Limiter.Check(c, httpx.Limit{Name: "represent-miss", Max: h.Config.LookupMissRateLimit,
+		Window: h.Config.LookupMissRateWindow}, client); err != nil {
+		if have {
+			h.count(ctx, "miss")
+			return h.answer(c, pc, camp) // stale, but it costs Represent nothing
+		}
+		return err
+	}
+	enqCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	err = tasks.EnqueueRepresentLookup(enqCtx, h.Queue, h.Inspector, code, h.Config.RepresentRetryCooldown, time.Now())
+	cancel()
+	if err != nil {
 		if have {
 			return h.answer(c, pc, camp) // stale beats nothing
 		}
+		retryAfter := 5
+		var recent *tasks.RecentlyArchivedError
+		if errors.As(err, &recent) {
+			h.count(ctx, "unavailable")
+			retryAfter = max(1, int((recent.RetryAfter+time.Second-1)/time.Second))
+		} else {
+			h.Log.Warn("enqueue represent lookup failed", "postal_code", code, "err", err)
+		}
 		e := httpx.NewError(fiber.StatusServiceUnavailable, httpx.CodeUnavailable, "representative lookup is unavailable; try again shortly")
-		e.RetryAfter = 5
+		e.RetryAfter = retryAfter
 		return e
 	}
 	deadline := time.Now().Add(h.Config.LookupWait)
@@ -141,22 +166,6 @@ func (h *Handler) lookup(c *fiber.Ctx) error {
 	h.count(ctx, "pending")
 	c.Set(fiber.HeaderRetryAfter, "2")
 	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"status": "pending", "postalCode": code})
-}
-
-// enqueue asks the represent fleet for code. One task per code: a conflict
-// means the lookup is already on its way.
-func (h *Handler) enqueue(ctx context.Context, code string) error {
-	task, err := tasks.NewRepresentLookup(tasks.RepresentLookup{PostalCode: code})
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	_, err = h.Queue.EnqueueContext(ctx, task)
-	if errors.Is(err, asynq.ErrTaskIDConflict) {
-		return nil
-	}
-	return err
 }
 
 func (h *Handler) answer(c *fiber.Ctx, pc storage.PostalCode, camp *storage.Campaign) error {

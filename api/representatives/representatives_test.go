@@ -2,15 +2,21 @@ package representatives_test
 
 import (
 	"context"
+	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
+
+	"changemaker/api"
 	"changemaker/config"
 	"changemaker/internal/influencetest"
 	"changemaker/internal/testenv"
 	"changemaker/storage"
+	"changemaker/tasks"
 )
 
 type lookupBody struct {
@@ -21,6 +27,12 @@ type lookupBody struct {
 func lookup(t *testing.T, env *influencetest.Env, body any) *testenv.Response {
 	t.Helper()
 	return testenv.Do(t, env.Main, testenv.Request{Method: "POST", Path: "/api/public/representatives/lookup", Body: body})
+}
+
+func lookupFrom(t *testing.T, app *api.App, ip, code string) *testenv.Response {
+	t.Helper()
+	return testenv.Do(t, app, testenv.Request{Method: "POST", Path: "/api/public/representatives/lookup",
+		Body: map[string]any{"postalCode": code}, Header: map[string]string{"X-Real-Ip": ip}})
 }
 
 func TestLookup(t *testing.T) {
@@ -128,7 +140,8 @@ func TestLookupManyMissesMakeOneUpstreamCall(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			statuses[i] = lookup(t, env, map[string]any{"postalCode": "T5K 2J1"}).Status
+			// Many visitors, each within their own limit on misses.
+			statuses[i] = lookupFrom(t, env.Main, fmt.Sprintf("198.51.100.%d", i+1), "T5K 2J1").Status
 		}()
 	}
 	testenv.Eventually(t, 10*time.Second, "the worker to call upstream", func() bool { return env.Represent.Calls("T5K2J1") >= 1 })
@@ -210,4 +223,136 @@ func TestCacheAdmin(t *testing.T) {
 	if !strings.Contains(string(res.Body), `cm_represent_lookups_total{result="hit"} 1`) {
 		t.Errorf("metrics lack the lookup counter")
 	}
+}
+
+// TestLookupAfterTheTaskWasArchived: when Represent keeps failing for a
+// postal code, asynq archives its lookup task, and the archive keeps the
+// task ID (one per code) for up to 90 days. The lookup used to take the
+// conflict for a lookup on its way and answer 202 forever without calling
+// Represent again. Now: just after the failure it answers 503 with
+// Retry-After (sparing the upstream quota), and once the cooldown is over the
+// archived task is replaced and Represent is asked again.
+func TestLookupAfterTheTaskWasArchived(t *testing.T) {
+	t.Parallel()
+	env := influencetest.New(t, func(c *config.Config) { c.Influence.LookupWait = 300 * time.Millisecond })
+	env.StartWorker(t)
+	inspector := asynq.NewInspector(env.Asynq)
+	t.Cleanup(func() { inspector.Close() })
+	code := testenv.RepresentCodeSmall
+	env.Represent.FailNext(code, 100)
+
+	res := lookup(t, env, map[string]any{"postalCode": "K1A 0B1"})
+	if res.Status != 202 && res.Status != 503 {
+		t.Fatalf("first lookup = %d %s, want 202 (or 503 if the worker already gave up)", res.Status, res.Body)
+	}
+	testenv.Eventually(t, 30*time.Second, "the lookup task to be archived", func() bool {
+		info, err := inspector.GetTaskInfo(tasks.QueueRepresent, tasks.RepresentLookupTaskID(code))
+		return err == nil && info.State == asynq.TaskStateArchived
+	})
+	failedCalls := env.Represent.Calls(code)
+	if failedCalls != tasks.RepresentLookupMaxRetry+1 {
+		t.Errorf("upstream calls before the task was archived = %d, want %d", failedCalls, tasks.RepresentLookupMaxRetry+1)
+	}
+
+	t.Run("just after, a 503 with Retry-After, and Represent is spared", func(t *testing.T) {
+		for range 3 {
+			res := lookup(t, env, map[string]any{"postalCode": "K1A 0B1"})
+			retryAfter, _ := strconv.Atoi(res.Header.Get("Retry-After"))
+			if res.Status != 503 || res.ErrorCode() != "unavailable" || retryAfter < 1 || retryAfter > 60 {
+				t.Errorf("= %d %s (Retry-After %q), want 503 unavailable with Retry-After up to a minute",
+					res.Status, res.Body, res.Header.Get("Retry-After"))
+			}
+		}
+		if n := env.Represent.Calls(code); n != failedCalls {
+			t.Errorf("upstream calls = %d, want still %d", n, failedCalls)
+		}
+	})
+
+	env.Represent.Recover(code)
+	t.Run("after the cooldown, the lookup reaches Represent again", func(t *testing.T) {
+		// An API process whose cooldown has passed: one configured without.
+		d := env.Deps
+		d.Config.Influence.RepresentRetryCooldown = 0
+		later, err := api.NewMain(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { later.Close() })
+		res := lookupFrom(t, later, "192.0.2.1", "K1A 0B1")
+		if res.Status == 202 {
+			testenv.Eventually(t, 15*time.Second, "the cache to fill", func() bool {
+				_, err := env.Store.PostalCodeByCode(context.Background(), code)
+				return err == nil
+			})
+			res = lookupFrom(t, later, "192.0.2.1", "K1A 0B1")
+		}
+		var b lookupBody
+		res.JSON(t, &b)
+		if res.Status != 200 || len(b.Representatives) != 1 {
+			t.Fatalf("= %d %s, want 200 with the MP", res.Status, res.Body)
+		}
+		if n := env.Represent.Calls(code); n != failedCalls+1 {
+			t.Errorf("upstream calls = %d, want %d", n, failedCalls+1)
+		}
+		// And the main app, cooldown or not, now finds the cache.
+		if res := lookup(t, env, map[string]any{"postalCode": "K1A 0B1"}); res.Status != 200 {
+			t.Errorf("next lookup = %d %s", res.Status, res.Body)
+		}
+	})
+}
+
+// TestLookupMissLimit: a client may look up only a few postal codes that are
+// not cached per window (each may cost a Represent call from the fleet-wide
+// quota); cache hits do not count, other clients are not affected, and an
+// IPv6 client is one /64.
+func TestLookupMissLimit(t *testing.T) {
+	t.Parallel()
+	env := influencetest.New(t, func(c *config.Config) { c.Influence.LookupMissRateLimit = 2 })
+	env.StartWorker(t)
+	codes := []string{"A1A1A1", "B2B2B2", "C3C3C3", "E4E4E4"} // unknown to Represent: a 404 each
+	for i, code := range codes[:2] {
+		if res := lookupFrom(t, env.Main, "198.51.100.1", code); res.Status != 404 {
+			t.Fatalf("miss %d = %d %s, want 404 from Represent", i, res.Status, res.Body)
+		}
+	}
+	res := lookupFrom(t, env.Main, "198.51.100.1", codes[2])
+	if res.Status != 429 || res.Header.Get("Retry-After") == "" {
+		t.Fatalf("third miss = %d %s (Retry-After %q), want 429", res.Status, res.Body, res.Header.Get("Retry-After"))
+	}
+	if n := env.Represent.Calls(codes[2]); n != 0 {
+		t.Errorf("the refused miss reached Represent %d times", n)
+	}
+	t.Run("cache hits do not count", func(t *testing.T) {
+		for range 5 {
+			if res := lookupFrom(t, env.Main, "198.51.100.1", codes[0]); res.Status != 404 {
+				t.Errorf("cached unknown code = %d, want its cached 404", res.Status)
+			}
+		}
+		if res := lookupFrom(t, env.Main, "198.51.100.2", testenv.RepresentCodeFull); res.Status != 200 {
+			t.Fatalf("another client's miss = %d", res.Status)
+		}
+		for range 5 {
+			if res := lookupFrom(t, env.Main, "198.51.100.1", testenv.RepresentCodeFull); res.Status != 200 {
+				t.Errorf("hit = %d %s", res.Status, res.Body)
+			}
+		}
+	})
+	t.Run("another client is not limited", func(t *testing.T) {
+		if res := lookupFrom(t, env.Main, "198.51.100.3", codes[2]); res.Status != 404 {
+			t.Errorf("= %d %s", res.Status, res.Body)
+		}
+	})
+	t.Run("an IPv6 client is its /64", func(t *testing.T) {
+		for i, code := range []string{"G5G5G5", "H6H6H6"} {
+			if res := lookupFrom(t, env.Main, fmt.Sprintf("2001:db8:1:2::%d", i+1), code); res.Status != 404 {
+				t.Fatalf("miss %d = %d %s", i, res.Status, res.Body)
+			}
+		}
+		if res := lookupFrom(t, env.Main, "2001:db8:1:2:ffff::9", codes[3]); res.Status != 429 {
+			t.Errorf("third miss from the same /64 = %d, want 429", res.Status)
+		}
+		if res := lookupFrom(t, env.Main, "2001:db8:1:3::1", codes[3]); res.Status != 404 {
+			t.Errorf("a miss from the next /64 = %d, want 404", res.Status)
+		}
+	})
 }

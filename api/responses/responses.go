@@ -116,7 +116,7 @@ func (h *Handler) submit(c *fiber.Ctx) error {
 		return err
 	}
 	if err := h.Limiter.Check(c, httpx.Limit{Name: "response-submit", Max: h.Config.ResponseRateLimit,
-		Window: h.Config.ResponseRateWindow}, c.IP()); err != nil {
+		Window: h.Config.ResponseRateWindow}, httpx.ClientKey(c)); err != nil {
 		return err
 	}
 	resp, err := h.Store.CreateResponse(c.UserContext(), storage.Response{CampaignID: camp.ID,
@@ -220,13 +220,14 @@ func (h *Handler) verify(c *fiber.Ctx) error {
 }
 
 // voterKey identifies an upvoter: the user when logged in, else a salted
-// hash of the client IP (the raw address is never stored).
+// hash of the client (its IPv4 address or IPv6 /64, which one subscriber
+// holds whole; the raw address is never stored).
 func (h *Handler) voterKey(c *fiber.Ctx) string {
 	if u := httpx.CurrentUser(c); u != nil {
 		return "u:" + strconv.FormatInt(u.ID, 10)
 	}
 	mac := hmac.New(sha256.New, h.VoterSalt)
-	mac.Write([]byte(c.IP()))
+	mac.Write([]byte(httpx.ClientKey(c)))
 	return "ip:" + hex.EncodeToString(mac.Sum(nil)[:16])
 }
 

@@ -41,6 +41,7 @@ func TestResponseWall(t *testing.T) {
 	ownerTok := env.Token(owner)
 	camp := env.CreateCampaign(t, owner.ID)
 	noWall := env.CreateCampaign(t, owner.ID, func(f *storage.CampaignFields) { f.ShowResponseWall = new(bool) })
+	user := env.TokenFor(storage.RoleUser)
 
 	res := submit(t, env, camp.Slug, goodResponse(), "198.51.100.1")
 	var first created
@@ -114,7 +115,7 @@ func TestResponseWall(t *testing.T) {
 			want       int
 		}{
 			{"anonymous", "", 401}, {"USER", env.TokenFor(storage.RoleUser), 403},
-			{"MAP_ADMIN", env.TokenFor(storage.RoleMapAdmin), 403},
+			{"MAP_ADMIN", env.TokenFor(storage.RoleMapAdmin), 403}, {"TEMP", env.TokenFor(storage.RoleTemp), 403},
 			{"another INFLUENCE_ADMIN", env.TokenFor(storage.RoleInfluenceAdmin), 403},
 			{"owner", ownerTok, 200}, {"SUPER_ADMIN", env.TokenFor(storage.RoleSuperAdmin), 200},
 		} {
@@ -146,25 +147,40 @@ func TestResponseWall(t *testing.T) {
 		}
 	})
 
-	t.Run("one upvote per IP and per user", func(t *testing.T) {
+	t.Run("one upvote per client and per user", func(t *testing.T) {
+		// influencetest trusts in-process requests as the proxy: X-Real-Ip is the client.
 		up := func(id int64, ip, token string) *testenv.Response {
 			return testenv.Do(t, env.Main, testenv.Request{Method: "POST", Path: fmt.Sprintf("/api/public/responses/%d/upvote", id),
 				Token: token, Header: map[string]string{"X-Real-Ip": ip}})
 		}
 		id := second.Response.ID
-		if res := up(id, "198.51.100.7", ""); res.Status != 200 || !strings.Contains(string(res.Body), `"upvoteCount":1`) {
-			t.Fatalf("first = %d %s", res.Status, res.Body)
-		}
-		if res := up(id, "198.51.100.7", ""); !strings.Contains(string(res.Body), `"upvoteCount":1`) || !strings.Contains(string(res.Body), `"alreadyUpvoted":true`) {
-			t.Errorf("second from the same IP = %s", res.Body)
-		}
-		user := env.TokenFor(storage.RoleUser)
-		up(id, "198.51.100.7", user)
-		if res := up(id, "198.51.100.8", user); !strings.Contains(string(res.Body), `"upvoteCount":2`) {
-			t.Errorf("the user's second upvote = %s", res.Body)
+		for _, c := range []struct {
+			what, ip, token string
+			count           int
+			already         bool
+		}{
+			{"first from an IP", "198.51.100.7", "", 1, false},
+			{"again from the same IP", "198.51.100.7", "", 1, true},
+			{"from another IP", "198.51.100.8", "", 2, false},
+			{"from an IPv6 client", "2001:db8:9:9::1", "", 3, false},
+			{"from another address in the same /64", "2001:db8:9:9:abcd::2", "", 3, true},
+			{"from the next /64", "2001:db8:9:a::1", "", 4, false},
+			{"a user, from a voting IP", "198.51.100.7", user, 5, false},
+			{"the same user from another IP", "198.51.100.9", user, 5, true},
+		} {
+			res := up(id, c.ip, c.token)
+			var b struct {
+				UpvoteCount    int  `json:"upvoteCount"`
+				AlreadyUpvoted bool `json:"alreadyUpvoted"`
+			}
+			res.JSON(t, &b)
+			if res.Status != 200 || b.UpvoteCount != c.count || b.AlreadyUpvoted != c.already {
+				t.Errorf("%s = %d %s, want count %d, alreadyUpvoted %v", c.what, res.Status, res.Body, c.count, c.already)
+			}
 		}
 		var n int
-		env.Store.Pool.QueryRow(context.Background(), `SELECT count(*) FROM response_upvotes WHERE voter_key LIKE '%198.51%'`).Scan(&n) //nolint:errcheck
+		env.Store.Pool.QueryRow(context.Background(), `SELECT count(*) FROM response_upvotes
+			WHERE voter_key LIKE '%198.51%' OR voter_key LIKE '%2001:db8%'`).Scan(&n) //nolint:errcheck
 		if n != 0 {
 			t.Error("a raw IP is stored")
 		}
@@ -207,20 +223,26 @@ func TestResponseWall(t *testing.T) {
 
 	t.Run("delete", func(t *testing.T) {
 		path := fmt.Sprintf("/api/responses/%d", second.Response.ID)
-		if res := testenv.Do(t, env.Main, testenv.Request{Method: "DELETE", Path: path}); res.Status != 401 {
-			t.Errorf("anonymous = %d", res.Status)
+		for _, c := range []struct {
+			who, token string
+			want       int
+		}{
+			{"anonymous", "", 401}, {"USER", env.TokenFor(storage.RoleUser), 403},
+			{"MAP_ADMIN", env.TokenFor(storage.RoleMapAdmin), 403}, {"TEMP", env.TokenFor(storage.RoleTemp), 403},
+			{"another INFLUENCE_ADMIN", env.TokenFor(storage.RoleInfluenceAdmin), 403},
+			{"owner", ownerTok, 204}, {"owner again", ownerTok, 404},
+		} {
+			if res := testenv.Do(t, env.Main, testenv.Request{Method: "DELETE", Path: path, Token: c.token}); res.Status != c.want {
+				t.Errorf("%s = %d %s, want %d", c.who, res.Status, res.Body, c.want)
+			}
 		}
-		if res := testenv.Do(t, env.Main, testenv.Request{Method: "DELETE", Path: path, Token: env.TokenFor(storage.RoleUser)}); res.Status != 403 {
-			t.Errorf("USER = %d", res.Status)
+		// A SUPER_ADMIN deletes any response, here one to a campaign they did not create.
+		path = fmt.Sprintf("/api/responses/%d", first.Response.ID)
+		if res := testenv.Do(t, env.Main, testenv.Request{Method: "DELETE", Path: path, Token: env.TokenFor(storage.RoleSuperAdmin)}); res.Status != 204 {
+			t.Errorf("SUPER_ADMIN = %d %s, want 204", res.Status, res.Body)
 		}
-		if res := testenv.Do(t, env.Main, testenv.Request{Method: "DELETE", Path: path, Token: env.TokenFor(storage.RoleInfluenceAdmin)}); res.Status != 403 {
-			t.Errorf("another INFLUENCE_ADMIN = %d", res.Status)
-		}
-		if res := testenv.Do(t, env.Main, testenv.Request{Method: "DELETE", Path: path, Token: ownerTok}); res.Status != 204 {
-			t.Errorf("owner = %d", res.Status)
-		}
-		if res := testenv.Do(t, env.Main, testenv.Request{Method: "DELETE", Path: path, Token: ownerTok}); res.Status != 404 {
-			t.Errorf("again = %d", res.Status)
+		if _, err := env.Store.ResponseByID(context.Background(), first.Response.ID); err == nil {
+			t.Error("the response is still there")
 		}
 	})
 }
@@ -240,5 +262,16 @@ func TestResponseRateLimit(t *testing.T) {
 	res := submit(t, env, camp.Slug, body, "198.51.100.9")
 	if res.Status != 429 || res.Header.Get("Retry-After") == "" {
 		t.Errorf("third = %d, want 429 with Retry-After", res.Status)
+	}
+	if res := submit(t, env, camp.Slug, body, "198.51.100.10"); res.Status != 201 {
+		t.Errorf("first from another IP = %d, want 201", res.Status)
+	}
+	for i, ip := range []string{"2001:db8:7:7::1", "2001:db8:7:7::2"} {
+		if res := submit(t, env, camp.Slug, body, ip); res.Status != 201 {
+			t.Fatalf("IPv6 submit %d = %d", i, res.Status)
+		}
+	}
+	if res := submit(t, env, camp.Slug, body, "2001:db8:7:7:ffff::3"); res.Status != 429 {
+		t.Errorf("third from the same /64 = %d, want 429", res.Status)
 	}
 }

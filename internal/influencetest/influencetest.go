@@ -39,6 +39,10 @@ func New(t testing.TB, opts ...func(*config.Config)) *Env {
 		c.Influence.SMTPTimeout = 5 * time.Second
 		c.Influence.RepresentTimeout = 5 * time.Second
 		c.Influence.PublicURL = "http://changemaker.test"
+		// In-process requests come from 0.0.0.0: trust it as the proxy, so
+		// X-Real-Ip names the client as nginx sets it, and tests of per-client
+		// limits and votes really come from the addresses they name.
+		c.TrustedProxies = []string{"0.0.0.0"}
 	}}, opts...)
 	a := testenv.NewAPI(t, all...)
 	org := "Test Organization"
@@ -65,9 +69,11 @@ func (e *Env) StartWorker(t testing.TB) {
 		RetryDelayFunc: func(int, error, *asynq.Task) time.Duration { return 20 * time.Millisecond },
 		// Retries wait in a sorted set that is checked every 5s by default.
 		DelayedTaskCheckInterval: 50 * time.Millisecond,
-		Logger:                   worker.NewAsynqLogger(testenv.Logger(t)),
-		LogLevel:                 asynq.ErrorLevel,
-		ShutdownTimeout:          3 * time.Second,
+		// An idle worker looks for new tasks every second by default.
+		TaskCheckInterval: 20 * time.Millisecond,
+		Logger:            worker.NewAsynqLogger(testenv.Logger(t)),
+		LogLevel:          asynq.ErrorLevel,
+		ShutdownTimeout:   3 * time.Second,
 	})
 	mux := worker.NewMux(e.WorkerDeps(t), worker.NewMetrics(prometheus.NewRegistry()))
 	if err := srv.Start(mux); err != nil {

@@ -64,14 +64,16 @@ type RepresentServer struct {
 
 	mu    sync.Mutex
 	calls map[string]int
-	fail  map[string]int // code → how many more calls answer 503
-	block chan struct{}  // when set, answers wait for it to close
+	fail  map[string]failure // code → the next calls' error status
+	block chan struct{}      // when set, answers wait for it to close
 }
+
+type failure struct{ n, status int }
 
 // NewRepresentServer starts the fake, stopped when t ends.
 func NewRepresentServer(t testing.TB) *RepresentServer {
 	t.Helper()
-	s := &RepresentServer{calls: map[string]int{}, fail: map[string]int{}}
+	s := &RepresentServer{calls: map[string]int{}, fail: map[string]failure{}}
 	srv := httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(srv.Close)
 	s.URL = srv.URL
@@ -80,9 +82,21 @@ func NewRepresentServer(t testing.TB) *RepresentServer {
 
 // FailNext answers the next n calls for code with 503, as Represent does past its rate limit.
 func (s *RepresentServer) FailNext(code string, n int) {
+	s.FailNextWith(code, http.StatusServiceUnavailable, n)
+}
+
+// FailNextWith answers the next n calls for code with status.
+func (s *RepresentServer) FailNextWith(code string, status, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.fail[code] += n
+	s.fail[code] = failure{n: s.fail[code].n + n, status: status}
+}
+
+// Recover answers code normally again, however many failures were left.
+func (s *RepresentServer) Recover(code string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.fail, code)
 }
 
 // Hold makes answers wait until the returned release function is called.
@@ -111,9 +125,11 @@ func (s *RepresentServer) serve(w http.ResponseWriter, r *http.Request) {
 	code = strings.TrimSuffix(code, "/")
 	s.mu.Lock()
 	s.calls[code]++
-	failing := s.fail[code] > 0
+	f := s.fail[code]
+	failing := f.n > 0
 	if failing {
-		s.fail[code]--
+		f.n--
+		s.fail[code] = f
 	}
 	block := s.block
 	s.mu.Unlock()
@@ -130,8 +146,8 @@ func (s *RepresentServer) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if failing {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		w.Write([]byte(`{"error":"rate limited"}`)) //nolint:errcheck
+		w.WriteHeader(f.status)
+		w.Write([]byte(`{"error":"` + http.StatusText(f.status) + `"}`)) //nolint:errcheck
 		return
 	}
 	var doc map[string]any

@@ -1,0 +1,137 @@
+package worker_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"changemaker/internal/influencetest"
+	"changemaker/internal/testenv"
+	"changemaker/storage"
+	"changemaker/tasks"
+	"changemaker/worker"
+)
+
+// TestVerificationFailuresDoNotStarveTheSweeper: a verification email the
+// fleet gave up on used to stay "unsent" (and its archived task kept its ID)
+// for the link's 30 days, so the sweeper picked it up on every run, ahead of
+// newer ones; enough of them filled its whole batch, and a verification lost
+// in a Redis outage never went out. Now the failure is recorded and the
+// sweeper skips such rows.
+func TestVerificationFailuresDoNotStarveTheSweeper(t *testing.T) {
+	t.Parallel()
+	env := influencetest.New(t)
+	env.StartWorker(t)
+	ctx := context.Background()
+	owner := env.CreateUser(storage.RoleInfluenceAdmin, "")
+	camp := env.CreateCampaign(t, owner.ID)
+	inspector := asynq.NewInspector(env.Asynq)
+	t.Cleanup(func() { inspector.Close() })
+	clock := time.Now()
+	em := &worker.Email{Store: env.Store, Queue: env.WorkerDeps(t).Queue, Inspector: inspector, Config: env.Config,
+		Log: testenv.Logger(t), Now: func() time.Time { return clock }}
+	// A batch of one: the oldest unsent verification is the only one swept.
+	sweep, _ := tasks.NewSweepEmails(tasks.SweepEmails{OlderThanSeconds: 60, Limit: 1})
+
+	submit := func(email string) int64 {
+		t.Helper()
+		body := map[string]any{"representativeName": "Jane Federal", "responseType": "EMAIL",
+			"responseText": "Thank you.", "submitterName": "Chris", "submitterEmail": email}
+		res := testenv.Do(t, env.Main, testenv.Request{Method: "POST", Path: "/api/public/campaigns/" + camp.Slug + "/responses",
+			Body: body, Header: map[string]string{"X-Real-Ip": "198.51.100.1"}})
+		var out struct {
+			Response struct {
+				ID int64 `json:"id"`
+			} `json:"response"`
+		}
+		res.JSON(t, &out)
+		if res.Status != 201 {
+			t.Fatalf("submit = %d %s", res.Status, res.Body)
+		}
+		return out.Response.ID
+	}
+	response := func(id int64) storage.Response {
+		t.Helper()
+		r, err := env.Store.ResponseByID(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	archived := func(id int64) func() bool {
+		return func() bool {
+			info, err := inspector.GetTaskInfo(tasks.QueueEmail, tasks.VerifyResponseTaskID(id))
+			return err == nil && info.State == asynq.TaskStateArchived
+		}
+	}
+
+	// The failures, oldest first.
+	env.SMTP.FailNext(550, 1)
+	refused := submit("refused@home.example")
+	testenv.Eventually(t, 15*time.Second, "the refused verification to be archived", archived(refused))
+	t.Run("a permanent refusal is recorded", func(t *testing.T) {
+		r := response(refused)
+		if r.VerificationFailedAt == nil || r.VerificationSentAt != nil || !strings.Contains(r.VerificationError, "550") {
+			t.Errorf("response = failed %v sent %v %q, want failed with the refusal", r.VerificationFailedAt,
+				r.VerificationSentAt, r.VerificationError)
+		}
+	})
+	env.SMTP.FailNext(451, tasks.SendEmailMaxRetry+1)
+	exhausted := submit("busy@home.example")
+	testenv.Eventually(t, 30*time.Second, "the retried verification to be archived", archived(exhausted))
+	t.Run("running out of retries is recorded", func(t *testing.T) {
+		if r := response(exhausted); r.VerificationFailedAt == nil || !strings.Contains(r.VerificationError, "451") {
+			t.Errorf("response = failed %v %q, want failed after its last retry", r.VerificationFailedAt, r.VerificationError)
+		}
+	})
+	// A task archived without its failure recorded (as a worker that dies
+	// at the wrong moment leaves it): only the archive knows.
+	if err := inspector.PauseQueue(tasks.QueueEmail); err != nil {
+		t.Fatal(err)
+	}
+	died := submit("died@home.example")
+	if err := inspector.ArchiveTask(tasks.QueueEmail, tasks.VerifyResponseTaskID(died)); err != nil {
+		t.Fatal(err)
+	}
+	if err := inspector.UnpauseQueue(tasks.QueueEmail); err != nil {
+		t.Fatal(err)
+	}
+	clock = clock.Add(2 * time.Minute)
+	t.Run("the sweeper records a failure only the archived task knows", func(t *testing.T) {
+		for range 3 { // refused and exhausted are skipped; died takes the batch, then is skipped too
+			if err := em.Sweep(ctx, sweep); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if r := response(died); r.VerificationFailedAt == nil || !strings.Contains(r.VerificationError, "archived") {
+			t.Errorf("response = failed %v %q, want failed with the task's error", r.VerificationFailedAt, r.VerificationError)
+		}
+	})
+
+	t.Run("a verification lost in Redis still goes out", func(t *testing.T) {
+		before := len(env.SMTP.Messages())
+		// Stored while Redis was down: no task.
+		lost, err := env.Store.CreateResponse(ctx, storage.Response{CampaignID: camp.ID, RepresentativeName: "Jane Federal",
+			ResponseType: "EMAIL", ResponseText: "Thank you.", SubmitterEmail: "lost@home.example"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		clock = time.Now().Add(2 * time.Minute)
+		if err := em.Sweep(ctx, sweep); err != nil {
+			t.Fatal(err)
+		}
+		msgs := env.SMTP.WaitFor(t, before+1, 15*time.Second)
+		if to := msgs[len(msgs)-1].To; len(to) != 1 || to[0] != "lost@home.example" {
+			t.Errorf("the sweep sent a verification to %v, want lost@home.example", to)
+		}
+		testenv.Eventually(t, 15*time.Second, "the verification recorded as sent", func() bool {
+			return response(lost.ID).VerificationSentAt != nil
+		})
+		if n := len(env.SMTP.Messages()) - before; n != 1 {
+			t.Errorf("%d messages, want 1: the failed verifications are not sent again", n)
+		}
+	})
+}
