@@ -14,12 +14,6 @@ import (
 	"changemaker/storage"
 )
 
-// CodeFeatureDisabled is the error code of a public influence route while
-// the settings' enableInfluence switch is off. The status is 404: to a
-// visitor the feature does not exist (and crawlers drop its pages), while the
-// code tells the site's own front end why, so it can say so.
-const CodeFeatureDisabled = "feature_disabled"
-
 // SettingsReader reads the site settings; storage.Store implements it.
 type SettingsReader interface {
 	GetSettings(ctx context.Context) (storage.Settings, error)
@@ -109,7 +103,7 @@ func (s *FeatureSwitch) read(ctx context.Context) (bool, error) {
 func (s *FeatureSwitch) Require() fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		if !s.Enabled(c.UserContext()) {
-			return httpx.NewError(http.StatusNotFound, CodeFeatureDisabled, "campaigns are turned off on this site")
+			return httpx.NewError(http.StatusNotFound, httpx.CodeFeatureDisabled, "campaigns are turned off on this site")
 		}
 		return c.Next()
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"changemaker/api/campaigns"
+	"changemaker/api/httpx"
 	"changemaker/config"
 	"changemaker/internal/influencetest"
 	"changemaker/internal/testenv"
@@ -67,8 +68,8 @@ func TestInfluenceSwitch(t *testing.T) {
 		setInfluence(t, false)
 		for _, req := range public {
 			res := testenv.Do(t, env.Main, req)
-			if res.Status != 404 || res.ErrorCode() != campaigns.CodeFeatureDisabled {
-				t.Errorf("%s %s = %d %s, want 404 %s", req.Method, req.Path, res.Status, res.Body, campaigns.CodeFeatureDisabled)
+			if res.Status != 404 || res.ErrorCode() != httpx.CodeFeatureDisabled {
+				t.Errorf("%s %s = %d %s, want 404 %s", req.Method, req.Path, res.Status, res.Body, httpx.CodeFeatureDisabled)
 			}
 		}
 	})

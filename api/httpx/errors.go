@@ -28,6 +28,8 @@ const (
 	CodeTooLarge         = "payload_too_large"
 	CodeRateLimited      = "rate_limited"
 	CodeUnavailable      = "unavailable"
+	// A feature switched off in the settings: 404, so to visitors (and
+	// crawlers) it does not exist, while the code tells the site why.
 	CodeFeatureDisabled  = "feature_disabled"
 	CodeInternal         = "internal"
 )
