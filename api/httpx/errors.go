@@ -30,8 +30,8 @@ const (
 	CodeUnavailable      = "unavailable"
 	// A feature switched off in the settings: 404, so to visitors (and
 	// crawlers) it does not exist, while the code tells the site why.
-	CodeFeatureDisabled  = "feature_disabled"
-	CodeInternal         = "internal"
+	CodeFeatureDisabled = "feature_disabled"
+	CodeInternal        = "internal"
 )
 
 // Detail is one problem with one field of the request.
