@@ -211,9 +211,11 @@ func TestNginxRoutesToTheRightService(t *testing.T) {
 		}
 	})
 	t.Run("metrics are not published through nginx", func(t *testing.T) {
-		status, body := get(t, "/api/metrics")
-		if status != 404 || body["error"] == nil {
-			t.Fatalf("GET /api/metrics through nginx = %d %v, want the JSON 404", status, body)
+		for _, path := range []string{"/api/metrics", "/api/metrics/", "/API/Metrics", "/api//metrics", "/api/%6detrics"} {
+			status, body := get(t, path)
+			if status != 404 || body["error"] == nil {
+				t.Errorf("GET %s through nginx = %d %v, want the JSON 404", path, status, body)
+			}
 		}
 	})
 	t.Run("the dashboard is routed and still protected", func(t *testing.T) {
