@@ -2,6 +2,8 @@ package storage
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"regexp"
@@ -177,9 +179,14 @@ func (s *Store) CreateCampaign(ctx context.Context, f CampaignFields, createdBy 
 	if f.TargetGovernmentLevels != nil {
 		levels = *f.TargetGovernmentLevels
 	}
-	for attempt := 1; attempt <= 50; attempt++ {
+	// "petition", "petition-2" … "petition-5", then random suffixes: a
+	// popular title never runs out of slugs, and no loop scans them all.
+	for attempt := 1; attempt <= 20; attempt++ {
 		slug := base
-		if attempt > 1 {
+		switch {
+		case attempt > 5:
+			slug = base + "-" + randomSlugSuffix()
+		case attempt > 1:
 			slug = base + "-" + strconv.Itoa(attempt)
 		}
 		c, err := scanCampaign(s.Pool.QueryRow(ctx, `
@@ -450,4 +457,11 @@ func (s *Store) CampaignCallStats(ctx context.Context, campaignID int64) (total 
 		total += c.Calls
 	}
 	return total, byRecipient, nil
+}
+
+// randomSlugSuffix is six lower-case hex digits.
+func randomSlugSuffix() string {
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
