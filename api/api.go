@@ -156,7 +156,7 @@ func NewMedia(d Deps) (*App, error) {
 	mh, err := media.New(media.Options{
 		Config: d.Config.Media, BodyLimit: d.Config.MediaBodyLimit,
 		RateLimit:    httpx.Limit{Name: "media", Max: d.Config.MediaRateLimit, Window: d.Config.MediaRateWindow},
-		ViewerSecret: d.Config.JWTAccessSecret,
+		ViewerSecret: d.Config.EncryptionKey, // as upvotes: rotating JWT secrets must not reset viewers
 		Store:        d.Store, Redis: d.Redis, Queue: d.Queue, Inspector: d.Inspector,
 		Auth: c.auth, Limiter: c.limiter, Registry: c.metrics.Registry, Log: d.Log,
 	})
