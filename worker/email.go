@@ -300,7 +300,12 @@ func (e *Email) VerifyResponse(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 	if _, err := e.Store.MarkVerificationSent(context.WithoutCancel(ctx), r.ID); err != nil {
+		// The message is out. Ending the task would free its ID and the
+		// sweeper would send it again; archiving it with the accepted note
+		// lets the sweeper record it as sent instead.
 		e.Log.Error("verification sent but not recorded", "response_id", r.ID, "err", err)
+		return fmt.Errorf("verify response %d: sent %s but not recorded: %v: %w",
+			r.ID, acceptedNote(fmt.Sprintf("response-verification-%d@%s", r.ID, m.domain())), err, asynq.SkipRetry)
 	}
 	return nil
 }
@@ -412,6 +417,13 @@ func (e *Email) repairStuckVerification(ctx context.Context, id int64) (bool, er
 		return false, err
 	}
 	if info.State != asynq.TaskStateArchived {
+		return false, nil
+	}
+	if _, accepted := acceptedMessageID(info.LastErr); accepted {
+		// Sent, only not recorded: record it, and send nothing more.
+		if _, err := e.Store.MarkVerificationSent(ctx, id); err != nil {
+			return false, err
+		}
 		return false, nil
 	}
 	reason := info.LastErr

@@ -135,3 +135,72 @@ func TestVerificationFailuresDoNotStarveTheSweeper(t *testing.T) {
 		}
 	})
 }
+
+// TestVerificationSentButNotRecordedIsNotSentTwice: the SMTP server accepts
+// the verification email, then recording it fails. The sweeper must record
+// it as sent, not send a second copy.
+func TestVerificationSentButNotRecordedIsNotSentTwice(t *testing.T) {
+	t.Parallel()
+	env := influencetest.New(t)
+	ctx := context.Background()
+	if _, err := env.Store.Pool.Exec(ctx, `
+		CREATE FUNCTION refuse_verification_sent() RETURNS trigger LANGUAGE plpgsql AS
+			$$ BEGIN RAISE EXCEPTION 'the database went away'; END $$;
+		CREATE TRIGGER refuse_verification_sent BEFORE UPDATE ON campaign_responses
+			FOR EACH ROW WHEN (NEW.verification_sent_at IS NOT NULL AND OLD.verification_sent_at IS NULL)
+			EXECUTE FUNCTION refuse_verification_sent();`); err != nil {
+		t.Fatal(err)
+	}
+	env.StartWorker(t)
+	owner := env.CreateUser(storage.RoleInfluenceAdmin, "")
+	camp := env.CreateCampaign(t, owner.ID)
+	inspector := asynq.NewInspector(env.Asynq)
+	t.Cleanup(func() { inspector.Close() })
+	em := &worker.Email{Store: env.Store, Queue: env.WorkerDeps(t).Queue, Inspector: inspector, Config: env.Config,
+		Log: testenv.Logger(t), Now: func() time.Time { return time.Now().Add(2 * time.Minute) }}
+	sweep, _ := tasks.NewSweepEmails(tasks.SweepEmails{OlderThanSeconds: 60, Limit: 100})
+
+	res := testenv.Do(t, env.Main, testenv.Request{Method: "POST", Path: "/api/public/campaigns/" + camp.Slug + "/responses",
+		Body: map[string]any{"representativeName": "Jane Federal", "responseType": "EMAIL",
+			"responseText": "Thank you.", "submitterName": "Chris", "submitterEmail": "chris@home.example"}})
+	var out struct {
+		Response struct {
+			ID int64 `json:"id"`
+		} `json:"response"`
+	}
+	res.JSON(t, &out)
+	if res.Status != 201 {
+		t.Fatalf("submit = %d %s", res.Status, res.Body)
+	}
+	id := out.Response.ID
+	testenv.Eventually(t, 15*time.Second, "the verification task to be archived", func() bool {
+		info, err := inspector.GetTaskInfo(tasks.QueueEmail, tasks.VerifyResponseTaskID(id))
+		return err == nil && info.State == asynq.TaskStateArchived
+	})
+	if n := len(env.SMTP.Messages()); n != 1 {
+		t.Fatalf("%d messages at the SMTP server, want the 1 it accepted", n)
+	}
+	if _, err := env.Store.Pool.Exec(ctx, `DROP TRIGGER refuse_verification_sent ON campaign_responses`); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if err := em.Sweep(ctx, sweep); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := env.Store.ResponseByID(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.VerificationSentAt == nil || r.VerificationFailedAt != nil {
+		t.Errorf("response: sent %v, failed %v; want recorded as sent", r.VerificationSentAt, r.VerificationFailedAt)
+	}
+	// Nothing more may go out: no live verification task, one message.
+	info, err := inspector.GetTaskInfo(tasks.QueueEmail, tasks.VerifyResponseTaskID(id))
+	if err == nil && info.State != asynq.TaskStateArchived {
+		t.Errorf("a verification task is %v after the sweep, want none live", info.State)
+	}
+	if n := len(env.SMTP.Messages()); n != 1 {
+		t.Errorf("%d messages arrived, want 1", n)
+	}
+}
