@@ -1,8 +1,6 @@
 package api_test
 
 import (
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 
@@ -105,15 +103,9 @@ func TestErrorFormat(t *testing.T) {
 	}
 	t.Run("over the body limit", func(t *testing.T) {
 		base := testenv.Serve(t, env.Main)
-		res, err := http.Post(base+"/api/auth/login", "application/json",
-			strings.NewReader(`{"email":"`+strings.Repeat("a", 4096)+`"}`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		if res.StatusCode != 413 || !strings.Contains(string(b), `"code":"payload_too_large"`) {
-			t.Fatalf("oversize body = %d %s, want 413 payload_too_large", res.StatusCode, b)
+		status, body := testenv.PostDeclaringLength(t, base, "/api/auth/login", 4096)
+		if status != 413 || !strings.Contains(body, `"code":"payload_too_large"`) {
+			t.Fatalf("oversize body = %d %s, want 413 payload_too_large", status, body)
 		}
 	})
 	t.Run("validation names each field", func(t *testing.T) {

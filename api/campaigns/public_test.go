@@ -3,8 +3,6 @@ package campaigns_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -382,16 +380,9 @@ func TestSendEmailOversizeBodyIs413(t *testing.T) {
 	t.Parallel()
 	env, camp, _ := sendSetup(t, func(c *config.Config) { c.APIBodyLimit = 64 << 10 })
 	base := testenv.Serve(t, env.Main)
-	body := `{"senderName":"Chris","senderEmail":"chris@home.example","postalCode":"T5K2J1","body":"` +
-		strings.Repeat("a", 128<<10) + `","recipients":[{"email":"` + testenv.RepMP.Email + `"}]}`
-	res, err := http.Post(base+"/api/public/campaigns/"+camp.Slug+"/send-email", "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	if res.StatusCode != 413 || !strings.Contains(string(b), `"code":"payload_too_large"`) {
-		t.Fatalf("oversize send-email = %d %s, want 413 payload_too_large", res.StatusCode, b)
+	status, body := testenv.PostDeclaringLength(t, base, "/api/public/campaigns/"+camp.Slug+"/send-email", 128<<10)
+	if status != 413 || !strings.Contains(body, `"code":"payload_too_large"`) {
+		t.Fatalf("oversize send-email = %d %s, want 413 payload_too_large", status, body)
 	}
 	var n int
 	if err := env.Store.Pool.QueryRow(context.Background(), "SELECT count(*) FROM campaign_emails").Scan(&n); err != nil || n != 0 {

@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -226,4 +227,26 @@ func Serve(t testing.TB, app *api.App) string {
 // NewTokensWithSecret signs tokens with another secret, as a forger would.
 func NewTokensWithSecret(secret string) *httpx.Tokens {
 	return httpx.NewTokens(secret, httpx.AccessTokenTTL)
+}
+
+// PostDeclaringLength sends only the headers of a POST whose Content-Length
+// says length bytes follow, and returns the status and body of the answer.
+// A server that refuses the size from the header answers before any body is
+// sent, so the test never races the server closing a half-written upload.
+func PostDeclaringLength(t testing.TB, base, path string, length int) (int, string) {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(30 * time.Second)) //nolint:errcheck
+	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", path, length)
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("POST %s declaring %d bytes: %v", path, length, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
 }
