@@ -103,7 +103,7 @@ func TestErrorFormat(t *testing.T) {
 	}
 	t.Run("over the body limit", func(t *testing.T) {
 		base := testenv.Serve(t, env.Main)
-		status, body := testenv.PostDeclaringLength(t, base, "/api/auth/login", 4096)
+		status, body := testenv.PostDeclaringLength(t, base, "/api/auth/login", 4096, 0, nil)
 		if status != 413 || !strings.Contains(body, `"code":"payload_too_large"`) {
 			t.Fatalf("oversize body = %d %s, want 413 payload_too_large", status, body)
 		}

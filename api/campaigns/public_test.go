@@ -380,7 +380,7 @@ func TestSendEmailOversizeBodyIs413(t *testing.T) {
 	t.Parallel()
 	env, camp, _ := sendSetup(t, func(c *config.Config) { c.APIBodyLimit = 64 << 10 })
 	base := testenv.Serve(t, env.Main)
-	status, body := testenv.PostDeclaringLength(t, base, "/api/public/campaigns/"+camp.Slug+"/send-email", 128<<10)
+	status, body := testenv.PostDeclaringLength(t, base, "/api/public/campaigns/"+camp.Slug+"/send-email", 128<<10, 0, nil)
 	if status != 413 || !strings.Contains(body, `"code":"payload_too_large"`) {
 		t.Fatalf("oversize send-email = %d %s, want 413 payload_too_large", status, body)
 	}

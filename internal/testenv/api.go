@@ -229,11 +229,13 @@ func NewTokensWithSecret(secret string) *httpx.Tokens {
 	return httpx.NewTokens(secret, httpx.AccessTokenTTL)
 }
 
-// PostDeclaringLength sends only the headers of a POST whose Content-Length
-// says length bytes follow, and returns the status and body of the answer.
-// A server that refuses the size from the header answers before any body is
-// sent, so the test never races the server closing a half-written upload.
-func PostDeclaringLength(t testing.TB, base, path string, length int) (int, string) {
+// PostDeclaringLength sends the headers of a POST whose Content-Length says
+// length bytes follow, then only the first send of them (zeros), and returns
+// the status and body of the answer. A server that refuses the size from the
+// header answers before the rest is sent, so the test never races the server
+// closing a half-written upload. (A streaming server reads a first chunk of
+// the body before its handler runs: send that much.)
+func PostDeclaringLength(t testing.TB, base, path string, length, send int, header map[string]string) (int, string) {
 	t.Helper()
 	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
 	if err != nil {
@@ -241,7 +243,19 @@ func PostDeclaringLength(t testing.TB, base, path string, length int) (int, stri
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(30 * time.Second)) //nolint:errcheck
-	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", path, length)
+	var extra strings.Builder
+	for k, v := range header {
+		fmt.Fprintf(&extra, "%s: %s\r\n", k, v)
+	}
+	if header["Content-Type"] == "" {
+		extra.WriteString("Content-Type: application/json\r\n")
+	}
+	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: test\r\n%sContent-Length: %d\r\n\r\n", path, extra.String(), length)
+	if send > 0 {
+		if _, err := conn.Write(make([]byte, send)); err != nil {
+			t.Fatalf("POST %s: write the first %d bytes: %v", path, send, err)
+		}
+	}
 	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
 		t.Fatalf("POST %s declaring %d bytes: %v", path, length, err)
