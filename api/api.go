@@ -120,7 +120,8 @@ func NewMain(d Deps) (*App, error) {
 // enableInfluence is off; the admin routes keep working.
 func (d Deps) influenceRoutes(r fiber.Router, c common) {
 	ic := d.Config.Influence
-	feature := &campaigns.FeatureSwitch{Settings: d.Store, TTL: ic.ToggleCacheTTL, Log: d.Log}
+	feature := &httpx.FeatureSwitch{Settings: d.Store, Feature: "campaigns", TTL: ic.ToggleCacheTTL, Log: d.Log,
+		On: func(st storage.Settings) bool { return st.EnableInfluence }}
 	for _, prefix := range []string{"/public/campaigns", "/public/representatives", "/public/responses"} {
 		r.Use(prefix, feature.Require()) // before the routes, so it runs first
 	}

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"changemaker/api/campaigns"
 	"changemaker/api/httpx"
 	"changemaker/config"
 	"changemaker/internal/influencetest"
@@ -129,7 +128,7 @@ func TestFeatureSwitchCache(t *testing.T) {
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	advance := func(d time.Duration) { mu.Lock(); defer mu.Unlock(); now = now.Add(d) }
 	settings := &fakeSettings{}
-	sw := &campaigns.FeatureSwitch{Settings: settings, TTL: 2 * time.Second, Now: clock,
+	sw := &httpx.FeatureSwitch{Settings: settings, Feature: "campaigns", On: func(st storage.Settings) bool { return st.EnableInfluence }, TTL: 2 * time.Second, Now: clock,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 
 	t.Run("an unreadable switch with no answer yet stays on", func(t *testing.T) {

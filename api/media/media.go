@@ -3,7 +3,6 @@
 package media
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -12,8 +11,6 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/hibiken/asynq"
@@ -60,7 +57,7 @@ type Handler struct {
 	bytes     prometheus.Counter
 	// streamLimit counts stream and thumbnail requests, apart from RateLimit.
 	streamLimit httpx.Limit
-	settings    settingsCache
+	gallery     *httpx.FeatureSwitch // the settings' enableMedia
 }
 
 // New opens the media root and registers the media metrics.
@@ -72,7 +69,8 @@ func New(o Options) (*Handler, error) {
 	key := sha256.Sum256([]byte("changemaker media viewer\x00" + o.ViewerSecret))
 	h := &Handler{o: o, root: root, viewerKey: key[:],
 		streamLimit: httpx.Limit{Name: "media-stream", Max: o.Config.StreamRateLimit, Window: o.RateLimit.Window},
-		settings:    settingsCache{ttl: o.Config.SettingsTTL},
+		gallery: &httpx.FeatureSwitch{Settings: o.Store, Feature: "the media gallery", TTL: o.Config.SettingsTTL,
+			Log: o.Log, On: func(st storage.Settings) bool { return st.EnableMedia }},
 		uploads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "cm_media_uploads_total",
 			Help: "Videos uploaded, by container type.",
@@ -210,53 +208,10 @@ func tooLarge(c *fiber.Ctx, msg string) error {
 // rule for both. The admin routes stay open so the library can be curated
 // before it goes live.
 func (h *Handler) galleryOn(c *fiber.Ctx) error {
-	if !h.mediaEnabled(c.UserContext()) {
+	if !h.gallery.Enabled(c.UserContext()) {
 		return httpx.NewError(fiber.StatusNotFound, httpx.CodeFeatureDisabled, "the media gallery is turned off on this site")
 	}
 	return c.Next()
-}
-
-// settingsCache keeps the enableMedia switch for ttl, so the range requests
-// of every player do not each read the settings row. With ttl 0 every
-// request reads it (requests arriving during a read keep the last answer).
-type settingsCache struct {
-	ttl        time.Duration
-	refreshing sync.Mutex // one read at a time; the others keep the last answer
-	mu         sync.Mutex // guards the fields below
-	known      bool
-	enabled    bool
-	readAt     time.Time
-}
-
-func (h *Handler) mediaEnabled(ctx context.Context) bool {
-	sc := &h.settings
-	sc.mu.Lock()
-	known, enabled := sc.known, sc.enabled
-	fresh := known && time.Since(sc.readAt) < sc.ttl
-	sc.mu.Unlock()
-	if fresh {
-		return enabled
-	}
-	if known {
-		if !sc.refreshing.TryLock() {
-			return enabled
-		}
-		defer sc.refreshing.Unlock()
-	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	st, err := h.o.Store.GetSettings(ctx)
-	if err != nil {
-		// Keep the last answer (on when there is none): the switch hides
-		// published content, it protects nothing, and the route meets the
-		// same database right after and fails on its own terms.
-		h.o.Log.Warn("read the enableMedia setting; keeping the last answer", "err", err)
-		return !known || enabled
-	}
-	sc.mu.Lock()
-	sc.known, sc.enabled, sc.readAt = true, st.EnableMedia, time.Now()
-	sc.mu.Unlock()
-	return st.EnableMedia
 }
 
 // viewer names who is reacting or viewing: the user when signed in, else a

@@ -1,4 +1,4 @@
-package campaigns
+package httpx
 
 import (
 	"context"
@@ -10,7 +10,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"changemaker/api/httpx"
 	"changemaker/storage"
 )
 
@@ -19,16 +18,17 @@ type SettingsReader interface {
 	GetSettings(ctx context.Context) (storage.Settings, error)
 }
 
-// FeatureSwitch enforces the settings' enableInfluence switch on the public
-// influence routes (campaign pages, sending, calls, the representative
-// lookup, the response wall). Admin routes ignore it, so organizers can
-// prepare campaigns while the public side is off.
+// FeatureSwitch enforces one of the settings' feature toggles
+// (enableInfluence, enableMedia) on a feature's public routes. Admin routes do
+// not use it, so organizers can prepare content while the public side is off.
 //
 // It keeps the switch for TTL, so a busy public page costs no extra query:
 // turning the feature off or on takes effect within TTL on every API
 // process. With TTL 0 every request reads the settings.
 type FeatureSwitch struct {
 	Settings SettingsReader
+	Feature  string                      // for logs and the error message, e.g. "campaigns"
+	On       func(storage.Settings) bool // picks the toggle
 	TTL      time.Duration
 	Log      *slog.Logger
 	Now      func() time.Time // nil: time.Now
@@ -49,7 +49,7 @@ func (s *FeatureSwitch) now() time.Time {
 	return time.Now()
 }
 
-// Enabled reports whether the public influence routes are on. When the
+// Enabled reports whether the feature's public routes are on. When the
 // settings cannot be read it keeps the last known answer, and without one it
 // lets requests through: the handlers then meet the same database and fail on
 // their own terms, rather than an outage hiding every campaign as "disabled".
@@ -57,7 +57,7 @@ func (s *FeatureSwitch) Enabled(ctx context.Context) bool {
 	if s.TTL <= 0 {
 		on, err := s.read(ctx)
 		if err != nil {
-			s.Log.Warn("read the influence switch; leaving it on", "err", err)
+			s.Log.Warn("read a feature switch; leaving it on", "feature", s.Feature, "err", err)
 			return true
 		}
 		return on
@@ -81,10 +81,10 @@ func (s *FeatureSwitch) Enabled(ctx context.Context) bool {
 	on, err := s.read(ctx)
 	if err != nil {
 		if cur == nil {
-			s.Log.Warn("read the influence switch; leaving it on", "err", err)
+			s.Log.Warn("read a feature switch; leaving it on", "feature", s.Feature, "err", err)
 			return true
 		}
-		s.Log.Warn("read the influence switch; keeping the last answer", "on", cur.on, "err", err)
+		s.Log.Warn("read a feature switch; keeping the last answer", "feature", s.Feature, "on", cur.on, "err", err)
 		on = cur.on
 	}
 	s.state.Store(&switchState{on: on, until: s.now().Add(s.TTL)})
@@ -95,15 +95,15 @@ func (s *FeatureSwitch) read(ctx context.Context) (bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	st, err := s.Settings.GetSettings(ctx)
-	return st.EnableInfluence, err
+	return s.On(st), err
 }
 
-// Require is the middleware for the public influence routes: 404
+// Require is the middleware for the feature's public routes: 404
 // feature_disabled while the switch is off.
 func (s *FeatureSwitch) Require() fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		if !s.Enabled(c.UserContext()) {
-			return httpx.NewError(http.StatusNotFound, httpx.CodeFeatureDisabled, "campaigns are turned off on this site")
+			return NewError(http.StatusNotFound, CodeFeatureDisabled, s.Feature+" are turned off on this site")
 		}
 		return c.Next()
 	}
