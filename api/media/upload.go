@@ -1,16 +1,13 @@
 package media
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
-	"mime/multipart"
 	"net"
 	"path/filepath"
 	"strings"
@@ -29,12 +26,6 @@ import (
 
 // enqueueTimeout bounds the enqueue that follows an upload.
 const enqueueTimeout = 3 * time.Second
-
-// writeChunk is the size of each write to the upload's file. Larger is not
-// better: on the benchmark machine (docs/benchmarks.md) writing 1 GiB into
-// the page cache took 0.5 s of kernel time in 256 KiB writes and 1.3–3 s in
-// 1 MiB writes.
-const writeChunk = 256 << 10
 
 // multipartSlack is what the multipart framing and the small form fields may
 // add to the file itself.
@@ -170,7 +161,10 @@ func (h *Handler) receive(c *fiber.Ctx) (*received, error) {
 		body = bytes.NewReader(req.Body())
 	}
 	cr := &connReader{r: body, limit: max + multipartSlack, conn: c.Context().Conn(), idle: h.o.Config.UploadIdleTimeout}
-	mr := multipart.NewReader(bufio.NewReaderSize(cr, 1<<20), params["boundary"])
+	fr, err := newFormReader(cr, params["boundary"])
+	if err != nil {
+		return nil, httpx.BadRequest("the multipart boundary is invalid")
+	}
 
 	in := &received{}
 	fail := func(err error) (*received, error) {
@@ -193,14 +187,14 @@ func (h *Handler) receive(c *fiber.Ctx) (*received, error) {
 	var tags string
 	fields := map[string]*string{"title": &in.title, "producer": &in.producer, "creator": &in.creator, "tags": &tags}
 	for {
-		part, err := mr.NextPart()
+		part, err := fr.NextPart()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
 			return fail(httpx.BadRequest("the multipart body is malformed"))
 		}
-		switch name := part.FormName(); {
+		switch name := part.Name; {
 		case name == "file":
 			if in.tmp != nil {
 				return fail(httpx.BadRequest("send one file per upload"))
@@ -208,11 +202,11 @@ func (h *Handler) receive(c *fiber.Ctx) (*received, error) {
 			if err := v.Err(); err != nil {
 				return fail(err)
 			}
-			if err := h.receiveFile(part, in, max); err != nil {
+			if err := h.receiveFile(fr, part, in, max); err != nil {
 				return fail(err)
 			}
 		case fields[name] != nil:
-			value, problem, err := readField(part)
+			value, problem, err := readField(fr)
 			if err != nil {
 				return fail(err)
 			}
@@ -223,10 +217,7 @@ func (h *Handler) receive(c *fiber.Ctx) (*received, error) {
 			*fields[name] = value
 			checkField(&v, name, value)
 		default:
-			// Unknown fields are drained and ignored.
-			if _, err := io.Copy(io.Discard, part); err != nil {
-				return fail(httpx.BadRequest("the multipart body is malformed"))
-			}
+			// Unknown fields are skipped by the next NextPart.
 		}
 	}
 	if in.tmp == nil {
@@ -244,89 +235,36 @@ func (h *Handler) receive(c *fiber.Ctx) (*received, error) {
 
 // receiveFile streams the file part into a temporary file, hashing it on
 // the way. Its first bytes decide whether it is a video at all.
-func (h *Handler) receiveFile(part *multipart.Part, in *received, max int64) error {
-	in.originalName = cleanName(part.FileName())
-	head := make([]byte, blob.SniffLen)
-	n, err := io.ReadFull(part, head)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+func (h *Handler) receiveFile(fr *formReader, part formPart, in *received, max int64) error {
+	in.originalName = cleanName(part.FileName)
+	head, err := fr.Head(blob.SniffLen)
+	if err != nil {
 		return httpx.BadRequest("the multipart body is malformed")
 	}
-	if n == 0 {
+	if len(head) == 0 {
 		return httpx.Invalid(httpx.Detail{Field: "file", Message: "is empty"})
 	}
-	in.container = blob.Sniff(head[:n])
+	in.container = blob.Sniff(head)
 	if in.container == "" {
 		return httpx.NewError(fiber.StatusUnsupportedMediaType, "unsupported_media_type",
 			"the file is not a video in a supported container (MP4, MOV, M4V, MKV, WebM, AVI, FLV)")
 	}
-	tmp, err := h.root.CreateTemp("upload-")
+	// The request body as a whole is limited (connReader); the file's own
+	// limit is checked once it is in.
+	tmp, got, err := h.root.Receive("upload-", fr.File())
 	if err != nil {
-		return err
-	}
-	in.tmp = tmp
-	copied, sum, err := hashedCopy(tmp, head[:n], io.LimitReader(part, max-int64(n)+1))
-	if err != nil {
-		if errors.Is(err, errWrite) {
+		if errors.Is(err, blob.ErrWrite) {
 			return err
 		}
 		return httpx.BadRequest("the multipart body is malformed")
 	}
-	in.size = copied
+	in.tmp = tmp
+	in.size = got.Size
 	if in.size > max {
 		return uploadTooLarge(max)
 	}
-	in.sha256 = hex.EncodeToString(sum)
+	in.sha256 = hex.EncodeToString(got.SHA256[:])
 	return nil
-}
-
-// fill reads from r until buf is full or r ends. Multipart hands out a few
-// KB per read; gathering a whole chunk gives the file writes of writeChunk
-// bytes. Unlike io.ReadFull it tells a clean end (io.EOF) from a body cut
-// short (multipart's io.ErrUnexpectedEOF), which must fail the upload.
-func fill(r io.Reader, buf []byte) (int, error) {
-	n := 0
-	for n < len(buf) {
-		m, err := r.Read(buf[n:])
-		n += m
-		if err != nil {
-			return n, err
-		}
-	}
-	return n, nil
-}
-
-// errWrite marks a failure to write the upload: the server's fault, not the client's.
-var errWrite = errors.New("write upload")
-
-// hashedCopy writes head and then src to dst in writes of writeChunk bytes
-// and returns how much it wrote and the SHA-256 of it. Each chunk is hashed
-// right after it is read, while it is still in the CPU's cache. (Hashing on
-// another goroutine, beside the I/O, measured slower on the benchmark
-// machine: each chunk then has to reach another core's cache.)
-func hashedCopy(dst io.Writer, head []byte, src io.Reader) (int64, []byte, error) {
-	h := sha256.New()
-	h.Write(head)
-	if _, err := dst.Write(head); err != nil {
-		return 0, nil, fmt.Errorf("%w: %w", errWrite, err)
-	}
-	written := int64(len(head))
-	buf := make([]byte, writeChunk)
-	for {
-		n, rerr := fill(src, buf)
-		if n > 0 {
-			h.Write(buf[:n])
-			if _, err := dst.Write(buf[:n]); err != nil {
-				return written, nil, fmt.Errorf("%w: %w", errWrite, err)
-			}
-			written += int64(n)
-		}
-		if rerr == io.EOF { //nolint:errorlint // io.EOF is returned unwrapped, by contract
-			return written, h.Sum(nil), nil
-		}
-		if rerr != nil {
-			return written, nil, rerr
-		}
-	}
 }
 
 func uploadTooLarge(max int64) error {
@@ -378,13 +316,13 @@ const maxFieldBytes = 1000
 // readField reads one text field. A field Postgres could not store (a NUL,
 // invalid UTF-8) or longer than maxFieldBytes comes back as a problem for
 // the field's detail; err is for a body that cannot be read.
-func readField(part *multipart.Part) (value, problem string, err error) {
-	b, err := io.ReadAll(io.LimitReader(part, maxFieldBytes+1))
+func readField(fr *formReader) (value, problem string, err error) {
+	b, tooLong, err := fr.ReadValue(maxFieldBytes)
 	if err != nil {
 		return "", "", httpx.BadRequest("the multipart body is malformed")
 	}
 	switch {
-	case len(b) > maxFieldBytes:
+	case tooLong:
 		return "", fmt.Sprintf("must be at most %d bytes", maxFieldBytes), nil
 	case !utf8.Valid(b):
 		return "", "must be valid UTF-8", nil

@@ -142,15 +142,21 @@ func (r *Root) CreateTemp(prefix string) (*Temp, error) {
 // TempName is the temporary file's name relative to the root.
 func (t *Temp) TempName() string { return t.name }
 
-// Commit closes the file and renames it to name, replacing what is there.
+// Commit syncs the file, closes it and renames it to name, replacing what is
+// there, then syncs name's folder: once Commit returns, the file is on the
+// disk under its name and survives a crash.
 func (t *Temp) Commit(name string) error {
 	if err := CheckName(name); err != nil {
 		return err
 	}
+	if err := t.File.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", t.name, err)
+	}
 	if err := t.File.Close(); err != nil && !errors.Is(err, os.ErrClosed) {
 		return fmt.Errorf("close %s: %w", t.name, err)
 	}
-	if dir := path.Dir(name); dir != "." {
+	dir := path.Dir(name)
+	if dir != "." {
 		if err := t.root.root.MkdirAll(dir, 0o750); err != nil {
 			return fmt.Errorf("create %s: %w", dir, err)
 		}
@@ -159,6 +165,19 @@ func (t *Temp) Commit(name string) error {
 		return fmt.Errorf("rename %s to %s: %w", t.name, name, err)
 	}
 	t.done = true
+	return t.root.syncDir(dir)
+}
+
+// syncDir makes a folder's entries (a file renamed into it) durable.
+func (r *Root) syncDir(dir string) error {
+	d, err := r.root.Open(dir)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
 	return nil
 }
 
