@@ -7,7 +7,10 @@
 #   ./scripts/bench-upload.sh   # BENCH_UPLOAD_SIZE=1G BENCH_UPLOAD_ROUNDS=3 by default
 #
 # Each round measures, one at a time:
-#   cat      wall time of `cat big > copy` into the work folder;
+#   cat      wall time of `cat big > copy` into the work folder, then twice
+#            more back to back ("catw"): on this kind of VM the first cat
+#            after a pause writes into memory the host has taken back and
+#            is 2–4× slower than the next ones, so both are reported;
 #   media    wall time of `curl -F file=@big` to POST /api/media/videos
 #            (multipart, streamed, SHA-256 on the way, temporary file renamed
 #            into place, row in Postgres), and the media-api process's peak
@@ -145,6 +148,10 @@ results=()
 for round in $(seq "$ROUNDS"); do
 	r=$(run 0 "$WORK/copy" cat "$WORK/big.mp4")
 	results+=("cat $round $r")
+	for _ in 1 2; do
+		r=$(run 0 "$WORK/copy" cat "$WORK/big.mp4")
+		results+=("catw $round $r")
+	done
 
 	r=$(run "$MEDIA_PID" "$WORK/code" curl -s -o "$WORK/upload.json" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
 		-F "file=@$WORK/big.mp4;type=video/mp4" "http://127.0.0.1:$MEDIA_PORT/api/media/videos")
@@ -168,6 +175,12 @@ median() { sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 col() { printf '%s\n' "${results[@]}" | awk -v k="$1" -v c="$2" '$1 == k {print $c}'; }
 mib() { echo "scale=0; $1 / 1024" | bc; }
 CAT=$(col cat 3 | median)
+# Each round's best cat of its three.
+best_cat() { printf '%s\n' "${results[@]}" | awk '$1 == "cat" || $1 == "catw" {if (!($2 in m) || $3 < m[$2]) m[$2] = $3} END {for (k in m) print k, m[k]}' | sort -n | awk '{print $2}'; }
+CATB=$(best_cat | median)
+# SHA-256 alone, on one core of this machine (Go's crypto/sha256, SHA-NI where the CPU has it).
+SHA_MBS=$(go test -run '^$' -bench '^BenchmarkSHA256$' -benchtime 2s ./storage/blob | awk '/^BenchmarkSHA256/ {for (i = 1; i <= NF; i++) if ($i == "MB/s") print $(i - 1)}')
+SHA_S=$(echo "$BYTES / ($SHA_MBS * 1000000)" | bc -l)
 MEDIA=$(col media 3 | median)
 FASTIFY=$(col fastify 3 | median)
 MEDIA_HWM=$(col media 5 | median)
@@ -182,20 +195,23 @@ printf '| run | round | wall time | CPU of curl/cat | CPU of the server | RSS be
 printf '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n'
 for line in "${results[@]}"; do
 	set -- $line
-	if [ "$1" = cat ]; then rss="–" hwm="–" srv="–"; else
+	if [ "$1" = cat ] || [ "$1" = catw ]; then rss="–" hwm="–" srv="–"; else
 		rss="$(mib "$4") MiB" hwm="$(mib "$5") MiB" srv=$(printf '%.2f s' "${13}"); fi
 	printf '| %s | %s | %.2f s | %.2f s | %s | %s | %s | %s %s %s → %s %s %s |\n' "$1" "$2" "$3" "${12}" "$srv" "$rss" "$hwm" \
 		"$6" "$7" "$8" "$9" "${10}" "${11}"
 done
 echo
 echo "Medians of $ROUNDS rounds:"
-printf '| | wall time | × cat | CPU of the server | peak RSS during the upload (RSS before it) |\n'
-printf '| --- | ---: | ---: | ---: | ---: |\n'
-printf '| `cat` to the same disk | %.2f s | 1.00× | – | – |\n' "$CAT"
-printf '| media API (SHA-256 included) | %.2f s | %s× | %.2f s | %s MiB (%s MiB) |\n' "$MEDIA" "$(ratio "$MEDIA" "$CAT")" \
-	"$(col media 13 | median)" "$(mib "$MEDIA_HWM")" "$(mib "$MEDIA_RSS0")"
-printf '| Fastify 5 + @fastify/multipart (no hashing) | %.2f s | %s× | %.2f s | %s MiB (%s MiB) |\n' "$FASTIFY" \
-	"$(ratio "$FASTIFY" "$CAT")" "$(col fastify 13 | median)" "$(mib "$FASTIFY_HWM")" "$(mib "$FASTIFY_RSS0")"
+printf '| | wall time | × cat | × best cat | CPU of the server | peak RSS during the upload (RSS before it) |\n'
+printf '| --- | ---: | ---: | ---: | ---: | ---: |\n'
+printf '| `cat` to the same disk, first of the round | %.2f s | 1.00× | %s× | – | – |\n' "$CAT" "$(ratio "$CAT" "$CATB")"
+printf '| `cat`, best of the round'"'"'s three | %.2f s | %s× | 1.00× | – | – |\n' "$CATB" "$(ratio "$CATB" "$CAT")"
+printf '| media API (SHA-256 included) | %.2f s | %s× | %s× | %.2f s | %s MiB (%s MiB) |\n' "$MEDIA" "$(ratio "$MEDIA" "$CAT")" \
+	"$(ratio "$MEDIA" "$CATB")" "$(col media 13 | median)" "$(mib "$MEDIA_HWM")" "$(mib "$MEDIA_RSS0")"
+printf '| Fastify 5 + @fastify/multipart (no hashing) | %.2f s | %s× | %s× | %.2f s | %s MiB (%s MiB) |\n' "$FASTIFY" \
+	"$(ratio "$FASTIFY" "$CAT")" "$(ratio "$FASTIFY" "$CATB")" "$(col fastify 13 | median)" "$(mib "$FASTIFY_HWM")" "$(mib "$FASTIFY_RSS0")"
+printf '| SHA-256 of the file alone, one core (%s MB/s) | %.2f s | %s× | %s× | – | – |\n' "$SHA_MBS" "$SHA_S" \
+	"$(ratio "$SHA_S" "$CAT")" "$(ratio "$SHA_S" "$CATB")"
 # The machine's speed drifts between rounds (other work, the page cache), so
 # each round's uploads are also set against that round's cat.
 per_round() { paste -d' ' <(col "$1" 3) <(col cat 3) | awk '{printf "%.2f\n", $1 / $2}'; }
@@ -207,6 +223,7 @@ echo "Each round ÷ its own cat: media $(per_round media | paste -sd' ')× (medi
 echo
 met() { if [ "$(echo "$1" | bc -l)" = 1 ]; then echo met; else echo "NOT met"; fi; }
 echo "Target: media ≤ 2× cat → medians $(ratio "$MEDIA" "$CAT")×, $(met "$MEDIA <= 2 * $CAT"); per round (median) ${MEDIA_X}×, $(met "$MEDIA_X <= 2")"
+echo "        against the best cat → $(ratio "$MEDIA" "$CATB")×, $(met "$MEDIA <= 2 * $CATB") (SHA-256 alone is $(ratio "$SHA_S" "$CATB")× the best cat)"
 echo "Target: media peak RSS < ½ Fastify's → $(ratio "$MEDIA_HWM" "$FASTIFY_HWM")×, $(met "$MEDIA_HWM * 2 < $FASTIFY_HWM")"
 echo
 echo "Machine: $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB;" \

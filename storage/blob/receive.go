@@ -22,7 +22,7 @@ var ErrWrite = errors.New("blob: write")
 // DirectAlign is the alignment direct I/O needs of sizes and offsets.
 const (
 	ReceiveChunk   = 1 << 20 // bytes
-	receiveBuffers = 4       // chunks in flight: reading, hashing, writing, one spare
+	receiveBuffers = 3       // chunks in flight: one being read, one hashed, one written
 	DirectAlign    = 4096    // alignment of direct I/O buffers, offsets and sizes
 	bufferedWrite  = 256 << 10
 )

@@ -161,3 +161,33 @@ func TestAlignedBuffer(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkSHA256 is the hash alone, on one core: the floor under any
+// upload that hashes what it receives (scripts/bench-upload.sh prints it).
+func BenchmarkSHA256(b *testing.B) {
+	buf := randomBytes(1, ReceiveChunk)
+	h := sha256.New()
+	b.SetBytes(int64(len(buf)))
+	for b.Loop() {
+		h.Write(buf)
+	}
+}
+
+// BenchmarkReceive stores 64 MiB held in memory: hashing, writing and the
+// final sync, without the network.
+func BenchmarkReceive(b *testing.B) {
+	r, err := Open(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	content := randomBytes(2, 64<<20)
+	b.SetBytes(int64(len(content)))
+	for b.Loop() {
+		tmp, _, err := r.Receive("b-", ReaderSource(bytes.NewReader(content)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		tmp.Abort()
+	}
+}
