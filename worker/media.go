@@ -36,10 +36,20 @@ type Media struct {
 	// without one, a task that exists in any state counts as on its way.
 	Inspector *asynq.Inspector
 	Metrics   *MediaMetrics // nil: no metrics
+	// StaleTempAge is how long a temporary file under MEDIA_ROOT/.tmp may go
+	// unwritten before the sweep removes it as left by a crash; 0 means
+	// MinStaleTempAge.
+	StaleTempAge time.Duration
 }
 
+// MinStaleTempAge is the shortest StaleTempAge: a live upload writes its
+// temporary file at least every MEDIA_UPLOAD_IDLE_TIMEOUT, and a thumbnail's
+// lasts one ffmpeg run.
+const MinStaleTempAge = time.Hour
+
 func registerMedia(mux *asynq.ServeMux, d Deps, metrics *Metrics) {
-	m := &Media{Store: d.Store, Queue: d.Queue, RootDir: d.Config.Media.Root, FF: NewFFmpeg(d.Config.Media), Log: d.Log}
+	m := &Media{Store: d.Store, Queue: d.Queue, RootDir: d.Config.Media.Root, FF: NewFFmpeg(d.Config.Media), Log: d.Log,
+		StaleTempAge: max(MinStaleTempAge, 4*d.Config.Media.UploadIdleTimeout)}
 	if metrics != nil {
 		m.Metrics = metrics.media
 	}
@@ -451,7 +461,28 @@ func (m *Media) Sweep(ctx context.Context, t *asynq.Task) error {
 	if moved > 0 {
 		m.Log.Info("media sweep set stalled videos moving", "moved", moved, "stalled", len(videos))
 	}
+	if err := m.removeStaleTemps(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+// removeStaleTemps deletes what crashed uploads and thumbnails left in
+// MEDIA_ROOT/.tmp.
+func (m *Media) removeStaleTemps() error {
+	root, err := blob.Open(m.RootDir)
+	if err != nil {
+		return fmt.Errorf("sweep: %w", err)
+	}
+	defer root.Close()
+	n, err := root.RemoveStaleTemps(time.Now().Add(-max(m.StaleTempAge, MinStaleTempAge)))
+	if n > 0 {
+		m.Log.Info("media sweep removed temporary files left by a crash", "removed", n)
+	}
+	if err != nil {
+		return fmt.Errorf("sweep: %w", err)
+	}
+	return nil
 }
 
 // resume enqueues the next step of one stalled video, or settles it when

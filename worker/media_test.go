@@ -489,3 +489,41 @@ func TestScanSkipsBadFiles(t *testing.T) {
 		}
 	})
 }
+
+// TestMediaSweepRemovesStaleTemps: what a crash left in MEDIA_ROOT/.tmp goes
+// with the next sweep; a temporary file still being written stays, and so
+// does anything that is not one of ours.
+func TestMediaSweepRemovesStaleTemps(t *testing.T) {
+	t.Parallel()
+	b := setupMedia(t)
+	tmp := filepath.Join(b.root, blob.TmpDir)
+	if err := os.MkdirAll(tmp, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-worker.MinStaleTempAge - time.Minute)
+	write := func(name string, mtime time.Time) {
+		p := filepath.Join(tmp, name)
+		if err := os.WriteFile(p, []byte("partial"), 0o640); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("upload-crashed.part", old)
+	write("thumb-crashed.part", old)
+	write("upload-live.part", time.Now().Add(-time.Minute))
+	write("notes.txt", old)
+	b.sweep(t, 300)
+	entries, err := os.ReadDir(tmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	for _, e := range entries {
+		left = append(left, e.Name())
+	}
+	if strings.Join(left, " ") != "notes.txt upload-live.part" {
+		t.Fatalf("left in .tmp: %v, want notes.txt and upload-live.part", left)
+	}
+}

@@ -190,3 +190,38 @@ func (t *Temp) Abort() {
 	_ = t.File.Close()
 	_ = t.root.root.Remove(t.name)
 }
+
+// RemoveStaleTemps removes the temporary files not written to since before
+// cutoff: what a process killed in the middle of an upload or a thumbnail
+// left behind (a running one removes its own). It returns how many it removed.
+func (r *Root) RemoveStaleTemps(cutoff time.Time) (int, error) {
+	entries, err := fs.ReadDir(r.root.FS(), TmpDir)
+	if err != nil {
+		return 0, fmt.Errorf("list %s: %w", TmpDir, err)
+	}
+	removed := 0
+	var errs []error
+	for _, e := range entries {
+		if !e.Type().IsRegular() || path.Ext(e.Name()) != ".part" {
+			continue
+		}
+		info, err := e.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // finished in between
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if !info.ModTime().Before(cutoff) {
+			continue
+		}
+		if err := r.root.Remove(path.Join(TmpDir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+			continue
+		}
+		removed++
+	}
+	return removed, errors.Join(errs...)
+}
+
