@@ -224,4 +224,3 @@ func (r *Root) RemoveStaleTemps(cutoff time.Time) (int, error) {
 	}
 	return removed, errors.Join(errs...)
 }
-
