@@ -30,10 +30,12 @@
 # It is a benchmark, not a test: it exits non-zero only when it cannot run.
 #
 # Uses its own database (changemaker_bench_influence, dropped and recreated),
-# the binary bin/changemaker (built here), Redis DB 0 unless BENCH_REDIS_URL
-# says otherwise — it refuses to run when another asynq worker is registered
-# on that database or its email queue holds tasks, since the bench's tasks
-# carry the bench database's row IDs — and mailpit from $(go env GOPATH)/bin
+# the binary bin/changemaker (built here), a Redis server of its own (started
+# on a free port from BENCH_REDIS_PORT, nothing persisted, stopped at the end;
+# with BENCH_REDIS_URL it uses that one instead, and refuses to run when
+# another asynq worker is registered on that database or its email queue
+# holds tasks, since the bench's tasks carry the bench database's row IDs;
+# a development instance on the default Redis never sees them) and mailpit from $(go env GOPATH)/bin
 # (go install github.com/axllent/mailpit@v1.33.1). Every process it starts is
 # stopped on exit; the send-email tasks it leaves are deleted.
 #
@@ -45,7 +47,7 @@
 #   BENCH_WORKER_CONCURRENCY [10]  the worker's --concurrency (its default)
 #   BENCH_API_PORT [4910] BENCH_FASTIFY_PORT [4911] BENCH_SMTP_PORT [1125]
 #   BENCH_PG_URL [postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable]
-#   BENCH_REDIS_URL [redis://127.0.0.1:6379/0]
+#   BENCH_REDIS_URL [unset: a redis-server of its own]  BENCH_REDIS_PORT [4915]
 #   BENCH_MAILPIT [$(go env GOPATH)/bin/mailpit]
 #   BENCH_SKIP_FASTIFY [0]  BENCH_SKIP_E2E [0]  BENCH_SKIP_HTTP [0] (only c)
 #   BENCH_LOCK [/tmp/cm-bench.lock]
@@ -65,7 +67,7 @@ SEND_DURATION=${BENCH_SEND_DURATION:-10s}
 EMAILS=${BENCH_EMAILS:-2000}
 WORKER_CONC=${BENCH_WORKER_CONCURRENCY:-10}
 PG_URL=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
-REDIS_URL_BENCH=${BENCH_REDIS_URL:-redis://127.0.0.1:6379/0}
+REDIS_URL_BENCH=${BENCH_REDIS_URL:-}
 SKIP_FASTIFY=${BENCH_SKIP_FASTIFY:-0}
 SKIP_E2E=${BENCH_SKIP_E2E:-0}
 SKIP_HTTP=${BENCH_SKIP_HTTP:-0}
@@ -204,6 +206,17 @@ record() { # KIND ROUND VALUE P50 P99 ERR CPU1 CPU2 DB OTHER LOAD0 LOAD1
 
 mkdir -p "$WORK" bin
 : >"$RESULTS"
+if [ -z "$REDIS_URL_BENCH" ]; then
+	have redis-server || die "redis-server is not installed (scripts/install-deps.sh), or set BENCH_REDIS_URL"
+	REDIS_PORT=$(free_port "${BENCH_REDIS_PORT:-4915}")
+	mkdir -p "$WORK/redis"
+	say "starting a Redis server of its own on 127.0.0.1:$REDIS_PORT"
+	redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no --dir "$WORK/redis" \
+		--logfile "$WORK/redis.log" &
+	PIDS+=($!)
+	wait_port "$REDIS_PORT" 10 "$!" || die "redis-server did not start; see $WORK/redis.log"
+	REDIS_URL_BENCH=redis://127.0.0.1:$REDIS_PORT/0
+fi
 VERSION=$(git describe --tags --always --dirty 2>/dev/null || echo dev)
 say "building bin/changemaker ($VERSION) and the bench helper"
 go build -ldflags "-X main.version=$VERSION" -o bin/changemaker ./cmd/changemaker
@@ -489,7 +502,7 @@ field() { median "$1" | cut -f"$2"; }
 		echo
 	fi
 	echo "- Machine: $(awk -F': *' '/^model name/{print $2; exit}' /proc/cpuinfo), $(nproc) cores (\`nproc\`), $(awk '/^MemTotal/{printf "%.0f GiB", $2 / 1048576}' /proc/meminfo); $(uname -sr)"
-	echo "- Software: $(go env GOVERSION), Node.js $(have node && node --version || echo —), Fastify ${FASTIFY_VERSION:-—}, pg ${PG_VERSION:-—}, mailpit ${MAILPIT_VERSION:-—}, wrk $( (wrk -v 2>&1 || true) | awk 'NR == 1 {print $2}'), PostgreSQL $(psql "$PG_URL" -Atc 'SHOW server_version' | cut -d' ' -f1), Redis $(redis-cli INFO server 2>/dev/null | awk -F: '/^redis_version/{print $2}' | tr -d '\r'); build \`$VERSION\`"
+	echo "- Software: $(go env GOVERSION), Node.js $(have node && node --version || echo —), Fastify ${FASTIFY_VERSION:-—}, pg ${PG_VERSION:-—}, mailpit ${MAILPIT_VERSION:-—}, wrk $( (wrk -v 2>&1 || true) | awk 'NR == 1 {print $2}'), PostgreSQL $(psql "$PG_URL" -Atc 'SHOW server_version' | cut -d' ' -f1), Redis $(redis-cli -u "$REDIS_URL_BENCH" INFO server 2>/dev/null | awk -F: '/^redis_version/{print $2}' | tr -d '\r'); build \`$VERSION\`"
 	echo "- Run: $TIME; $ROUNDS rounds; wrk -t$THREADS -c$CONNS, ${DURATION} per GET run and ${SEND_DURATION} per send-email run, each after a ${WARMUP} warm-up; $EMAILS emails per SMTP run; load average $LOAD_START at the start, $LOAD_END at the end"
 	[ -z "$GO_BYTES" ] || echo "- Response sizes (headers + body): main API $GO_BYTES bytes, Fastify ${FASTIFY_BYTES:-—} bytes (the same JSON body, checked byte for byte)"
 } >"$WORK/summary.md"
