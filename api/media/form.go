@@ -73,7 +73,7 @@ func (fr *formReader) more() error {
 		copy(grown, fr.pend)
 		fr.pend = grown
 	}
-	n, err := fr.src.Read(fr.pend[len(fr.pend):cap(fr.pend)])
+	n, err := fr.read(fr.pend[len(fr.pend):cap(fr.pend)])
 	fr.pend = fr.pend[:len(fr.pend)+n]
 	if err != nil {
 		fr.err = err
@@ -83,6 +83,17 @@ func (fr *formReader) more() error {
 		return err
 	}
 	return nil
+}
+
+// read reads from src into p. A source that keeps returning nothing, and
+// no error, fails the body with io.ErrNoProgress, as bufio does.
+func (fr *formReader) read(p []byte) (int, error) {
+	for range 100 {
+		if n, err := fr.src.Read(p); n > 0 || err != nil {
+			return n, err
+		}
+	}
+	return 0, io.ErrNoProgress
 }
 
 // consume drops the first n bytes of pend, moving the rest to the front.
@@ -308,7 +319,7 @@ func (fs *fileSource) Fill(buf []byte) (int, error) {
 		if fr.err != nil {
 			return 0, truncated(fr.err)
 		}
-		m, err := fr.src.Read(buf[n:])
+		m, err := fr.read(buf[n:])
 		n += m
 		if err != nil {
 			fr.err = err

@@ -291,3 +291,21 @@ func TestFormReaderValueTooLong(t *testing.T) {
 		t.Fatalf("after the last part: %v", err)
 	}
 }
+
+// emptyReads never returns anything, nor an error.
+type emptyReads struct{}
+
+func (emptyReads) Read([]byte) (int, error) { return 0, nil }
+
+// A source that stops making progress fails the body instead of spinning.
+func TestFormReaderNoProgress(t *testing.T) {
+	t.Parallel()
+	head := "--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.mp4\"\r\n\r\n0123456789"
+	_, err := readAll(io.MultiReader(strings.NewReader(head), emptyReads{}), "B", 8<<10)
+	if !errors.Is(err, io.ErrNoProgress) {
+		t.Fatalf("read = %v, want io.ErrNoProgress", err)
+	}
+	if _, err := readAll(emptyReads{}, "B", 8<<10); !errors.Is(err, io.ErrNoProgress) {
+		t.Fatalf("read = %v, want io.ErrNoProgress", err)
+	}
+}
