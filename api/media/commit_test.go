@@ -129,18 +129,26 @@ func behindCutter(t *testing.T, b *bundle, mode string) (*bundle, *commitCutter)
 	return &behind, cut
 }
 
-// The connection breaks after Postgres has committed the upload: the API
-// finds the row and answers 201, and the file is where the row says.
-func TestUploadCommittedButAnswerLost(t *testing.T) {
-	t.Parallel()
-	b := setup(t)
-	behind, cut := behindCutter(t, b, "after")
-	content := []byte("\x00\x00\x00\x18ftypisom-committed-answer-lost")
+// uploadThroughCut uploads content through a media API whose first COMMIT
+// is cut in mode, and fails the test unless the cut happened.
+func uploadThroughCut(t *testing.T, b *bundle, mode string, content []byte) (*bundle, int, map[string]any) {
+	t.Helper()
+	behind, cut := behindCutter(t, b, mode)
 	cut.armed.Store(true)
 	status, out := behind.upload(t, b.owner, "a.mp4", content, nil)
 	if cut.cuts.Load() != 1 {
 		t.Fatalf("the COMMIT was not cut (%d cuts): the test proves nothing", cut.cuts.Load())
 	}
+	return behind, status, out
+}
+
+// The connection breaks after Postgres has committed the upload: the API
+// finds the row and answers 201, and the file is where the row says.
+func TestUploadCommittedButAnswerLost(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	content := []byte("\x00\x00\x00\x18ftypisom-committed-answer-lost")
+	_, status, out := uploadThroughCut(t, b, "after", content)
 	if status != 201 {
 		t.Fatalf("upload = %d %v, want 201: it committed", status, out)
 	}
@@ -158,13 +166,8 @@ func TestUploadCommittedButAnswerLost(t *testing.T) {
 func TestUploadCommitLost(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	behind, cut := behindCutter(t, b, "before")
 	content := []byte("\x00\x00\x00\x18ftypisom-commit-lost")
-	cut.armed.Store(true)
-	status, out := behind.upload(t, b.owner, "a.mp4", content, nil)
-	if cut.cuts.Load() != 1 {
-		t.Fatalf("the COMMIT was not cut (%d cuts): the test proves nothing", cut.cuts.Load())
-	}
+	behind, status, out := uploadThroughCut(t, b, "before", content)
 	if status < 500 {
 		t.Fatalf("upload = %d %v, want a 5xx: it was not recorded", status, out)
 	}
