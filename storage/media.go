@@ -113,6 +113,12 @@ type NewVideo struct {
 // Every field goes in with the one insert: once the file is in place nothing
 // else is written that could fail and leave a half-recorded upload behind.
 // A live video with the same content or path is ErrConflict.
+//
+// Once place has succeeded only the COMMIT can fail, and a COMMIT that
+// fails on the way (the connection broke) may still have happened.
+// CreateVideo then asks Postgres (txid_status) and returns the video when
+// it committed; ErrOutcomeUnknown, wrapped, when even that cannot be
+// learned: the caller must then keep what place did.
 func (s *Store) CreateVideo(ctx context.Context, n NewVideo, place func(Video) error) (Video, error) {
 	if n.Source == "" {
 		n.Source = "upload"
@@ -121,7 +127,14 @@ func (s *Store) CreateVideo(ctx context.Context, n NewVideo, place func(Video) e
 		n.Tags = []string{}
 	}
 	var v Video
+	var xid int64
+	placed := false
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		if place != nil {
+			if err := tx.QueryRow(ctx, `SELECT txid_current()`).Scan(&xid); err != nil {
+				return fmt.Errorf("insert video: %w", err)
+			}
+		}
 		var err error
 		v, err = scanVideo(tx.QueryRow(ctx, `
 			WITH v AS (
@@ -140,10 +153,22 @@ func (s *Store) CreateVideo(ctx context.Context, n NewVideo, place func(Video) e
 			return fmt.Errorf("insert video: %w", err)
 		}
 		if place != nil {
-			return place(v)
+			if err := place(v); err != nil {
+				return err
+			}
+			placed = true
 		}
 		return nil
 	})
+	if err != nil && placed {
+		committed, oerr := s.txOutcome(ctx, xid)
+		switch {
+		case oerr != nil:
+			return Video{}, fmt.Errorf("%w: %w (commit: %w)", ErrOutcomeUnknown, oerr, err)
+		case committed:
+			return v, nil
+		}
+	}
 	if err != nil {
 		return Video{}, err
 	}

@@ -21,7 +21,9 @@ import (
 // first COMMIT it sees breaks its connection: in mode "after" Postgres runs
 // the COMMIT and answers, and the answer is dropped (the upload committed,
 // and the API cannot know); in mode "before" the COMMIT never reaches
-// Postgres (it rolls back when the connection goes).
+// Postgres (it rolls back when the connection goes); in mode "late" the
+// client's connection breaks at once and the COMMIT reaches Postgres
+// lateCommit later, so the API asks while the transaction is still open.
 type commitCutter struct {
 	ln     net.Listener
 	target string
@@ -30,6 +32,9 @@ type commitCutter struct {
 	cuts   atomic.Int32
 	wg     sync.WaitGroup
 }
+
+// lateCommit is how long mode "late" holds the COMMIT back.
+const lateCommit = 300 * time.Millisecond
 
 func newCommitCutter(t *testing.T, target, mode string) *commitCutter {
 	t.Helper()
@@ -88,8 +93,17 @@ func (p *commitCutter) relay(client net.Conn) {
 			// pgx sends COMMIT as a simple query: 'Q', length, "commit\0".
 			if bytes.Contains(buf[:n], []byte("commit\x00")) && p.armed.CompareAndSwap(true, false) {
 				p.cuts.Add(1)
-				if p.mode == "before" {
+				switch p.mode {
+				case "before":
 					return // neither side sees the COMMIT: Postgres rolls back
+				case "late":
+					client.Close()
+					time.Sleep(lateCommit)
+					cutting.Store(true)
+					if _, err := server.Write(buf[:n]); err == nil {
+						<-done // the answer came: the COMMIT ran
+					}
+					return
 				}
 				cutting.Store(true)
 			}
@@ -158,6 +172,23 @@ func TestUploadCommittedButAnswerLost(t *testing.T) {
 	}
 	if left := b.leftovers(t); len(left) != 0 {
 		t.Errorf("temporary files left: %v", left)
+	}
+}
+
+// The connection breaks, and the COMMIT reaches Postgres only after the API
+// has started asking what became of it: it waits for the answer instead of
+// taking "not there yet" for "not recorded".
+func TestUploadCommitStillRunning(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	content := []byte("\x00\x00\x00\x18ftypisom-commit-still-running")
+	_, status, out := uploadThroughCut(t, b, "late", content)
+	if status != 201 {
+		t.Fatalf("upload = %d %v, want 201: it committed", status, out)
+	}
+	v := b.video(t, idOf(t, out))
+	if got, err := os.ReadFile(filepath.Join(b.root, v.Path)); err != nil || !bytes.Equal(got, content) {
+		t.Fatalf("the recorded video's file: %d bytes, %v", len(got), err)
 	}
 }
 

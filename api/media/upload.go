@@ -81,7 +81,15 @@ func (h *Handler) upload(c *fiber.Ctx) error {
 		return nil
 	})
 	if err != nil && placed {
-		v, err = h.settle(c, name, in.sha256, err)
+		// Not recorded: the file goes. Unless Postgres could not say
+		// whether the COMMIT happened (storage.CreateVideo asked it): a
+		// file without a row can be removed by hand, a row without its file
+		// would be a video lost.
+		if errors.Is(err, storage.ErrOutcomeUnknown) {
+			h.o.Log.Error("upload outcome unknown: its file is kept", "path", name, "sha256", in.sha256, "err", err)
+		} else if rerr := h.root.Remove(name); rerr != nil {
+			h.o.Log.Error("remove the file of an upload that was not recorded", "path", name, "err", rerr)
+		}
 	}
 	if err != nil {
 		if errors.Is(err, storage.ErrConflict) { // the same file, uploaded at the same moment
@@ -100,30 +108,6 @@ func (h *Handler) upload(c *fiber.Ctx) error {
 		h.o.Log.Error("enqueue probe after upload; the media sweep will retry", "video_id", v.ID, "err", err)
 	}
 	return c.Status(fiber.StatusCreated).JSON(v)
-}
-
-// settle decides what becomes of a file renamed into place by a
-// transaction that then failed (txErr). Usually the transaction did not
-// commit and the file goes. But when the connection broke during COMMIT the
-// outcome is unknown: Postgres may have committed and the answer been lost.
-// The row, looked up by content, tells: if it is there with this file's
-// name, the upload succeeded after all. If even the lookup fails, the file
-// stays (logged with its name): a file without a row can be cleaned up, a
-// row without its file would be a video lost.
-func (h *Handler) settle(c *fiber.Ctx, name, sum string, txErr error) (storage.Video, error) {
-	v, err := h.o.Store.VideoBySHA256(c.UserContext(), sum)
-	switch {
-	case err == nil && v.Path == name:
-		h.o.Log.Warn("upload committed though its transaction reported an error", "video_id", v.ID, "err", txErr)
-		return v, nil
-	case err == nil || errors.Is(err, storage.ErrNotFound):
-		if rerr := h.root.Remove(name); rerr != nil {
-			h.o.Log.Error("remove the file of an upload that was not recorded", "path", name, "err", rerr)
-		}
-	default:
-		h.o.Log.Error("upload outcome unknown: its file is kept", "path", name, "sha256", sum, "tx_err", txErr, "err", err)
-	}
-	return storage.Video{}, txErr
 }
 
 // enqueueProbe asks the media fleet to probe a new video. It gives Redis a
