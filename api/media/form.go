@@ -39,6 +39,7 @@ const (
 	maxBoundary    = 70 // RFC 2046
 	maxPreamble    = 64 << 10
 	maxPartHeaders = 16 << 10
+	maxPadding     = 256      // blanks after a delimiter
 	formReadSize   = 64 << 10 // read size for everything but the file's body
 )
 
@@ -147,22 +148,28 @@ func (fr *formReader) NextPart() (formPart, error) {
 		fr.done = true
 		return formPart{}, io.EOF
 	}
+	// The blanks (transport padding) are counted in one pass and consumed
+	// at once, and there may be only a few: consuming them one by one would
+	// move what is pending once per byte.
+	blanks := 0
 	for {
-		if err := fr.need(1); err != nil {
-			return formPart{}, err
+		for blanks < len(fr.pend) && (fr.pend[blanks] == ' ' || fr.pend[blanks] == '\t') {
+			blanks++
 		}
-		if fr.pend[0] != ' ' && fr.pend[0] != '\t' {
+		if blanks > maxPadding {
+			return formPart{}, errMalformed
+		}
+		if blanks+2 <= len(fr.pend) {
 			break
 		}
-		fr.consume(1)
+		if err := fr.more(); err != nil {
+			return formPart{}, truncated(err)
+		}
 	}
-	if err := fr.need(2); err != nil {
-		return formPart{}, err
-	}
-	if fr.pend[0] != '\r' || fr.pend[1] != '\n' {
+	if fr.pend[blanks] != '\r' || fr.pend[blanks+1] != '\n' {
 		return formPart{}, errMalformed
 	}
-	fr.consume(2)
+	fr.consume(blanks + 2)
 	p, err := fr.readHeaders()
 	if err != nil {
 		return formPart{}, err
@@ -297,6 +304,10 @@ func (fs *fileSource) Fill(buf []byte) (int, error) {
 	fr := (*formReader)(fs)
 	if !fr.inPart {
 		return 0, io.EOF
+	}
+	if len(buf) <= len(fr.delim) {
+		// Too small to hold a delimiter and a byte more: no progress.
+		return 0, io.ErrShortBuffer
 	}
 	keep := len(fr.delim) - 1
 	if len(fr.pend) > len(buf) { // only with a buf smaller than what was read ahead

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 
 	"changemaker/storage/blob"
 )
@@ -113,6 +114,11 @@ func readAll(body io.Reader, boundary string, chunkSize int) ([]sentPart, error)
 				}
 				if n == 0 {
 					return got, errors.New("Fill made no progress")
+				}
+				// What Receive writes with direct I/O: every chunk but the
+				// last in whole blocks, when the chunk holds several.
+				if chunkSize >= 2*blob.DirectAlign && n%blob.DirectAlign != 0 {
+					return got, fmt.Errorf("Fill handed out %d bytes, not a multiple of %d", n, blob.DirectAlign)
 				}
 			}
 			if !bytes.HasPrefix(sp.body, head) {
@@ -307,5 +313,34 @@ func TestFormReaderNoProgress(t *testing.T) {
 	}
 	if _, err := readAll(emptyReads{}, "B", 8<<10); !errors.Is(err, io.ErrNoProgress) {
 		t.Fatalf("read = %v, want io.ErrNoProgress", err)
+	}
+}
+
+// Blanks after a delimiter (transport padding) are allowed, a few of them;
+// a flood is refused at once, not skipped a byte at a time.
+func TestFormReaderPadding(t *testing.T) {
+	t.Parallel()
+	part := "\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\none\r\n--B--"
+	if got, err := readAll(strings.NewReader("--B"+strings.Repeat(" \t", 10)+part), "B", 8<<10); err != nil || len(got) != 1 {
+		t.Fatalf("20 blanks: %v %v", got, err)
+	}
+	flood := "--B" + strings.Repeat(" ", 8<<20) + part
+	start := time.Now()
+	if _, err := readAll(strings.NewReader(flood), "B", 8<<10); !errors.Is(err, errMalformed) {
+		t.Fatalf("8 MiB of blanks: %v, want errMalformed", err)
+	}
+	t.Logf("refused 8 MiB of blanks in %v", time.Since(start))
+}
+
+// A chunk too small to hold the delimiter is refused, not spun on.
+func TestFormReaderShortBuffer(t *testing.T) {
+	t.Parallel()
+	body := "--B0123456789\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a\"\r\n\r\ndata\r\n--B0123456789--"
+	fr, _ := newFormReader(strings.NewReader(body), "B0123456789")
+	if _, err := fr.NextPart(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fr.File().Fill(make([]byte, 10)); !errors.Is(err, io.ErrShortBuffer) {
+		t.Fatalf("Fill with 10 bytes = %v, want io.ErrShortBuffer", err)
 	}
 }
