@@ -42,9 +42,10 @@ type Media struct {
 	StaleTempAge time.Duration
 }
 
-// MinStaleTempAge is the shortest StaleTempAge: a live upload writes its
-// temporary file at least every MEDIA_UPLOAD_IDLE_TIMEOUT, and a thumbnail's
-// lasts one ffmpeg run.
+// MinStaleTempAge is the shortest StaleTempAge. A live writer holds its
+// temporary file's lock (blob.RemoveStaleTemps skips it); the age is for
+// where locks do not reach, as when the API and the workers share
+// MEDIA_ROOT across machines.
 const MinStaleTempAge = time.Hour
 
 func registerMedia(mux *asynq.ServeMux, d Deps, metrics *Metrics) {

@@ -136,15 +136,19 @@ func (r *Root) CreateTemp(prefix string) (*Temp, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create temporary file: %w", err)
 	}
+	lockTemp(f)
 	return &Temp{File: f, root: r, name: name}, nil
 }
 
 // TempName is the temporary file's name relative to the root.
 func (t *Temp) TempName() string { return t.name }
 
-// Commit syncs the file, closes it and renames it to name, replacing what is
-// there, then syncs name's folder: once Commit returns, the file is on the
-// disk under its name and survives a crash.
+// Commit syncs the file and renames it to name, replacing what is there,
+// then syncs the folders whose entries changed and closes the file: once
+// Commit returns nil, the file is on the disk under its name and survives a
+// crash. When it fails after the rename, it removes the file from its new
+// name, so that a failed Commit leaves nothing placed (the one exception, a
+// removal that fails too, is in the error).
 func (t *Temp) Commit(name string) error {
 	if err := CheckName(name); err != nil {
 		return err
@@ -152,20 +156,52 @@ func (t *Temp) Commit(name string) error {
 	if err := t.File.Sync(); err != nil {
 		return fmt.Errorf("sync %s: %w", t.name, err)
 	}
-	if err := t.File.Close(); err != nil && !errors.Is(err, os.ErrClosed) {
-		return fmt.Errorf("close %s: %w", t.name, err)
-	}
 	dir := path.Dir(name)
+	created := t.root.missingAncestor(dir)
 	if dir != "." {
 		if err := t.root.root.MkdirAll(dir, 0o750); err != nil {
 			return fmt.Errorf("create %s: %w", dir, err)
 		}
 	}
+	// Renamed while still open (and locked): the stale-file sweep never sees
+	// it closed under its temporary name.
 	if err := t.root.root.Rename(t.name, name); err != nil {
 		return fmt.Errorf("rename %s to %s: %w", t.name, name, err)
 	}
 	t.done = true
-	return t.root.syncDir(dir)
+	err := t.root.syncDir(dir)
+	if err == nil && created != "" {
+		// New folders are entries of their parents.
+		for d := path.Dir(dir); err == nil; d = path.Dir(d) {
+			err = t.root.syncDir(d)
+			if d == path.Dir(created) {
+				break
+			}
+		}
+	}
+	if cerr := t.File.Close(); err == nil && cerr != nil && !errors.Is(cerr, os.ErrClosed) {
+		err = fmt.Errorf("close %s: %w", name, cerr)
+	}
+	if err != nil {
+		if rerr := t.root.root.Remove(name); rerr != nil {
+			return fmt.Errorf("%w; and %s stays in place without its record: %w", err, name, rerr)
+		}
+		return err
+	}
+	return nil
+}
+
+// missingAncestor is the outermost folder of dir (dir included) that does
+// not exist yet, or "" when dir exists.
+func (r *Root) missingAncestor(dir string) string {
+	missing := ""
+	for d := dir; d != "." && d != "/"; d = path.Dir(d) {
+		if _, err := r.root.Stat(d); !errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		missing = d
+	}
+	return missing
 }
 
 // syncDir makes a folder's entries (a file renamed into it) durable.
@@ -193,7 +229,9 @@ func (t *Temp) Abort() {
 
 // RemoveStaleTemps removes the temporary files not written to since before
 // cutoff: what a process killed in the middle of an upload or a thumbnail
-// left behind (a running one removes its own). It returns how many it removed.
+// left behind (a running one removes its own). A file still open by its
+// writer (its lock is held) stays, however old: a slow upload may not write
+// for a long while. It returns how many it removed.
 func (r *Root) RemoveStaleTemps(cutoff time.Time) (int, error) {
 	entries, err := fs.ReadDir(r.root.FS(), TmpDir)
 	if err != nil {
@@ -216,11 +254,32 @@ func (r *Root) RemoveStaleTemps(cutoff time.Time) (int, error) {
 		if !info.ModTime().Before(cutoff) {
 			continue
 		}
-		if err := r.root.Remove(path.Join(TmpDir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		gone, err := r.removeUnlessInUse(path.Join(TmpDir, e.Name()))
+		if err != nil {
 			errs = append(errs, err)
-			continue
 		}
-		removed++
+		if gone {
+			removed++
+		}
 	}
 	return removed, errors.Join(errs...)
+}
+
+// removeUnlessInUse removes name unless its writer still holds it open.
+func (r *Root) removeUnlessInUse(name string) (bool, error) {
+	f, err := r.root.Open(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	if inUse(f) {
+		return false, nil
+	}
+	if err := r.root.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return false, err
+	}
+	return true, nil
 }

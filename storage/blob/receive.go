@@ -69,6 +69,7 @@ func (r *Root) Receive(prefix string, src Source) (*Temp, Received, error) {
 	if err != nil {
 		return nil, Received{}, fmt.Errorf("%w: create temporary file: %w", ErrWrite, err)
 	}
+	lockTemp(f)
 	t := &Temp{File: f, root: r, name: name}
 	got, err := pipeline(newChunkWriter(f, direct), src)
 	if err == nil {

@@ -191,3 +191,45 @@ func BenchmarkReceive(b *testing.B) {
 		tmp.Abort()
 	}
 }
+
+// A temporary file its writer still holds stays, however long unwritten;
+// one nobody holds (its writer crashed) goes once it is old enough.
+func TestRemoveStaleTemps(t *testing.T) {
+	t.Parallel()
+	r := openRoot(t)
+	live, err := r.CreateTemp("upload-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Abort()
+	receiving, _, err := r.Receive("upload-", ReaderSource(bytes.NewReader([]byte("partial"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer receiving.Abort()
+	crashed := filepath.Join(r.Dir(), TmpDir, "upload-crashed.part")
+	if err := os.WriteFile(crashed, []byte("partial"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	for _, name := range []string{live.TempName(), receiving.TempName(), filepath.Join(TmpDir, "upload-crashed.part")} {
+		if err := os.Chtimes(filepath.Join(r.Dir(), name), old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := r.RemoveStaleTemps(time.Now().Add(-time.Hour))
+	if err != nil || n != 1 {
+		t.Fatalf("RemoveStaleTemps = %d, %v; want 1 removed", n, err)
+	}
+	if _, err := os.Stat(crashed); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the crashed upload's file is still there: %v", err)
+	}
+	for _, tmp := range []*Temp{live, receiving} {
+		if _, err := os.Stat(filepath.Join(r.Dir(), tmp.TempName())); err != nil {
+			t.Errorf("a live temporary file was removed: %v", err)
+		}
+	}
+	if err := live.Commit(NewVideoName(time.Now(), "mp4")); err != nil {
+		t.Fatalf("commit after the sweep: %v", err)
+	}
+}
