@@ -71,16 +71,20 @@ func (r *Root) Receive(prefix string, src Source) (*Temp, Received, error) {
 	}
 	lockTemp(f)
 	t := &Temp{File: f, root: r, name: name}
-	got, err := pipeline(newChunkWriter(f, direct), src)
-	if err == nil {
-		if serr := f.Sync(); serr != nil {
-			err = fmt.Errorf("%w: sync %s: %w", ErrWrite, name, serr)
+	kept := false
+	defer func() {
+		if !kept { // an error, or a panic in src
+			t.Abort()
 		}
-	}
+	}()
+	got, err := pipeline(newChunkWriter(f, direct), src)
 	if err != nil {
-		t.Abort()
 		return nil, Received{}, err
 	}
+	if err := f.Sync(); err != nil {
+		return nil, Received{}, fmt.Errorf("%w: sync %s: %w", ErrWrite, name, err)
+	}
+	kept = true
 	return t, got, nil
 }
 
@@ -122,6 +126,22 @@ func pipeline(w *chunkWriter, src Source) (Received, error) {
 	go hashChunks(h, toHash, toWrite)
 	go func() { written <- w.writeAll(toWrite, free) }()
 
+	// However the reading ends, a panic in src included, the hasher and the
+	// writer are told and waited for: no goroutine or buffer outlives it.
+	stopped := false
+	stop := func() error {
+		stopped = true
+		close(toHash)
+		// The writer answers once it has written (or dropped) every chunk,
+		// which is after the hasher has hashed them all.
+		return <-written
+	}
+	defer func() {
+		if !stopped {
+			stop()
+		}
+	}()
+
 	var size int64
 	var rerr error
 	for !w.failed() {
@@ -140,10 +160,7 @@ func pipeline(w *chunkWriter, src Source) (Received, error) {
 			break
 		}
 	}
-	close(toHash)
-	// The writer answers once it has written (or dropped) every chunk,
-	// which is after the hasher has hashed them all.
-	if werr := <-written; werr != nil {
+	if werr := stop(); werr != nil {
 		return Received{}, werr
 	}
 	if rerr != nil {
@@ -225,15 +242,17 @@ func (w *chunkWriter) write(b []byte) error {
 		w.direct = false
 	}
 	if w.direct {
-		_, err := w.f.Write(b)
+		n, err := w.f.Write(b)
 		if err == nil || !errors.Is(err, errDirectRefused) {
 			return err
 		}
-		// The file system took the open but refuses the write.
+		// The file system took the open but refuses the write (after
+		// taking n bytes of it, if any): the rest goes through the cache.
 		if err := clearDirect(w.f); err != nil {
 			return err
 		}
 		w.direct = false
+		b = b[n:]
 	}
 	for len(b) > 0 {
 		n := min(len(b), bufferedWrite)

@@ -130,6 +130,9 @@ func TestDirectWriteFallsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
+	if oDirect != 0 && !direct {
+		t.Fatal("the test's folder refused direct I/O at open: the fallback below is not the one under test")
+	}
 	w := newChunkWriter(f, direct)
 	aligned := alignedBuffer(2 * DirectAlign)
 	first := aligned[:DirectAlign]
@@ -137,10 +140,16 @@ func TestDirectWriteFallsBack(t *testing.T) {
 	misaligned := alignedBuffer(3 * DirectAlign)[1 : 1+DirectAlign]
 	copy(misaligned, randomBytes(2, DirectAlign))
 	tail := randomBytes(3, 100)
-	for _, b := range [][]byte{first, misaligned, tail} {
+	for i, b := range [][]byte{first, misaligned, tail} {
 		if err := w.write(b); err != nil {
 			t.Fatalf("write: %v", err)
 		}
+		if i == 0 && oDirect != 0 && !w.direct {
+			t.Fatal("an aligned chunk turned direct I/O off")
+		}
+	}
+	if w.direct {
+		t.Error("direct I/O still on after a refused chunk and a partial one")
 	}
 	stored, err := os.ReadFile(filepath.Join(r.Dir(), name))
 	want := append(append(append([]byte{}, first...), misaligned...), tail...)
@@ -231,5 +240,37 @@ func TestRemoveStaleTemps(t *testing.T) {
 	}
 	if err := live.Commit(NewVideoName(time.Now(), "mp4")); err != nil {
 		t.Fatalf("commit after the sweep: %v", err)
+	}
+}
+
+// panicking fails the way a bug in a Source would.
+type panicking struct{ after int }
+
+func (p *panicking) Fill(buf []byte) (int, error) {
+	if p.after == 0 {
+		panic("source bug")
+	}
+	p.after--
+	return len(buf), nil
+}
+
+// A panic in the source comes through to the caller (the API's recover
+// middleware answers 500) and leaves no temporary file behind.
+func TestReceiveSurvivesAPanickingSource(t *testing.T) {
+	t.Parallel()
+	r := openRoot(t)
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Fatal("the panic did not come through")
+			}
+		}()
+		r.Receive("t-", &panicking{after: 2 * receiveBuffers})
+	}()
+	if left := tmpEntries(t, r); len(left) != 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+	if _, got, err := r.Receive("t-", ReaderSource(bytes.NewReader([]byte("after")))); err != nil || got.Size != 5 {
+		t.Fatalf("Receive after the panic: %+v %v", got, err)
 	}
 }
