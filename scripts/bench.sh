@@ -119,17 +119,24 @@ wait_http() { # URL SECONDS PID
 
 # ---------------------------------------------------------------------------
 # Measuring. CPU time is read from /proc: the server's (utime+stime of its
-# process), wrk's (bash's `time`), and the whole machine's (/proc/stat), so
-# "other" is what the rest of the machine used during the run.
+# process), wrk's (bash's `time`), Postgres's and Redis's ("db": every
+# postgres and redis-server process, since /api/auth/me reads its user from
+# Postgres), and the whole machine's (/proc/stat), so "other" is what the rest
+# of the machine used during the run.
 
 CLK_TCK=$(getconf CLK_TCK)
 NCPU=$(nproc)
-proc_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+proc_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+db_ticks() {
+	local p t=0
+	for p in $(pgrep -x postgres) $(pgrep -x redis-server); do t=$((t + $(proc_ticks "$p"))); done
+	echo "$t"
+}
 machine_ticks() { awk '/^cpu /{busy = $2 + $3 + $4 + $7 + $8 + $9; print busy, busy + $5 + $6; exit}' /proc/stat; }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
 # run_wrk LABEL URL SERVER_PID [wrk args...] — sets R_RPS R_P99 R_P50 R_ERR
-# R_SRV R_WRK R_OTHER R_LOAD0 R_LOAD1 (CPU as % of one core).
+# R_SRV R_WRK R_DB R_OTHER R_LOAD0 R_LOAD1 (CPU as % of one core).
 run_wrk() {
 	local label=$1 url=$2 pid=$3
 	shift 3
@@ -137,8 +144,9 @@ run_wrk() {
 	say "$label: warm-up $WARMUP"
 	wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" "$@" "$url" >/dev/null
 	R_LOAD0=$(loadavg)
-	local s0 m0 m1 s1 wall0 wall1
+	local s0 m0 m1 s1 d0 d1 wall0 wall1
 	s0=$(proc_ticks "$pid")
+	d0=$(db_ticks)
 	read -r -a m0 < <(machine_ticks)
 	wall0=$(date +%s.%N)
 	say "$label: wrk -t$THREADS -c$CONNS -d$DURATION --latency $url"
@@ -146,6 +154,7 @@ run_wrk() {
 	{ time wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$@" "$url" >"$out" 2>&1; } 2>"$tfile"
 	wall1=$(date +%s.%N)
 	s1=$(proc_ticks "$pid")
+	d1=$(db_ticks)
 	read -r -a m1 < <(machine_ticks)
 	R_LOAD1=$(loadavg)
 	cat "$out" >&2
@@ -155,12 +164,13 @@ run_wrk() {
 	R_ERR=$(awk '/Non-2xx or 3xx responses:/{n += $NF} /Socket errors:/{gsub(/,/, ""); n += $4 + $6 + $8 + $10} END{print n + 0}' "$out")
 	[ -n "$R_RPS" ] && [ -n "$R_P99" ] || die "$label: could not read wrk's output ($out)"
 	# CPU use in % of one core over the run's wall time.
-	read -r R_SRV R_WRK R_OTHER < <(awk -v s0="$s0" -v s1="$s1" -v b0="${m0[0]}" -v b1="${m1[0]}" \
-		-v w0="$wall0" -v w1="$wall1" -v hz="$CLK_TCK" -v t="$(cat "$tfile")" 'BEGIN {
+	read -r R_SRV R_WRK R_DB R_OTHER < <(awk -v s0="$s0" -v s1="$s1" -v b0="${m0[0]}" -v b1="${m1[0]}" \
+		-v d0="$d0" -v d1="$d1" -v w0="$wall0" -v w1="$wall1" -v hz="$CLK_TCK" -v t="$(cat "$tfile")" 'BEGIN {
 			wall = w1 - w0; split(t, tt, " ")
-			srv = (s1 - s0) / hz; wrk = tt[1] + tt[2]; all = (b1 - b0) / hz
-			other = all - srv - wrk; if (other < 0) other = 0
-			printf "%.0f %.0f %.0f\n", 100 * srv / wall, 100 * wrk / wall, 100 * other / wall }')
+			srv = (s1 - s0) / hz; wrk = tt[1] + tt[2]; all = (b1 - b0) / hz; db = (d1 - d0) / hz
+			if (db < 0) db = 0
+			other = all - srv - wrk - db; if (other < 0) other = 0
+			printf "%.0f %.0f %.0f %.0f\n", 100 * srv / wall, 100 * wrk / wall, 100 * db / wall, 100 * other / wall }')
 	if [ "$R_ERR" != 0 ]; then
 		say "$label: WARNING: $R_ERR non-2xx responses or socket errors"
 	fi
@@ -265,8 +275,8 @@ LOAD_START=$(loadavg)
 RESULTS=$WORK/results.tsv
 : >"$RESULTS"
 record() { # ENDPOINT ROUND
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$R_RPS" "$R_P50" "$R_P99" "$R_ERR" \
-		"$R_SRV" "$R_WRK" "$R_OTHER" "$R_LOAD0" "$R_LOAD1" >>"$RESULTS"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$R_RPS" "$R_P50" "$R_P99" "$R_ERR" \
+		"$R_SRV" "$R_WRK" "$R_OTHER" "$R_LOAD0" "$R_LOAD1" "$R_DB" >>"$RESULTS"
 }
 for ((round = 1; round <= ROUNDS; round++)); do
 	say "round $round of $ROUNDS"
@@ -309,13 +319,13 @@ all_rps() {
 row() { # NAME ENDPOINT
 	local f
 	IFS=$'\t' read -r -a f < <(median "$2")
-	printf '| %s | **%s** | %s | %s | %s | %s | %s%% | %s%% | %s%% | %s → %s |\n' "$1" "$(fmt_int "${f[2]}")" \
-		"$(all_rps "$2")" "${f[3]}" "${f[4]}" "${f[5]}" "${f[6]}" "${f[7]}" "${f[8]}" "${f[9]}" "${f[10]}"
+	printf '| %s | **%s** | %s | %s | %s | %s | %s%% | %s%% | %s%% | %s%% | %s → %s |\n' "$1" "$(fmt_int "${f[2]}")" \
+		"$(all_rps "$2")" "${f[3]}" "${f[4]}" "${f[5]}" "${f[6]}" "${f[7]}" "${f[11]}" "${f[8]}" "${f[9]}" "${f[10]}"
 }
 
 TABLE=$(
-	echo "| endpoint | requests/s (median) | requests/s, each round | p50 | p99 | errors | CPU server | CPU wrk | CPU other | load avg before → after |"
-	echo "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+	echo "| endpoint | requests/s (median) | requests/s, each round | p50 | p99 | errors | CPU server | CPU wrk | CPU db (Postgres + Redis) | CPU other | load avg before → after |"
+	echo "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
 	row 'main API `GET /api/health`' health
 	if [ "$SKIP_FASTIFY" != 1 ]; then row "Fastify $FASTIFY_VERSION \`GET /health\` (baseline)" fastify; fi
 	row 'main API `GET /api/auth/me`' me
