@@ -156,39 +156,30 @@ func uploadThroughCut(t *testing.T, b *bundle, mode string, content []byte) (*bu
 	return behind, status, out
 }
 
-// The connection breaks after Postgres has committed the upload: the API
-// finds the row and answers 201, and the file is where the row says.
+// The connection breaks during a COMMIT that Postgres carries out: the API
+// asks Postgres what became of its transaction and answers 201, and the file
+// is where the row says. In "after" the COMMIT has run when the API asks; in
+// "late" it reaches Postgres only after the API has started asking, and the
+// API waits for it instead of taking "not there yet" for "not recorded".
 func TestUploadCommittedButAnswerLost(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	content := []byte("\x00\x00\x00\x18ftypisom-committed-answer-lost")
-	_, status, out := uploadThroughCut(t, b, "after", content)
-	if status != 201 {
-		t.Fatalf("upload = %d %v, want 201: it committed", status, out)
-	}
-	v := b.video(t, idOf(t, out))
-	if got, err := os.ReadFile(filepath.Join(b.root, v.Path)); err != nil || !bytes.Equal(got, content) {
-		t.Fatalf("the recorded video's file: %d bytes, %v", len(got), err)
-	}
-	if left := b.leftovers(t); len(left) != 0 {
-		t.Errorf("temporary files left: %v", left)
-	}
-}
-
-// The connection breaks, and the COMMIT reaches Postgres only after the API
-// has started asking what became of it: it waits for the answer instead of
-// taking "not there yet" for "not recorded".
-func TestUploadCommitStillRunning(t *testing.T) {
-	t.Parallel()
-	b := setup(t)
-	content := []byte("\x00\x00\x00\x18ftypisom-commit-still-running")
-	_, status, out := uploadThroughCut(t, b, "late", content)
-	if status != 201 {
-		t.Fatalf("upload = %d %v, want 201: it committed", status, out)
-	}
-	v := b.video(t, idOf(t, out))
-	if got, err := os.ReadFile(filepath.Join(b.root, v.Path)); err != nil || !bytes.Equal(got, content) {
-		t.Fatalf("the recorded video's file: %d bytes, %v", len(got), err)
+	for _, mode := range []string{"after", "late"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			content := []byte("\x00\x00\x00\x18ftypisom-committed-answer-lost-" + mode)
+			_, status, out := uploadThroughCut(t, b, mode, content)
+			if status != 201 {
+				t.Fatalf("upload = %d %v, want 201: it committed", status, out)
+			}
+			v := b.video(t, idOf(t, out))
+			if got, err := os.ReadFile(filepath.Join(b.root, v.Path)); err != nil || !bytes.Equal(got, content) {
+				t.Fatalf("the recorded video's file: %d bytes, %v", len(got), err)
+			}
+			if left := b.leftovers(t); len(left) != 0 {
+				t.Errorf("temporary files left: %v", left)
+			}
+		})
 	}
 }
 
