@@ -1,8 +1,15 @@
 package api_test
 
 import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"io"
+	"net"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -106,6 +113,40 @@ func TestErrorFormat(t *testing.T) {
 		status, body := testenv.PostDeclaringLength(t, base, "/api/auth/login", 4096, 0, nil)
 		if status != 413 || !strings.Contains(body, `"code":"payload_too_large"`) {
 			t.Fatalf("oversize body = %d %s, want 413 payload_too_large", status, body)
+		}
+	})
+	t.Run("a compressed body is 415, not inflated", func(t *testing.T) {
+		// 256 KiB of JSON whitespace gzips to under 1 KB: inflated, it would
+		// pass the 1 KB body limit 256 times over.
+		var gz bytes.Buffer
+		zw := gzip.NewWriter(&gz)
+		zw.Write([]byte(`{"email":"a@b.invalid","password":"x"` + strings.Repeat(" ", 256<<10) + `}`))
+		zw.Close()
+		for _, app := range []*api.App{env.Main, env.Media} {
+			res := testenv.Do(t, app, testenv.Request{Method: "POST", Path: "/api/auth/login", Body: gz.Bytes(),
+				Header: map[string]string{"Content-Type": "application/json", "Content-Encoding": "gzip"}})
+			if res.Status != 415 || res.ErrorCode() != httpx.CodeUnsupportedMediaType {
+				t.Fatalf("gzip body = %d %s, want 415 %s", res.Status, res.Body, httpx.CodeUnsupportedMediaType)
+			}
+		}
+	})
+	t.Run("a request fasthttp cannot parse is 400, and its headers are not quoted back", func(t *testing.T) {
+		base := testenv.Serve(t, env.Main)
+		conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(conn, "POST /api/auth/login HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer not-to-be-echoed\r\n"+
+			"Content-Length: abc\r\n\r\n")
+		res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		if res.StatusCode != 400 || strings.Contains(string(body), "not-to-be-echoed") || !strings.Contains(string(body), `"code":"bad_request"`) {
+			t.Fatalf("unparseable request = %d %s, want 400 bad_request without the request's headers", res.StatusCode, body)
 		}
 	})
 	t.Run("validation names each field", func(t *testing.T) {

@@ -48,6 +48,7 @@ func NewApp(o AppOptions) *fiber.App {
 	app.Use(recover.New())
 	app.Use(securityHeaders(o.Production))
 	app.Use(rejectBadText)
+	app.Use(rejectEncodedBody)
 	app.Use(cors.New(cors.Config{
 		AllowOrigins:     strings.Join(strings.Fields(strings.ReplaceAll(o.CORSOrigin, ",", " ")), ","),
 		AllowCredentials: true,

@@ -3,6 +3,7 @@ package httpx
 import (
 	"bytes"
 	"net/netip"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
@@ -49,4 +50,16 @@ func rejectBadText(c *fiber.Ctx) error {
 
 func cleanText(b []byte) bool {
 	return utf8.Valid(b) && bytes.IndexByte(b, 0) < 0
+}
+
+// rejectEncodedBody answers 415 for a request body sent compressed
+// (Content-Encoding): Fiber would inflate it in memory, past the body limit
+// (a few KB of gzip can be gigabytes). Browsers and HTTP clients send
+// request bodies uncompressed.
+func rejectEncodedBody(c *fiber.Ctx) error {
+	if ce := c.Get(fiber.HeaderContentEncoding); ce != "" && !strings.EqualFold(strings.TrimSpace(ce), "identity") {
+		return NewError(fiber.StatusUnsupportedMediaType, CodeUnsupportedMediaType,
+			"compressed request bodies (Content-Encoding) are not accepted")
+	}
+	return c.Next()
 }

@@ -31,7 +31,10 @@ const (
 	// A feature switched off in the settings: 404, so to visitors (and
 	// crawlers) it does not exist, while the code tells the site why.
 	CodeFeatureDisabled = "feature_disabled"
-	CodeInternal        = "internal"
+	// CodeUnsupportedMediaType is a body in a format the route does not take
+	// (415): a compressed request body, an upload that is not a video.
+	CodeUnsupportedMediaType = "unsupported_media_type"
+	CodeInternal             = "internal"
 )
 
 // Detail is one problem with one field of the request.
@@ -162,6 +165,10 @@ func AsError(err error) *Error {
 	if errors.As(err, &fe) {
 		msg := fe.Message
 		switch fe.Code {
+		case http.StatusBadRequest:
+			// fasthttp's own parse errors quote the raw request back,
+			// Authorization header and all.
+			msg = "malformed request"
 		case http.StatusNotFound:
 			msg = "no such route"
 		case http.StatusMethodNotAllowed:

@@ -519,3 +519,21 @@ func TestScan(t *testing.T) {
 		t.Fatalf("portrait scanned video = %+v", v)
 	}
 }
+
+// TestScanOfTheWholeRootIsOne: "", "." and "/" all name the whole media
+// root, so they share one task: a second of them while the first waits is
+// a 409, not a second full-library scan.
+func TestScanOfTheWholeRootIsOne(t *testing.T) {
+	t.Parallel()
+	b := setup(t) // no worker: scans stay queued
+	for i, dir := range []string{"", ".", "/", " ./ "} {
+		res := b.do(t, testenv.Request{Method: "POST", Path: "/api/media/videos/scan", Token: b.owner, Body: map[string]string{"dir": dir}})
+		want := 409
+		if i == 0 {
+			want = 202
+		}
+		if res.Status != want {
+			t.Fatalf("scan of %q = %d %s, want %d", dir, res.Status, res.Body, want)
+		}
+	}
+}

@@ -175,6 +175,9 @@ func (h *Handler) scan(c *fiber.Ctx) error {
 		}
 	}
 	dir := strings.Trim(strings.TrimSpace(req.Dir), "/")
+	if dir == "." { // the whole root, like "": one scan, one task ID
+		dir = ""
+	}
 	if dir != "" {
 		if blob.CheckName(dir) != nil || strings.HasPrefix(dir, blob.TmpDir) {
 			return httpx.Invalid(httpx.Detail{Field: "dir", Message: "must be a folder inside the media root, like imports/2024"})

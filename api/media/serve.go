@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"net/http"
 	"os"
 	"strconv"
@@ -107,20 +108,20 @@ func parseRange(header string, size int64) (start, length int64, ok bool, err er
 	case first == "" && last == "": // "bytes=-"
 		return 0, 0, false, errRange
 	case first == "": // suffix: the last N bytes
-		n, perr := strconv.ParseInt(last, 10, 64)
+		n, perr := parseBytePos(last)
 		if perr != nil || n <= 0 || size == 0 {
 			return 0, 0, false, errRange
 		}
 		n = min(n, size)
 		return size - n, n, true, nil
 	default:
-		s, perr := strconv.ParseInt(first, 10, 64)
+		s, perr := parseBytePos(first)
 		if perr != nil || s < 0 || s >= size {
 			return 0, 0, false, errRange
 		}
 		e := size - 1
 		if last != "" {
-			e, perr = strconv.ParseInt(last, 10, 64)
+			e, perr = parseBytePos(last)
 			if perr != nil || e < s {
 				return 0, 0, false, errRange
 			}
@@ -128,4 +129,15 @@ func parseRange(header string, size int64) (start, length int64, ok bool, err er
 		}
 		return s, e - s + 1, true, nil
 	}
+}
+
+// parseBytePos reads a byte position or length of a Range header. One too
+// large for int64 is past any file's end: it counts as the largest int64, to
+// be cut to the file's end like any other.
+func parseBytePos(s string) (int64, error) {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if errors.Is(err, strconv.ErrRange) && s != "" && s[0] != '-' && s[0] != '+' {
+		return math.MaxInt64, nil
+	}
+	return n, err
 }

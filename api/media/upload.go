@@ -234,7 +234,11 @@ func (h *Handler) receive(c *fiber.Ctx) (*received, error) {
 	}
 	in.tags = splitTags(tags)
 	if in.title == "" {
+		// From the file name, within the title's limit of 200 characters.
 		in.title = strings.TrimSuffix(in.originalName, filepath.Ext(in.originalName))
+		if r := []rune(in.title); len(r) > 200 {
+			in.title = string(r[:200])
+		}
 	}
 	return in, nil
 }
@@ -252,7 +256,7 @@ func (h *Handler) receiveFile(fr *formReader, part formPart, in *received, max i
 	}
 	in.container = blob.Sniff(head)
 	if in.container == "" {
-		return httpx.NewError(fiber.StatusUnsupportedMediaType, "unsupported_media_type",
+		return httpx.NewError(fiber.StatusUnsupportedMediaType, httpx.CodeUnsupportedMediaType,
 			"the file is not a video in a supported container (MP4, MOV, M4V, MKV, WebM, AVI, FLV)")
 	}
 	// The request body as a whole is limited (connReader); the file's own

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"changemaker/config"
 	"changemaker/internal/testenv"
@@ -418,5 +419,26 @@ func TestUploadFailingAfterTheFileIsPlaced(t *testing.T) {
 	}
 	if files := b.storedVideos(t); len(files) != 1 {
 		t.Errorf("video files = %v, want one", files)
+	}
+}
+
+// A title taken from a long file name keeps to the title's limit of 200
+// characters, so the video can be edited with the title it got.
+func TestUploadTitleFromALongFileName(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	name := strings.Repeat("a", 300) + ".mp4" // kept to 255 bytes as the original name
+	status, out := b.upload(t, b.owner, name, []byte("\x00\x00\x00\x18ftypisom-long-name"), nil)
+	if status != 201 {
+		t.Fatalf("upload = %d %v", status, out)
+	}
+	title, _ := out["title"].(string)
+	if n := utf8.RuneCountInString(title); n == 0 || n > 200 || !utf8.ValidString(title) {
+		t.Fatalf("title %q has %d characters, want 1 to 200 of valid UTF-8", title, n)
+	}
+	res := b.do(t, testenv.Request{Method: "PATCH", Path: fmt.Sprintf("/api/media/videos/%d", idOf(t, out)), Token: b.owner,
+		Body: map[string]string{"title": title}})
+	if res.Status != 200 {
+		t.Fatalf("PATCH with the title it got = %d %s", res.Status, res.Body)
 	}
 }
