@@ -7,6 +7,7 @@ package campaigns
 import (
 	"errors"
 	"log/slog"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -187,6 +188,8 @@ func (req *campaignRequest) validate(v *httpx.Validator, creating bool) storage.
 	if req.CoverPhoto != nil {
 		v.MaxLen("coverPhoto", *req.CoverPhoto, maxURL)
 		v.NoLineBreaks("coverPhoto", *req.CoverPhoto)
+		v.Check(*req.CoverPhoto == "" || imageURL(*req.CoverPhoto), "coverPhoto",
+			"must be an http(s) URL or a path starting with /")
 	}
 	if req.Status != nil {
 		v.OneOf("status", *req.Status, storage.CampaignStatuses)
@@ -382,4 +385,15 @@ func (h *Handler) deleteRecipient(c *fiber.Ctx) error {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// imageURL reports whether s may go into a page as an image's address: an
+// absolute http(s) URL or a path on this site. Not javascript:, data: or
+// anything else a browser would run or a visitor would not expect.
+func imageURL(s string) bool {
+	if strings.HasPrefix(s, "/") && !strings.HasPrefix(s, "//") {
+		return true
+	}
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
 }

@@ -169,3 +169,29 @@ func TestAdminRoutesRoles(t *testing.T) {
 		}
 	})
 }
+
+// A cover photo goes into public pages as an image's address: an http(s)
+// URL or a path on the site, never a script or a data: blob.
+func TestCoverPhotoMustBeAnImageAddress(t *testing.T) {
+	t.Parallel()
+	env := influencetest.New(t)
+	tok := env.TokenFor(storage.RoleInfluenceAdmin)
+	for photo, want := range map[string]int{
+		"https://cdn.example.org/rally.jpg": 201,
+		"http://example.org/a.png":          201,
+		"/uploads/rally.jpg":                201,
+		"":                                  201,
+		"javascript:alert(1)":               400,
+		"JavaScript:alert(1)":               400,
+		"data:image/png;base64,iVBORw0KGgo": 400,
+		"//evil.example/a.jpg":              400,
+		"rally.jpg":                         400,
+		"https://":                          400,
+	} {
+		res := testenv.Do(t, env.Main, testenv.Request{Method: "POST", Path: "/api/campaigns", Token: tok,
+			Body: map[string]any{"title": "Cover " + photo, "coverPhoto": photo}})
+		if res.Status != want || (want == 400 && !strings.Contains(string(res.Body), `"field":"coverPhoto"`)) {
+			t.Errorf("coverPhoto %q = %d %s, want %d", photo, res.Status, res.Body, want)
+		}
+	}
+}

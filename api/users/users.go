@@ -80,6 +80,9 @@ func (h *Handler) create(c *fiber.Ctx) error {
 	v.MaxLen("name", req.Name, 200)
 	v.OneOf("role", req.Role, storage.Roles)
 	v.OneOf("status", req.Status, storage.UserStatuses)
+	if req.ExpiresAt != nil {
+		checkExpiry(&v, *req.ExpiresAt)
+	}
 	generated := ""
 	if req.Password == "" {
 		pw, err := auth.GeneratePassword()
@@ -128,6 +131,16 @@ func (h *Handler) get(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"user": u})
 }
 
+// checkExpiry keeps an expiry within the years JSON can carry (0 to 9999,
+// in whatever zone the database driver hands the time back, hence a day's
+// margin): one outside them would be stored and then break every answer
+// that shows the user.
+func checkExpiry(v *httpx.Validator, t time.Time) {
+	minExpiry := time.Date(1, 1, 2, 0, 0, 0, 0, time.UTC)
+	maxExpiry := time.Date(9999, 12, 30, 0, 0, 0, 0, time.UTC)
+	v.Check(t.After(minExpiry) && t.Before(maxExpiry), "expiresAt", "must be a time between the years 1 and 9999")
+}
+
 type updateRequest struct {
 	Email     *string    `json:"email"`
 	Name      *string    `json:"name"`
@@ -163,6 +176,7 @@ func (h *Handler) update(c *fiber.Ctx) error {
 		v.OneOf("status", *req.Status, storage.UserStatuses)
 	}
 	if req.ExpiresAt != nil {
+		checkExpiry(&v, *req.ExpiresAt)
 		p.SetExpiresAt, p.ExpiresAt = true, req.ExpiresAt
 	}
 	me := httpx.CurrentUser(c)
