@@ -206,7 +206,10 @@ func (h *Handler) list(c *fiber.Ctx) error {
 
 func (h *Handler) clear(c *fiber.Ctx) error {
 	code := ""
-	if raw := c.Query("postalCode"); raw != "" {
+	// Named but empty is a mistake (a form left blank), not "everything":
+	// only leaving the parameter out clears the whole cache.
+	if c.Context().QueryArgs().Has("postalCode") {
+		raw := c.Query("postalCode")
 		var ok bool
 		if code, ok = storage.NormalizePostalCode(raw); !ok {
 			return httpx.Invalid(httpx.Detail{Field: "postalCode", Message: "must be a Canadian postal code like T5K 2J1"})

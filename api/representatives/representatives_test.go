@@ -215,6 +215,10 @@ func TestCacheAdmin(t *testing.T) {
 	if res := testenv.Do(t, env.Main, testenv.Request{Method: "DELETE", Path: "/api/representatives/cache?postalCode=nope", Token: admin}); res.Status != 400 {
 		t.Errorf("delete bad code = %d", res.Status)
 	}
+	// A postal code named but left empty is refused, not taken for "all".
+	if res := testenv.Do(t, env.Main, testenv.Request{Method: "DELETE", Path: "/api/representatives/cache?postalCode=", Token: admin}); res.Status != 400 {
+		t.Errorf("delete with an empty code = %d %s, want 400", res.Status, res.Body)
+	}
 	res = testenv.Do(t, env.Main, testenv.Request{Method: "DELETE", Path: "/api/representatives/cache", Token: admin})
 	if res.Status != 200 || !strings.Contains(string(res.Body), `"deleted":1`) {
 		t.Errorf("delete all = %d %s", res.Status, res.Body)
