@@ -279,6 +279,11 @@ func TestRegister(t *testing.T) {
 	if short.Status != 400 || !contains(string(short.Body), `"field":"password"`) {
 		t.Errorf("short password = %d %s", short.Status, short.Body)
 	}
+	twoLines := testenv.Do(t, env.Main, testenv.Request{Method: "POST", Path: "/api/auth/register",
+		Body: map[string]string{"email": "y@example.test", "password": "a-long-enough-password", "name": "New\r\nBcc: x@example.test"}})
+	if twoLines.Status != 400 || !contains(string(twoLines.Body), `"field":"name"`) {
+		t.Errorf("a name with a line break = %d %s, want 400 on name", twoLines.Status, twoLines.Body)
+	}
 	off := false
 	if _, err := env.Store.UpdateSettings(context.Background(), storage.SettingsPatch{AllowRegistration: &off}); err != nil {
 		t.Fatal(err)
