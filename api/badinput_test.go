@@ -759,16 +759,7 @@ func sweepDo(t *testing.T, app *api.App, r sweepReq, token, ip string) *testenv.
 	for k, v := range sweepHeaders(r, token, ip) {
 		req.Header[k] = []string{v}
 	}
-	res, err := app.Test(req, int((30 * time.Second).Milliseconds()))
-	if err != nil {
-		t.Fatalf("%s %.200s: %v", r.method, r.uri, err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &testenv.Response{Status: res.StatusCode, Header: res.Header, Body: b}
+	return testenv.Send(t, app, req)
 }
 
 // sweepWire sends r over a connection to base. A declared body is announced

@@ -164,9 +164,16 @@ func Do(t testing.TB, app *api.App, req Request) *Response {
 	for k, v := range req.Header {
 		r.Header.Set(k, v)
 	}
+	return Send(t, app, r)
+}
+
+// Send sends r to app in-process, as it is (request line and headers
+// included), and reads the whole answer.
+func Send(t testing.TB, app *api.App, r *http.Request) *Response {
+	t.Helper()
 	res, err := app.Test(r, int((30 * time.Second).Milliseconds()))
 	if err != nil {
-		t.Fatalf("%s %s: %v", req.Method, req.Path, err)
+		t.Fatalf("%s %.200s: %v", r.Method, r.RequestURI, err)
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
