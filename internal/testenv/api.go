@@ -271,3 +271,38 @@ func PostDeclaringLength(t testing.TB, base, path string, length, send int, head
 	b, _ := io.ReadAll(res.Body)
 	return res.StatusCode, string(b)
 }
+
+// HouseRules checks one answer against the rules every answer keeps: never
+// a 5xx for what a client sent, no secret in the body, and every 4xx (but
+// to HEAD, which has no body) in the error format
+// {"error":{"code":…,"message":…,"details":[…]}} as JSON. It returns what
+// is wrong, or "" when nothing is.
+func HouseRules(method string, status int, header http.Header, body []byte, secrets ...string) string {
+	if status >= 500 {
+		return fmt.Sprintf("= %d %.300s, want < 500", status, body)
+	}
+	lower := bytes.ToLower(body)
+	for _, s := range secrets {
+		if s != "" && bytes.Contains(lower, bytes.ToLower([]byte(s))) {
+			return fmt.Sprintf("= %d: the body holds the secret %.6q…", status, s)
+		}
+	}
+	if status < 400 || method == http.MethodHead {
+		return ""
+	}
+	if ct := header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		return fmt.Sprintf("= %d with Content-Type %q, want application/json: %.300s", status, ct, body)
+	}
+	var e struct {
+		Error *struct {
+			Code    string            `json:"code"`
+			Message string            `json:"message"`
+			Details []json.RawMessage `json:"details"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(body, &e); err != nil || e.Error == nil || e.Error.Code == "" || e.Error.Message == "" ||
+		e.Error.Details == nil {
+		return fmt.Sprintf(`= %d %.300s, want {"error":{"code":…,"message":…,"details":[…]}}`, status, body)
+	}
+	return ""
+}
