@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
@@ -9,8 +8,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"net"
-	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strconv"
@@ -766,33 +763,12 @@ func sweepDo(t *testing.T, app *api.App, r sweepReq, token, ip string) *testenv.
 // and not sent: the server must answer from the headers.
 func sweepWire(t *testing.T, base string, r sweepReq, token, ip string) *testenv.Response {
 	t.Helper()
-	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(30 * time.Second)) //nolint:errcheck
-	var w bytes.Buffer
-	fmt.Fprintf(&w, "%s %s HTTP/1.1\r\nHost: test\r\nConnection: close\r\n", r.method, r.uri)
 	h := sweepHeaders(r, token, ip)
 	if r.declare > 0 {
 		h["Content-Type"] = "application/json"
 		h["Content-Length"] = strconv.Itoa(r.declare)
 	}
-	for _, k := range slices.Sorted(maps.Keys(h)) {
-		fmt.Fprintf(&w, "%s: %s\r\n", k, h[k])
-	}
-	w.WriteString("\r\n")
-	if _, err := conn.Write(w.Bytes()); err != nil {
-		t.Fatalf("%s %.100s: %v", r.method, r.uri, err)
-	}
-	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatalf("%s %.100s: %v", r.method, r.uri, err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return &testenv.Response{Status: res.StatusCode, Header: res.Header, Body: b}
+	return testenv.SendRaw(t, base, r.method, r.uri, h, nil)
 }
 
 // sweepHeaders are the headers r goes with.

@@ -8,9 +8,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -244,32 +247,42 @@ func NewTokensWithSecret(secret string) *httpx.Tokens {
 // the body before its handler runs: send that much.)
 func PostDeclaringLength(t testing.TB, base, path string, length, send int, header map[string]string) (int, string) {
 	t.Helper()
+	h := map[string]string{"Content-Type": "application/json"}
+	maps.Copy(h, header)
+	h["Content-Length"] = strconv.Itoa(length)
+	res := SendRaw(t, base, "POST", path, h, make([]byte, send))
+	return res.Status, string(res.Body)
+}
+
+// SendRaw writes a request to base over a new connection exactly as given:
+// the request line with target verbatim, Host, Connection: close, header in
+// sorted order, then body (which need not be as long as a Content-Length
+// in header says), and reads the answer.
+func SendRaw(t testing.TB, base, method, target string, header map[string]string, body []byte) *Response {
+	t.Helper()
 	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(30 * time.Second)) //nolint:errcheck
-	var extra strings.Builder
-	for k, v := range header {
-		fmt.Fprintf(&extra, "%s: %s\r\n", k, v)
+	var w bytes.Buffer
+	fmt.Fprintf(&w, "%s %s HTTP/1.1\r\nHost: test\r\nConnection: close\r\n", method, target)
+	for _, k := range slices.Sorted(maps.Keys(header)) {
+		fmt.Fprintf(&w, "%s: %s\r\n", k, header[k])
 	}
-	if header["Content-Type"] == "" {
-		extra.WriteString("Content-Type: application/json\r\n")
-	}
-	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: test\r\n%sContent-Length: %d\r\n\r\n", path, extra.String(), length)
-	if send > 0 {
-		if _, err := conn.Write(make([]byte, send)); err != nil {
-			t.Fatalf("POST %s: write the first %d bytes: %v", path, send, err)
-		}
+	w.WriteString("\r\n")
+	w.Write(body)
+	if _, err := conn.Write(w.Bytes()); err != nil {
+		t.Fatalf("%s %.100s: %v", method, target, err)
 	}
 	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
-		t.Fatalf("POST %s declaring %d bytes: %v", path, length, err)
+		t.Fatalf("%s %.100s: %v", method, target, err)
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, string(b)
+	return &Response{Status: res.StatusCode, Header: res.Header, Body: b}
 }
 
 // HouseRules checks one answer against the rules every answer keeps: never
