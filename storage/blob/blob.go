@@ -123,9 +123,10 @@ func ThumbnailName(videoID int64) string {
 // only through Commit; Abort (safe to call after Commit) removes it otherwise.
 type Temp struct {
 	*os.File
-	root *Root
-	name string
-	done bool
+	root   *Root
+	name   string
+	done   bool
+	synced bool // on the disk already (Receive syncs what it wrote)
 }
 
 // CreateTemp creates an empty temporary file under .tmp, on the same file
@@ -153,8 +154,10 @@ func (t *Temp) Commit(name string) error {
 	if err := CheckName(name); err != nil {
 		return err
 	}
-	if err := t.File.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", t.name, err)
+	if !t.synced {
+		if err := t.File.Sync(); err != nil {
+			return fmt.Errorf("sync %s: %w", t.name, err)
+		}
 	}
 	dir := path.Dir(name)
 	created := t.root.missingAncestor(dir)

@@ -84,7 +84,7 @@ func (r *Root) Receive(prefix string, src Source) (*Temp, Received, error) {
 	if err := f.Sync(); err != nil {
 		return nil, Received{}, fmt.Errorf("%w: sync %s: %w", ErrWrite, name, err)
 	}
-	kept = true
+	t.synced, kept = true, true
 	return t, got, nil
 }
 
