@@ -51,6 +51,7 @@ type Stats struct {
 // table is the part both readers share: the header, the column lookup and
 // one record at a time with its line number.
 type table struct {
+	what   string // "address file", for errors
 	cr     *csv.Reader
 	guard  *recordGuard
 	header []string // upper-cased, trimmed names
@@ -73,7 +74,7 @@ func openTable(r io.Reader, what string) (*table, error) {
 	cr := csv.NewReader(guard)
 	cr.ReuseRecord = true
 	cr.FieldsPerRecord = -1 // counted against the header by next, per row
-	t := &table{cr: cr, guard: guard, last: 1}
+	t := &table{what: what, cr: cr, guard: guard, last: 1}
 
 	rec, err := cr.Read()
 	switch {
@@ -150,7 +151,7 @@ func (t *table) next() ([]string, int, error) {
 		case errors.Is(err, errRecordTooLong):
 			t.err = &FormatError{Reason: fmt.Sprintf("damaged CSV after line %d: a row longer than %d bytes (a quote that is never closed?)", t.last, maxRecordBytes)}
 		default:
-			t.err = err
+			t.err = fmt.Errorf("read %s after line %d: %w", t.what, t.last, err)
 		}
 		return nil, 0, t.err
 	}
