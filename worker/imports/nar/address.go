@@ -47,7 +47,8 @@ type Address struct {
 
 // AddressReader streams the rows of one Address_*.csv file.
 type AddressReader struct {
-	t *table
+	t    *table
+	proj lcc // built once: its constants cost as much as a row's inverse
 
 	locGUID, addrGUID, unit, civic, suffix, street, typ, dir   int
 	prov, csd, mailCity, mailProv, postal, x, y, nonCivic, use int
@@ -73,6 +74,7 @@ func NewAddressReader(r io.Reader) (*AddressReader, error) {
 	}
 	return &AddressReader{
 		t:       t,
+		proj:    statCanLambert(),
 		locGUID: c["LOC_GUID"], addrGUID: c["ADDR_GUID"], unit: c["APT_NO_LABEL"],
 		civic: c["CIVIC_NO"], suffix: c["CIVIC_NO_SUFFIX"], street: c["OFFICIAL_STREET_NAME"],
 		typ: c["OFFICIAL_STREET_TYPE"], dir: c["OFFICIAL_STREET_DIR"],
@@ -119,7 +121,7 @@ func (r *AddressReader) Next() (Address, error) {
 		return Address{}, r.t.skip(line, err.Error())
 	}
 	if a.HasXY {
-		a.Lat, a.Lng = LambertToLatLng(a.X, a.Y)
+		a.Lat, a.Lng = r.proj.inverse(a.X, a.Y)
 		if !inCanada(a.Lat, a.Lng) {
 			return Address{}, r.t.skip(line, fmt.Sprintf("BG_X/BG_Y (%g, %g) is not in Canada", a.X, a.Y))
 		}

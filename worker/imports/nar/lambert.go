@@ -27,7 +27,7 @@ func LatLngToLambert(lat, lng float64) (x, y float64) {
 }
 
 // statCanLambert is built on each call rather than kept in a package
-// variable: it costs a few logarithms, far less than parsing the row.
+// variable; readers build it once.
 func statCanLambert() lcc {
 	return newLCC(grs80A, grs80InvF, statCanLat1, statCanLat2, statCanLatF, statCanLonF, statCanFE, statCanFN)
 }
