@@ -9,6 +9,9 @@
 #   --no-start    install only; do not start Postgres and Redis
 #   --start-only  do not install anything; only start Postgres and Redis
 #
+# PostGIS comes from postgresql-<major>-postgis-3 for the major version of
+# the server that runs on CM_PG_PORT (nothing is installed when it has it).
+#
 # Idempotent: it installs only what is missing and starts only what is not
 # answering. On Debian/Ubuntu it uses apt (through sudo when not root);
 # elsewhere it lists what to install and exits non-zero. It works without
@@ -35,7 +38,7 @@ for arg in "$@"; do
 	--no-start) start=0 ;;
 	--start-only) install=0 ;;
 	-h | --help)
-		sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*)
@@ -147,6 +150,68 @@ EOF
 	say "installing with apt: ${need[*]}"
 	as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
 	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
+}
+
+# pg_server_major prints the major version of the PostgreSQL server on
+# $PG_HOST:$PG_PORT: asked of the server when it answers, else the local
+# cluster on that port, else the newest installed server. PostGIS must be
+# built for exactly that version, or CREATE EXTENSION cannot load it.
+pg_server_major() {
+	local num
+	if have psql && num=$(psql "postgresql://postgres@$PG_HOST:$PG_PORT/postgres?connect_timeout=5" \
+		-XtAc 'SHOW server_version_num' 2>/dev/null) && [ -n "$num" ]; then
+		echo $((num / 10000))
+		return
+	fi
+	if have pg_lsclusters; then
+		num=$(pg_lsclusters --no-header 2>/dev/null | awk -v port="$PG_PORT" '$3 == port {print $1; exit}')
+		if [ -n "$num" ]; then
+			echo "$num"
+			return
+		fi
+	fi
+	find /usr/lib/postgresql -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null | sort -V | tail -n 1
+}
+
+# postgis_present reports whether the server (or, when it cannot be asked,
+# the local installation of that major version) offers the postgis extension.
+postgis_present() {
+	local major=$1 out
+	if have psql && out=$(psql "postgresql://postgres@$PG_HOST:$PG_PORT/postgres?connect_timeout=5" \
+		-XtAc "SELECT count(*) FROM pg_available_extensions WHERE name = 'postgis'" 2>/dev/null); then
+		[ "$out" != 0 ]
+		return
+	fi
+	[ -e "/usr/share/postgresql/$major/extension/postgis.control" ]
+}
+
+# install_postgis adds the Debian package postgresql-<major>-postgis-3 for
+# the server this machine runs (the map stores points and turf in PostGIS).
+install_postgis() {
+	case $PG_HOST in
+	127.0.0.1 | localhost | ::1) ;;
+	*)
+		say "postgis: the server on $PG_HOST is not local; it needs PostGIS 3 installed there"
+		return
+		;;
+	esac
+	local major
+	major=$(pg_server_major)
+	if [ -z "$major" ]; then
+		say "postgis: no PostgreSQL server found; skipped"
+		return
+	fi
+	if postgis_present "$major"; then
+		say "postgis: present for PostgreSQL $major"
+		return
+	fi
+	local pkg="postgresql-$major-postgis-3"
+	have apt-get || die "PostGIS 3 for PostgreSQL $major is missing: install it (Debian: $pkg; macOS: brew install postgis) and run this script again"
+	say "installing with apt: $pkg"
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	# Other apt users (unattended upgrades) may hold the lock for a while.
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		-o DPkg::Lock::Timeout=300 "$pkg"
 }
 
 install_go_tools() {
@@ -269,6 +334,7 @@ start_redis() {
 
 if [ "$install" = 1 ]; then
 	install_packages
+	install_postgis
 	install_go_tools
 fi
 if [ "$start" = 1 ]; then
