@@ -230,7 +230,7 @@ func Parse(s string) Address {
 			}
 			if i > 0 && len(seg[i-1]) == 3 && len(seg[i]) == 3 && isPostal(seg[i-1]+seg[i]) {
 				a.PostalCode = seg[i-1] + seg[i]
-				segs[si] = append(seg[: i-1 : i-1], seg[i+1:]...)
+				segs[si] = append(seg[:i-1:i-1], seg[i+1:]...)
 				break
 			}
 		}

@@ -105,18 +105,18 @@ func TestParseSameDoorManyWays(t *testing.T) {
 			},
 		},
 		{
-			name: "court, road, drive, lane, terrace, trail, place",
-			want: Key{Civic: "8", Street: "MAPLE", Type: "CRT"},
+			name:  "court, road, drive, lane, terrace, trail, place",
+			want:  Key{Civic: "8", Street: "MAPLE", Type: "CRT"},
 			typed: []string{"8 Maple Court", "8 Maple Ct", "8 Maple Crt."},
 		},
 		{
-			name: "a road run on into its town",
-			want: Key{Civic: "1", Street: "RIVER", Type: "RD"},
+			name:  "a road run on into its town",
+			want:  Key{Civic: "1", Street: "RIVER", Type: "RD"},
 			typed: []string{"1 River Road", "1 River Rd Ottawa", "1 River Rd Ottawa ON K2P1A1", "1 River Rd., Ottawa"},
 		},
 		{
-			name: "a chemin",
-			want: Key{Civic: "2200", Street: "DU LAC", Type: "CH"},
+			name:  "a chemin",
+			want:  Key{Civic: "2200", Street: "DU LAC", Type: "CH"},
 			typed: []string{"2200 chemin du Lac", "2200 ch. du Lac", "2200 CH DU LAC"},
 		},
 	}
