@@ -105,7 +105,7 @@ func TestParseSameDoorManyWays(t *testing.T) {
 			},
 		},
 		{
-			name:  "court, road, drive, lane, terrace, trail, place",
+			name:  "a court",
 			want:  Key{Civic: "8", Street: "MAPLE", Type: "CRT"},
 			typed: []string{"8 Maple Court", "8 Maple Ct", "8 Maple Crt."},
 		},
@@ -129,6 +129,75 @@ func TestParseSameDoorManyWays(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestParseStreetTypeSpellings(t *testing.T) {
+	t.Parallel()
+	spellings := map[string][]string{
+		"ST":    {"Street", "St", "St.", "Str"},
+		"AVE":   {"Avenue", "Ave", "Av", "Av."},
+		"RD":    {"Road", "Rd", "Rd."},
+		"DR":    {"Drive", "Dr", "Dr."},
+		"BLVD":  {"Boulevard", "Blvd", "Boul", "Boul."},
+		"CRES":  {"Crescent", "Cres", "Cresc"},
+		"CRT":   {"Court", "Crt", "Ct"},
+		"PL":    {"Place", "Pl"},
+		"LANE":  {"Lane", "Ln"},
+		"WAY":   {"Way"},
+		"TRAIL": {"Trail", "Trl"},
+		"TERR":  {"Terrace", "Terr", "Ter"},
+		"CLOSE": {"Close"},
+		"GATE":  {"Gate"},
+		"CIR":   {"Circle", "Cir"},
+		"PKY":   {"Parkway", "Pkwy"},
+	}
+	for want, forms := range spellings {
+		for _, f := range forms {
+			in := "10 Oakwood " + f
+			if got := Parse(in).Key; got != (Key{Civic: "10", Street: "OAKWOOD", Type: want}) {
+				t.Errorf("Parse(%q) = %+v, want type %s", in, got, want)
+			}
+		}
+	}
+	french := map[string][]string{
+		"RUE":    {"rue", "Rue"},
+		"CH":     {"chemin", "ch.", "Ch"},
+		"BLVD":   {"boulevard", "boul."},
+		"AVE":    {"avenue", "av."},
+		"MONTEE": {"montée", "Montee"},
+		"IMP":    {"impasse"},
+		"COTE":   {"côte"},
+	}
+	for want, forms := range french {
+		for _, f := range forms {
+			in := "10 " + f + " des Érables"
+			if got := Parse(in).Key; got != (Key{Civic: "10", Street: "DES ERABLES", Type: want}) {
+				t.Errorf("Parse(%q) = %+v, want type %s", in, got, want)
+			}
+		}
+	}
+}
+
+func TestParseDirectionSpellings(t *testing.T) {
+	t.Parallel()
+	spellings := map[string][]string{
+		"N":  {"N", "North", "Nord", "N."},
+		"S":  {"S", "South", "Sud"},
+		"E":  {"E", "East", "Est"},
+		"W":  {"W", "West", "Ouest", "O"},
+		"NE": {"NE", "Northeast", "Nord-Est", "North East"},
+		"NW": {"NW", "Northwest", "Nord-Ouest", "NO"},
+		"SE": {"SE", "Southeast", "Sud-Est"},
+		"SW": {"SW", "Southwest", "Sud-Ouest", "SO"},
+	}
+	for want, forms := range spellings {
+		for _, f := range forms {
+			in := "10 Oakwood Ave " + f
+			if got := Parse(in).Key; got != (Key{Civic: "10", Street: "OAKWOOD", Type: "AVE", Direction: want}) {
+				t.Errorf("Parse(%q) = %+v, want direction %s", in, got, want)
+			}
+		}
 	}
 }
 
