@@ -186,34 +186,3 @@ func TestOrderRoute500Fast(t *testing.T) {
 		t.Fatalf("500 stops took %v; the target is 200 ms (a second allowed for a loaded machine)", took)
 	}
 }
-
-// BenchmarkOrderRoute500 reports, for 500 doors, the time per route and how
-// much shorter it is than nearest neighbour (saved-%); the target is at
-// least 8% in under 200 ms.
-func BenchmarkOrderRoute500(b *testing.B) {
-	for _, kind := range []struct {
-		name string
-		gen  func(uint64, int) (LatLng, []LatLng)
-	}{{"uniform", uniformStops}, {"streets", cityStops}} {
-		b.Run(kind.name, func(b *testing.B) {
-			start, stops := kind.gen(1, 500)
-			base := RouteLength(start, stops, NearestNeighbourRoute(start, stops))
-			var got float64
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				got = RouteLength(start, stops, OrderRoute(start, stops))
-			}
-			b.StopTimer()
-			b.ReportMetric(100*(1-got/base), "saved-%")
-			b.ReportMetric(got, "route-m")
-			b.ReportMetric(base, "nn-m")
-		})
-	}
-}
-
-func BenchmarkNearestNeighbour500(b *testing.B) {
-	start, stops := uniformStops(1, 500)
-	for i := 0; i < b.N; i++ {
-		NearestNeighbourRoute(start, stops)
-	}
-}
