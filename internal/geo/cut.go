@@ -376,10 +376,14 @@ func (v *validator) crossings(mp orb.MultiPolygon) {
 				if key[1] != e.ring {
 					lo, hi = f, e
 				}
+				verb := "crosses"
+				if kind == overlap {
+					verb = "shares an edge with"
+				}
 				if lo.ring == 0 {
-					v.add(where(hi.poly, hi.ring, -1), "hole crosses the outer ring near %s", fmtPoint(meetPoint(e, f)))
+					v.add(where(hi.poly, hi.ring, -1), "hole %s the outer ring near %s", verb, fmtPoint(meetPoint(e, f)))
 				} else {
-					v.add(where(hi.poly, hi.ring, -1), "hole crosses hole %d near %s", lo.ring, fmtPoint(meetPoint(e, f)))
+					v.add(where(hi.poly, hi.ring, -1), "hole %s hole %d near %s", verb, lo.ring, fmtPoint(meetPoint(e, f)))
 				}
 			default:
 				if kind == touch {
@@ -390,7 +394,11 @@ func (v *validator) crossings(mp orb.MultiPolygon) {
 				if key[0] != e.poly {
 					lo, hi = f, e
 				}
-				v.add(where(hi.poly, -1, -1), "polygon crosses polygon %d near %s", lo.poly+1, fmtPoint(meetPoint(e, f)))
+				verb := "crosses"
+				if kind == overlap {
+					verb = "shares an edge with"
+				}
+				v.add(where(hi.poly, -1, -1), "polygon %s polygon %d near %s; polygons of a MultiPolygon may touch only at points", verb, lo.poly+1, fmtPoint(meetPoint(e, f)))
 			}
 			if len(v.problems) >= maxProblems {
 				return

@@ -127,10 +127,11 @@ func TestParseMultiPolygonRejects(t *testing.T) {
 		{"a spike back along an edge", `{"type":"Polygon","coordinates":[[[0,0],[4,0],[4,4],[4,2],[4,6],[0,4],[0,0]]]}`, "ring crosses itself"},
 		{"a hole outside its shell", `{"type":"Polygon","coordinates":[[[0,0],[4,0],[4,4],[0,4],[0,0]],[[5,5],[6,5],[6,6],[5,6],[5,5]]]}`, "polygon 1, hole 1: hole lies outside the outer ring"},
 		{"a hole crossing its shell", `{"type":"Polygon","coordinates":[[[0,0],[4,0],[4,4],[0,4],[0,0]],[[3,1],[5,1],[5,3],[3,3],[3,1]]]}`, "hole 1: hole crosses the outer ring near"},
-		{"a hole sharing an edge with its shell", `{"type":"Polygon","coordinates":[[[0,0],[4,0],[4,4],[0,4],[0,0]],[[0,1],[2,1],[2,3],[0,3],[0,1]]]}`, "hole crosses the outer ring"},
+		{"a hole sharing an edge with its shell", `{"type":"Polygon","coordinates":[[[0,0],[4,0],[4,4],[0,4],[0,0]],[[0,1],[2,1],[2,3],[0,3],[0,1]]]}`, "hole 1: hole shares an edge with the outer ring near [0, "},
 		{"holes crossing each other", `{"type":"Polygon","coordinates":[[[0,0],[10,0],[10,10],[0,10],[0,0]],[[1,1],[5,1],[5,5],[1,5],[1,1]],[[3,3],[7,3],[7,7],[3,7],[3,3]]]}`, "hole 2: hole crosses hole 1"},
 		{"a hole inside a hole", `{"type":"Polygon","coordinates":[[[0,0],[10,0],[10,10],[0,10],[0,0]],[[1,1],[9,1],[9,9],[1,9],[1,1]],[[3,3],[7,3],[7,7],[3,7],[3,3]]]}`, "hole 2: hole lies inside hole 1"},
 		{"polygons crossing", `{"type":"MultiPolygon","coordinates":[[[[0,0],[2,0],[2,2],[0,2],[0,0]]],[[[1,1],[3,1],[3,3],[1,3],[1,1]]]]}`, "polygon 2: polygon crosses polygon 1"},
+		{"polygons sharing an edge", `{"type":"MultiPolygon","coordinates":[[[[0,0],[1,0],[1,1],[0,1],[0,0]]],[[[1,0],[2,0],[2,1],[1,1],[1,0]]]]}`, "polygon 2: polygon shares an edge with polygon 1"},
 		{"a polygon inside another", `{"type":"MultiPolygon","coordinates":[[[[0,0],[10,0],[10,10],[0,10],[0,0]]],[[[4,4],[6,4],[6,6],[4,6],[4,4]]]]}`, "polygon 2: polygon lies inside polygon 1"},
 	}
 	for _, tc := range cases {
