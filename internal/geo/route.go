@@ -60,6 +60,8 @@ func stopOrder(tour []int) []int {
 // and improves it with 2-opt and Or-opt moves until neither finds a shorter
 // path, so the result is never longer than nearest neighbour. The result
 // lists indexes into stops; the same input always gives the same order.
+// Positions are expected to be real coordinates (they come from PostGIS);
+// a NaN does not panic but its stop lands wherever the search leaves it.
 func OrderRoute(start LatLng, stops []LatLng) []int {
 	if len(stops) <= 2 {
 		return NearestNeighbourRoute(start, stops)
@@ -146,6 +148,15 @@ func (s *routeSpace) nearestNeighbour() []int {
 			if !visited[j] {
 				if dj := s.chord2(cur, j); dj < bestD {
 					best, bestD = j, dj
+				}
+			}
+		}
+		if best < 0 {
+			// Only NaN distances are left (a stop without a real
+			// position): take them in input order rather than fail.
+			for j := 1; j < s.n && best < 0; j++ {
+				if !visited[j] {
+					best = j
 				}
 			}
 		}

@@ -160,6 +160,20 @@ func TestRouteSpaceDistanceIsHaversine(t *testing.T) {
 	}
 }
 
+func TestOrderRouteNaNDoesNotPanic(t *testing.T) {
+	t.Parallel()
+	start := LatLng{45.4, -75.7}
+	stops := []LatLng{{45.401, -75.7}, {math.NaN(), -75.7}, {45.402, -75.7}, {45.403, math.NaN()}}
+	order := OrderRoute(start, stops)
+	seen := map[int]bool{}
+	for _, i := range order {
+		seen[i] = true
+	}
+	if len(order) != len(stops) || len(seen) != len(stops) {
+		t.Fatalf("route %v is not a permutation", order)
+	}
+}
+
 func TestOrderRouteWithoutDistanceTable(t *testing.T) {
 	t.Parallel()
 	start, stops := uniformStops(5, maxMatrixStops+1)
