@@ -2,6 +2,7 @@ package geo
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
 
@@ -187,8 +188,8 @@ func TestParseMultiPolygonLargeRing(t *testing.T) {
 	ring := orb.Ring{}
 	const n = 20000
 	for i := 0; i < n; i++ {
-		a := 2 * 3.141592653589793 * float64(i) / n
-		ring = append(ring, orb.Point{-75.6 + 0.1*cos(a), 45.4 + 0.1*sin(a)})
+		a := 2 * math.Pi * float64(i) / n
+		ring = append(ring, orb.Point{-75.6 + 0.1*math.Cos(a), 45.4 + 0.1*math.Sin(a)})
 	}
 	ring = append(ring, ring[0])
 	data, err := geojson.NewGeometry(orb.Polygon{ring}).MarshalJSON()
