@@ -3,7 +3,7 @@
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO      ?= go
 
-.PHONY: build dev test bench fmt vet clean
+.PHONY: build dev test bench generate fmt vet clean
 
 ## build: compile bin/changemaker
 build:
@@ -20,6 +20,10 @@ test:
 ## bench: the wrk benchmarks recorded in docs/benchmarks.md
 bench:
 	./scripts/bench.sh
+
+## generate: compile storage/queries/*.sql into storage/internal/db with sqlc
+generate:
+	./scripts/sqlc.sh generate
 
 fmt:
 	gofmt -w $$(find . -name "*.go" -not -path "./.git/*" -not -path "*/testdata/*")

@@ -24,6 +24,7 @@
 set -euo pipefail
 
 MAILPIT_VERSION=v1.33.1
+SQLC_VERSION=v1.31.1
 PG_HOST=${CM_PG_HOST:-127.0.0.1}
 PG_PORT=${CM_PG_PORT:-5432}
 REDIS_HOST=${CM_REDIS_HOST:-127.0.0.1}
@@ -227,6 +228,20 @@ install_go_tools() {
 		if ! out=$(go install "github.com/axllent/mailpit@$MAILPIT_VERSION" 2>&1); then
 			printf '%s\n' "$out" >&2
 			die "go install mailpit failed"
+		fi
+	fi
+	# sqlc compiles storage/queries into Go (scripts/sqlc.sh); the version is
+	# pinned because its output is committed and checked. It needs cgo (gcc).
+	local sqlc_bin=sqlc
+	have sqlc || sqlc_bin=$gobin/sqlc
+	if [ "$("$sqlc_bin" version 2>/dev/null)" = "$SQLC_VERSION" ]; then
+		say "sqlc: present"
+	else
+		say "installing sqlc $SQLC_VERSION into $gobin (go install with cgo; minutes the first time)"
+		local out
+		if ! out=$(CGO_ENABLED=1 go install "github.com/sqlc-dev/sqlc/cmd/sqlc@$SQLC_VERSION" 2>&1); then
+			printf '%s\n' "$out" >&2
+			die "go install sqlc failed"
 		fi
 	fi
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test.sh — the whole check, as CI runs it (.ci/run calls this script).
 #
-#   ./scripts/test.sh                 gofmt, go vet, go test -race ./...
+#   ./scripts/test.sh                 gofmt, sqlc check, go vet, go test -race ./...
 #   ./scripts/test.sh ./api/... -run TestLogin   (arguments replace ./... for go test)
 #
 # Installs what is missing and starts Postgres and Redis (scripts/install-deps.sh),
@@ -27,6 +27,9 @@ if [ -n "$unformatted" ]; then
 	sed 's/^/  /' <<<"$unformatted" >&2
 	exit 1
 fi
+
+step "sqlc: storage/internal/db is what storage/queries compile to"
+scripts/sqlc.sh check
 
 step "go vet ./..."
 go vet ./...

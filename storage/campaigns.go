@@ -15,6 +15,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/text/unicode/norm"
+
+	"changemaker/storage/internal/db"
 )
 
 // Campaign statuses. A campaign moves DRAFT → ACTIVE ⇄ PAUSED → ARCHIVED.
@@ -91,26 +93,19 @@ func (c Campaign) Targets(level string) bool {
 	return len(c.TargetGovernmentLevels) == 0 || slices.Contains(c.TargetGovernmentLevels, level)
 }
 
-const campaignColumns = `id, slug, title, description, email_subject, email_body, call_to_action, cover_photo,
-	status, target_government_levels, allow_smtp_email, allow_mailto_link, collect_user_info, show_email_count,
-	show_call_count, allow_email_editing, allow_custom_recipients, show_response_wall, highlight_campaign,
-	email_count, call_count, created_by, created_at, updated_at`
-
-func (c *Campaign) scanTargets() []any {
-	return []any{&c.ID, &c.Slug, &c.Title, &c.Description, &c.EmailSubject, &c.EmailBody, &c.CallToAction,
-		&c.CoverPhoto, &c.Status, &c.TargetGovernmentLevels, &c.AllowSMTPEmail, &c.AllowMailtoLink,
-		&c.CollectUserInfo, &c.ShowEmailCount, &c.ShowCallCount, &c.AllowEmailEditing, &c.AllowCustomRecipients,
-		&c.ShowResponseWall, &c.HighlightCampaign, &c.EmailCount, &c.CallCount, &c.CreatedBy, &c.CreatedAt,
-		&c.UpdatedAt}
-}
-
-func scanCampaign(row pgx.Row) (Campaign, error) {
-	var c Campaign
-	err := row.Scan(c.scanTargets()...)
-	if c.TargetGovernmentLevels == nil {
-		c.TargetGovernmentLevels = []string{}
+func campaignFromDB(r db.Campaign) Campaign {
+	levels := r.TargetGovernmentLevels
+	if levels == nil {
+		levels = []string{}
 	}
-	return c, err
+	return Campaign{ID: r.ID, Slug: r.Slug, Title: r.Title, Description: r.Description,
+		EmailSubject: r.EmailSubject, EmailBody: r.EmailBody, CallToAction: r.CallToAction,
+		CoverPhoto: r.CoverPhoto, Status: r.Status, TargetGovernmentLevels: levels,
+		AllowSMTPEmail: r.AllowSmtpEmail, AllowMailtoLink: r.AllowMailtoLink, CollectUserInfo: r.CollectUserInfo,
+		ShowEmailCount: r.ShowEmailCount, ShowCallCount: r.ShowCallCount, AllowEmailEditing: r.AllowEmailEditing,
+		AllowCustomRecipients: r.AllowCustomRecipients, ShowResponseWall: r.ShowResponseWall,
+		HighlightCampaign: r.HighlightCampaign, EmailCount: int(r.EmailCount), CallCount: int(r.CallCount),
+		CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }
 
 // CampaignFields are the editable fields of a campaign; nil leaves a field as
@@ -176,33 +171,27 @@ func (s *Store) CreateCampaign(ctx context.Context, f CampaignFields, createdBy 
 		base = Slugify(*f.Title)
 	}
 	levels := []string{}
-	if f.TargetGovernmentLevels != nil {
+	if f.TargetGovernmentLevels != nil && *f.TargetGovernmentLevels != nil {
 		levels = *f.TargetGovernmentLevels
 	}
+	arg := db.CreateCampaignParams{Title: f.Title, Description: f.Description, EmailSubject: f.EmailSubject,
+		EmailBody: f.EmailBody, CallToAction: f.CallToAction, CoverPhoto: f.CoverPhoto, Status: f.Status,
+		TargetGovernmentLevels: levels, AllowSmtpEmail: f.AllowSMTPEmail, AllowMailtoLink: f.AllowMailtoLink,
+		CollectUserInfo: f.CollectUserInfo, ShowEmailCount: f.ShowEmailCount, ShowCallCount: f.ShowCallCount,
+		AllowEmailEditing: f.AllowEmailEditing, AllowCustomRecipients: f.AllowCustomRecipients,
+		ShowResponseWall: f.ShowResponseWall, HighlightCampaign: f.HighlightCampaign, CreatedBy: &createdBy}
 	// "petition", "petition-2" … "petition-5", then random suffixes: a
 	// popular title never runs out of slugs, and no loop scans them all.
 	for attempt := 1; attempt <= 20; attempt++ {
-		slug := base
+		arg.Slug = base
 		switch {
 		case attempt > 5:
-			slug = base + "-" + randomSlugSuffix()
+			arg.Slug = base + "-" + randomSlugSuffix()
 		case attempt > 1:
-			slug = base + "-" + strconv.Itoa(attempt)
+			arg.Slug = base + "-" + strconv.Itoa(attempt)
 		}
-		c, err := scanCampaign(s.Pool.QueryRow(ctx, `
-			INSERT INTO campaigns (slug, title, description, email_subject, email_body, call_to_action, cover_photo,
-				status, target_government_levels, allow_smtp_email, allow_mailto_link, collect_user_info,
-				show_email_count, show_call_count, allow_email_editing, allow_custom_recipients, show_response_wall,
-				highlight_campaign, created_by)
-			VALUES ($1, $2, COALESCE($3, ''), COALESCE($4, ''), COALESCE($5, ''), COALESCE($6, ''), COALESCE($7, ''),
-				COALESCE($8, 'DRAFT'), $9, COALESCE($10, true), COALESCE($11, false), COALESCE($12, true),
-				COALESCE($13, true), COALESCE($14, false), COALESCE($15, false), COALESCE($16, false),
-				COALESCE($17, false), COALESCE($18, false), $19)
-			RETURNING `+campaignColumns,
-			slug, f.Title, f.Description, f.EmailSubject, f.EmailBody, f.CallToAction, f.CoverPhoto, f.Status, levels,
-			f.AllowSMTPEmail, f.AllowMailtoLink, f.CollectUserInfo, f.ShowEmailCount, f.ShowCallCount,
-			f.AllowEmailEditing, f.AllowCustomRecipients, f.ShowResponseWall, f.HighlightCampaign, createdBy))
-		if isUniqueViolation(err) {
+		r, err := s.q().CreateCampaign(ctx, arg)
+		if errors.Is(err, ErrConflict) {
 			if explicit {
 				return Campaign{}, ErrConflict
 			}
@@ -211,64 +200,53 @@ func (s *Store) CreateCampaign(ctx context.Context, f CampaignFields, createdBy 
 		if err != nil {
 			return Campaign{}, fmt.Errorf("insert campaign: %w", err)
 		}
-		return c, nil
+		return campaignFromDB(r), nil
 	}
 	return Campaign{}, ErrConflict
 }
 
 // CampaignByID finds a campaign.
 func (s *Store) CampaignByID(ctx context.Context, id int64) (Campaign, error) {
-	c, err := scanCampaign(s.Pool.QueryRow(ctx, `SELECT `+campaignColumns+` FROM campaigns WHERE id = $1`, id))
-	return c, notFound(err)
+	r, err := s.q().CampaignByID(ctx, id)
+	return campaignFromDB(r), notFound(err)
 }
 
 // CampaignBySlug finds a campaign by its slug.
 func (s *Store) CampaignBySlug(ctx context.Context, slug string) (Campaign, error) {
-	c, err := scanCampaign(s.Pool.QueryRow(ctx, `SELECT `+campaignColumns+` FROM campaigns WHERE slug = $1`, slug))
-	return c, notFound(err)
+	r, err := s.q().CampaignBySlug(ctx, slug)
+	return campaignFromDB(r), notFound(err)
 }
 
 // UpdateCampaign applies f. A slug already taken is ErrConflict.
 func (s *Store) UpdateCampaign(ctx context.Context, id int64, f CampaignFields) (Campaign, error) {
-	c, err := scanCampaign(s.Pool.QueryRow(ctx, `
-		UPDATE campaigns SET
-			slug                     = COALESCE($2, slug),
-			title                    = COALESCE($3, title),
-			description              = COALESCE($4, description),
-			email_subject            = COALESCE($5, email_subject),
-			email_body               = COALESCE($6, email_body),
-			call_to_action           = COALESCE($7, call_to_action),
-			cover_photo              = COALESCE($8, cover_photo),
-			status                   = COALESCE($9, status),
-			target_government_levels = COALESCE($10, target_government_levels),
-			allow_smtp_email         = COALESCE($11, allow_smtp_email),
-			allow_mailto_link        = COALESCE($12, allow_mailto_link),
-			collect_user_info        = COALESCE($13, collect_user_info),
-			show_email_count         = COALESCE($14, show_email_count),
-			show_call_count          = COALESCE($15, show_call_count),
-			allow_email_editing      = COALESCE($16, allow_email_editing),
-			allow_custom_recipients  = COALESCE($17, allow_custom_recipients),
-			show_response_wall       = COALESCE($18, show_response_wall),
-			highlight_campaign       = COALESCE($19, highlight_campaign),
-			updated_at               = now()
-		WHERE id = $1
-		RETURNING `+campaignColumns,
-		id, f.Slug, f.Title, f.Description, f.EmailSubject, f.EmailBody, f.CallToAction, f.CoverPhoto, f.Status,
-		f.TargetGovernmentLevels, f.AllowSMTPEmail, f.AllowMailtoLink, f.CollectUserInfo, f.ShowEmailCount,
-		f.ShowCallCount, f.AllowEmailEditing, f.AllowCustomRecipients, f.ShowResponseWall, f.HighlightCampaign))
-	if isUniqueViolation(err) {
+	// nil leaves the levels as they are; an empty list clears them.
+	var levels []string
+	if f.TargetGovernmentLevels != nil {
+		levels = *f.TargetGovernmentLevels
+		if levels == nil {
+			levels = []string{}
+		}
+	}
+	r, err := s.q().UpdateCampaign(ctx, db.UpdateCampaignParams{ID: id, Slug: f.Slug, Title: f.Title,
+		Description: f.Description, EmailSubject: f.EmailSubject, EmailBody: f.EmailBody,
+		CallToAction: f.CallToAction, CoverPhoto: f.CoverPhoto, Status: f.Status, TargetGovernmentLevels: levels,
+		AllowSmtpEmail: f.AllowSMTPEmail, AllowMailtoLink: f.AllowMailtoLink, CollectUserInfo: f.CollectUserInfo,
+		ShowEmailCount: f.ShowEmailCount, ShowCallCount: f.ShowCallCount, AllowEmailEditing: f.AllowEmailEditing,
+		AllowCustomRecipients: f.AllowCustomRecipients, ShowResponseWall: f.ShowResponseWall,
+		HighlightCampaign: f.HighlightCampaign})
+	if errors.Is(err, ErrConflict) {
 		return Campaign{}, ErrConflict
 	}
-	return c, notFound(err)
+	return campaignFromDB(r), notFound(err)
 }
 
 // DeleteCampaign deletes a campaign with its recipients, emails and responses.
 func (s *Store) DeleteCampaign(ctx context.Context, id int64) error {
-	tag, err := s.Pool.Exec(ctx, `DELETE FROM campaigns WHERE id = $1`, id)
+	n, err := s.q().DeleteCampaign(ctx, id)
 	if err != nil {
 		return fmt.Errorf("delete campaign %d: %w", id, err)
 	}
-	if tag.RowsAffected() == 0 {
+	if n == 0 {
 		return ErrNotFound
 	}
 	return nil
@@ -287,29 +265,19 @@ type CampaignFilter struct {
 
 // ListCampaigns returns one page of campaigns and the total.
 func (s *Store) ListCampaigns(ctx context.Context, f CampaignFilter) ([]Campaign, int, error) {
-	order := `created_at DESC, id DESC`
 	if f.Public {
 		f.Status = CampaignActive
-		order = `highlight_campaign DESC, created_at DESC, id DESC`
 	}
-	where := `($1 = '' OR title ILIKE '%' || $1 || '%' OR slug ILIKE '%' || $1 || '%')
-		  AND ($2 = '' OR status = $2)
-		  AND ($3 = 0 OR created_by = $3)`
-	args := []any{escapeLike(f.Search), f.Status, f.CreatedBy}
-	var total int
-	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM campaigns WHERE `+where, args...).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("count campaigns: %w", err)
-	}
-	rows, err := s.Pool.Query(ctx, `SELECT `+campaignColumns+` FROM campaigns WHERE `+where+
-		` ORDER BY `+order+` LIMIT $4 OFFSET $5`, append(args, f.Limit, f.Offset)...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("list campaigns: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Campaign, error) { return scanCampaign(row) })
-	if err != nil {
-		return nil, 0, fmt.Errorf("list campaigns: %w", err)
-	}
-	return list, total, nil
+	search, status, createdBy := optText(escapeLike(f.Search)), optText(f.Status), optID(f.CreatedBy)
+	return page(ctx, s, "campaigns",
+		func(ctx context.Context, q *db.Queries) (int64, error) {
+			return q.CountCampaigns(ctx, db.CountCampaignsParams{Search: search, Status: status, CreatedBy: createdBy})
+		},
+		func(ctx context.Context, q *db.Queries) ([]db.Campaign, error) {
+			return q.ListCampaigns(ctx, db.ListCampaignsParams{Search: search, Status: status, CreatedBy: createdBy,
+				HighlightedFirst: f.Public, PageLimit: int64(f.Limit), PageOffset: int64(f.Offset)})
+		},
+		campaignFromDB)
 }
 
 // Recipient is a campaign's custom recipient: someone to write to besides
@@ -323,49 +291,40 @@ type Recipient struct {
 	CreatedAt  time.Time `json:"createdAt"`
 }
 
-const recipientColumns = `id, campaign_id, name, title, email, created_at`
-
-func scanRecipient(row pgx.Row) (Recipient, error) {
-	var r Recipient
-	err := row.Scan(&r.ID, &r.CampaignID, &r.Name, &r.Title, &r.Email, &r.CreatedAt)
-	return r, err
+func recipientFromDB(r db.CampaignRecipient) Recipient {
+	return Recipient{ID: r.ID, CampaignID: r.CampaignID, Name: r.Name, Title: r.Title, Email: r.Email,
+		CreatedAt: r.CreatedAt}
 }
 
 // AddRecipient adds a custom recipient; the same email twice is ErrConflict.
 func (s *Store) AddRecipient(ctx context.Context, campaignID int64, name, title, email string) (Recipient, error) {
-	r, err := scanRecipient(s.Pool.QueryRow(ctx, `
-		INSERT INTO campaign_recipients (campaign_id, name, title, email) VALUES ($1, $2, $3, $4)
-		RETURNING `+recipientColumns, campaignID, name, title, email))
-	if isUniqueViolation(err) {
+	r, err := s.q().AddRecipient(ctx, db.AddRecipientParams{CampaignID: campaignID, Name: name, Title: title,
+		Email: email})
+	if errors.Is(err, ErrConflict) {
 		return Recipient{}, ErrConflict
 	}
 	if err != nil {
 		return Recipient{}, fmt.Errorf("insert recipient: %w", err)
 	}
-	return r, nil
+	return recipientFromDB(r), nil
 }
 
 // Recipients lists a campaign's custom recipients in the order they were added.
 func (s *Store) Recipients(ctx context.Context, campaignID int64) ([]Recipient, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT `+recipientColumns+` FROM campaign_recipients
-		WHERE campaign_id = $1 ORDER BY id`, campaignID)
+	rows, err := s.q().Recipients(ctx, campaignID)
 	if err != nil {
 		return nil, fmt.Errorf("list recipients: %w", err)
 	}
-	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Recipient, error) { return scanRecipient(row) })
-	if err != nil {
-		return nil, fmt.Errorf("list recipients: %w", err)
-	}
-	return list, nil
+	return convert(rows, recipientFromDB), nil
 }
 
 // DeleteRecipient removes one custom recipient of a campaign.
 func (s *Store) DeleteRecipient(ctx context.Context, campaignID, id int64) error {
-	tag, err := s.Pool.Exec(ctx, `DELETE FROM campaign_recipients WHERE id = $1 AND campaign_id = $2`, id, campaignID)
+	n, err := s.q().DeleteRecipient(ctx, db.DeleteRecipientParams{ID: id, CampaignID: campaignID})
 	if err != nil {
 		return fmt.Errorf("delete recipient %d: %w", id, err)
 	}
-	if tag.RowsAffected() == 0 {
+	if n == 0 {
 		return ErrNotFound
 	}
 	return nil
@@ -383,13 +342,10 @@ type CampaignCall struct {
 	CreatedAt      time.Time `json:"createdAt"`
 }
 
-const callColumns = `id, campaign_id, recipient_kind, recipient_name, recipient_title, recipient_level, created_at`
-
-func scanCall(row pgx.Row) (CampaignCall, error) {
-	var c CampaignCall
-	err := row.Scan(&c.ID, &c.CampaignID, &c.RecipientKind, &c.RecipientName, &c.RecipientTitle, &c.RecipientLevel,
-		&c.CreatedAt)
-	return c, err
+func callFromDB(r db.CampaignCall) CampaignCall {
+	return CampaignCall{ID: r.ID, CampaignID: r.CampaignID, RecipientKind: r.RecipientKind,
+		RecipientName: r.RecipientName, RecipientTitle: r.RecipientTitle, RecipientLevel: r.RecipientLevel,
+		CreatedAt: r.CreatedAt}
 }
 
 // RecordCall stores a call and counts it on its campaign, in one
@@ -397,32 +353,32 @@ func scanCall(row pgx.Row) (CampaignCall, error) {
 // stores and counts nothing and returns the first call (created is false).
 // callCount is the campaign's count afterwards.
 func (s *Store) RecordCall(ctx context.Context, call CampaignCall, idempotencyKey string) (out CampaignCall, created bool, callCount int, err error) {
-	var key *string
-	if idempotencyKey != "" {
-		key = &idempotencyKey
-	}
+	key := optText(idempotencyKey)
 	err = s.InTx(ctx, func(tx pgx.Tx) error {
-		var err error
-		out, err = scanCall(tx.QueryRow(ctx, `
-			INSERT INTO campaign_calls (campaign_id, recipient_kind, recipient_name, recipient_title, recipient_level,
-				idempotency_key)
-			VALUES ($1, $2, $3, $4, $5, $6)
-			ON CONFLICT (campaign_id, idempotency_key) DO NOTHING
-			RETURNING `+callColumns,
-			call.CampaignID, call.RecipientKind, call.RecipientName, call.RecipientTitle, call.RecipientLevel, key))
+		q := queries(tx)
+		r, err := q.InsertCall(ctx, db.InsertCallParams{CampaignID: call.CampaignID, RecipientKind: call.RecipientKind,
+			RecipientName: call.RecipientName, RecipientTitle: call.RecipientTitle,
+			RecipientLevel: call.RecipientLevel, IdempotencyKey: key})
 		created = err == nil
 		if errors.Is(err, pgx.ErrNoRows) {
-			out, err = scanCall(tx.QueryRow(ctx, `SELECT `+callColumns+` FROM campaign_calls
-				WHERE campaign_id = $1 AND idempotency_key = $2`, call.CampaignID, key))
+			r, err = q.CallByIdempotencyKey(ctx, db.CallByIdempotencyKeyParams{CampaignID: call.CampaignID,
+				IdempotencyKey: key})
 		}
 		if err != nil {
 			return fmt.Errorf("record call: %w", err)
 		}
-		if !created {
-			return tx.QueryRow(ctx, `SELECT call_count FROM campaigns WHERE id = $1`, call.CampaignID).Scan(&callCount)
+		out = callFromDB(r)
+		var n int32
+		if created {
+			n, err = q.CountCall(ctx, call.CampaignID)
+		} else {
+			n, err = q.CampaignCallCount(ctx, call.CampaignID)
 		}
-		return tx.QueryRow(ctx, `UPDATE campaigns SET call_count = call_count + 1 WHERE id = $1 RETURNING call_count`,
-			call.CampaignID).Scan(&callCount)
+		if err != nil {
+			return fmt.Errorf("count call: %w", err)
+		}
+		callCount = int(n)
+		return nil
 	})
 	return out, created, callCount, err
 }
@@ -438,21 +394,14 @@ type CallCount struct {
 
 // CampaignCallStats counts a campaign's calls by recipient, most called first.
 func (s *Store) CampaignCallStats(ctx context.Context, campaignID int64) (total int, byRecipient []CallCount, err error) {
-	rows, err := s.Pool.Query(ctx, `SELECT recipient_kind, recipient_name, recipient_title, recipient_level, count(*)
-		FROM campaign_calls WHERE campaign_id = $1
-		GROUP BY recipient_kind, recipient_name, recipient_title, recipient_level
-		ORDER BY count(*) DESC, recipient_name`, campaignID)
+	rows, err := s.q().CallStats(ctx, campaignID)
 	if err != nil {
 		return 0, nil, fmt.Errorf("call stats: %w", err)
 	}
-	byRecipient, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (CallCount, error) {
-		var c CallCount
-		err := row.Scan(&c.RecipientKind, &c.RecipientName, &c.RecipientTitle, &c.RecipientLevel, &c.Calls)
-		return c, err
+	byRecipient = convert(rows, func(r db.CallStatsRow) CallCount {
+		return CallCount{RecipientKind: r.RecipientKind, RecipientName: r.RecipientName,
+			RecipientTitle: r.RecipientTitle, RecipientLevel: r.RecipientLevel, Calls: int(r.Calls)}
 	})
-	if err != nil {
-		return 0, nil, fmt.Errorf("call stats: %w", err)
-	}
 	for _, c := range byRecipient {
 		total += c.Calls
 	}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"changemaker/storage/internal/db"
 )
 
 // Campaign email methods and statuses. An SMTP row is QUEUED until the email
@@ -54,17 +56,13 @@ type CampaignEmail struct {
 	UpdatedAt         time.Time  `json:"updatedAt"`
 }
 
-const emailColumns = `id, campaign_id, method, status, sender_name, sender_email, postal_code, recipient_kind,
-	recipient_name, recipient_title, recipient_district, recipient_level, recipient_email, subject, body,
-	attempts, last_error, message_id, sent_at, created_at, updated_at`
-
-func scanEmail(row pgx.Row) (CampaignEmail, error) {
-	var e CampaignEmail
-	err := row.Scan(&e.ID, &e.CampaignID, &e.Method, &e.Status, &e.SenderName, &e.SenderEmail, &e.PostalCode,
-		&e.RecipientKind, &e.RecipientName, &e.RecipientTitle, &e.RecipientDistrict, &e.RecipientLevel,
-		&e.RecipientEmail, &e.Subject, &e.Body, &e.Attempts, &e.LastError, &e.MessageID, &e.SentAt,
-		&e.CreatedAt, &e.UpdatedAt)
-	return e, err
+func emailFromDB(r db.CampaignEmail) CampaignEmail {
+	return CampaignEmail{ID: r.ID, CampaignID: r.CampaignID, Method: r.Method, Status: r.Status,
+		SenderName: r.SenderName, SenderEmail: r.SenderEmail, PostalCode: r.PostalCode,
+		RecipientKind: r.RecipientKind, RecipientName: r.RecipientName, RecipientTitle: r.RecipientTitle,
+		RecipientDistrict: r.RecipientDistrict, RecipientLevel: r.RecipientLevel, RecipientEmail: r.RecipientEmail,
+		Subject: r.Subject, Body: r.Body, Attempts: int(r.Attempts), LastError: r.LastError, MessageID: r.MessageID,
+		SentAt: r.SentAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }
 
 // InsertEmails stores rows in one transaction and returns them with IDs.
@@ -73,30 +71,27 @@ func scanEmail(row pgx.Row) (CampaignEmail, error) {
 func (s *Store) InsertEmails(ctx context.Context, rows []CampaignEmail) ([]CampaignEmail, error) {
 	out := make([]CampaignEmail, 0, len(rows))
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		q := queries(tx)
 		out = out[:0]
-		clicked := 0
+		clicked := int32(0)
 		for _, e := range rows {
-			got, err := scanEmail(tx.QueryRow(ctx, `
-				INSERT INTO campaign_emails (campaign_id, method, status, sender_name, sender_email, postal_code,
-					recipient_kind, recipient_name, recipient_title, recipient_district, recipient_level,
-					recipient_email, subject, body)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-				RETURNING `+emailColumns,
-				e.CampaignID, e.Method, e.Status, e.SenderName, e.SenderEmail, e.PostalCode, e.RecipientKind,
-				e.RecipientName, e.RecipientTitle, e.RecipientDistrict, e.RecipientLevel, e.RecipientEmail,
-				e.Subject, e.Body))
+			got, err := q.InsertEmail(ctx, db.InsertEmailParams{CampaignID: e.CampaignID, Method: e.Method,
+				Status: e.Status, SenderName: e.SenderName, SenderEmail: e.SenderEmail, PostalCode: e.PostalCode,
+				RecipientKind: e.RecipientKind, RecipientName: e.RecipientName, RecipientTitle: e.RecipientTitle,
+				RecipientDistrict: e.RecipientDistrict, RecipientLevel: e.RecipientLevel,
+				RecipientEmail: e.RecipientEmail, Subject: e.Subject, Body: e.Body})
 			if err != nil {
 				return fmt.Errorf("insert campaign email: %w", err)
 			}
 			if got.Method == MethodMailto {
 				clicked++
 			}
-			out = append(out, got)
+			out = append(out, emailFromDB(got))
 		}
 		if clicked > 0 {
-			_, err := tx.Exec(ctx, `UPDATE campaigns SET email_count = email_count + $2 WHERE id = $1`,
-				rows[0].CampaignID, clicked)
-			return err
+			if err := q.AddEmailCount(ctx, db.AddEmailCountParams{ID: rows[0].CampaignID, N: clicked}); err != nil {
+				return fmt.Errorf("count campaign emails: %w", err)
+			}
 		}
 		return nil
 	})
@@ -105,8 +100,8 @@ func (s *Store) InsertEmails(ctx context.Context, rows []CampaignEmail) ([]Campa
 
 // EmailByID finds a campaign email.
 func (s *Store) EmailByID(ctx context.Context, id int64) (CampaignEmail, error) {
-	e, err := scanEmail(s.Pool.QueryRow(ctx, `SELECT `+emailColumns+` FROM campaign_emails WHERE id = $1`, id))
-	return e, notFound(err)
+	r, err := s.q().EmailByID(ctx, id)
+	return emailFromDB(r), notFound(err)
 }
 
 // MarkEmailSent records a delivered email and counts it on its campaign. It
@@ -114,12 +109,8 @@ func (s *Store) EmailByID(ctx context.Context, id int64) (CampaignEmail, error) 
 func (s *Store) MarkEmailSent(ctx context.Context, id int64, messageID string) (bool, error) {
 	var done bool
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		var campaignID int64
-		err := tx.QueryRow(ctx, `
-			UPDATE campaign_emails SET status = 'SENT', message_id = $2, sent_at = now(), attempts = attempts + 1,
-				last_error = '', updated_at = now()
-			WHERE id = $1 AND status = 'QUEUED'
-			RETURNING campaign_id`, id, messageID).Scan(&campaignID)
+		q := queries(tx)
+		campaignID, err := q.MarkEmailSent(ctx, db.MarkEmailSentParams{ID: id, MessageID: messageID})
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
 		}
@@ -127,8 +118,10 @@ func (s *Store) MarkEmailSent(ctx context.Context, id int64, messageID string) (
 			return fmt.Errorf("mark email %d sent: %w", id, err)
 		}
 		done = true
-		_, err = tx.Exec(ctx, `UPDATE campaigns SET email_count = email_count + 1 WHERE id = $1`, campaignID)
-		return err
+		if err := q.AddEmailCount(ctx, db.AddEmailCountParams{ID: campaignID, N: 1}); err != nil {
+			return fmt.Errorf("count email %d: %w", id, err)
+		}
+		return nil
 	})
 	return done, err
 }
@@ -139,9 +132,8 @@ func (s *Store) RecordEmailAttempt(ctx context.Context, id int64, errText string
 	if final {
 		status = EmailFailed
 	}
-	errText = clipText(errText, 1000)
-	_, err := s.Pool.Exec(ctx, `UPDATE campaign_emails SET attempts = attempts + 1, last_error = $2, status = $3,
-		updated_at = now() WHERE id = $1 AND status = 'QUEUED'`, id, errText, status)
+	err := s.q().RecordEmailAttempt(ctx, db.RecordEmailAttemptParams{ID: id, LastError: clipText(errText, 1000),
+		Status: status})
 	if err != nil {
 		return fmt.Errorf("record attempt of email %d: %w", id, err)
 	}
@@ -154,34 +146,29 @@ func (s *Store) RecordEmailAttempt(ctx context.Context, id int64, errText string
 // read it: a row touched since then is left alone. It reports whether the
 // row changed.
 func (s *Store) FailStuckEmail(ctx context.Context, id int64, errText string, updatedAt time.Time) (bool, error) {
-	errText = clipText(errText, 1000)
-	tag, err := s.Pool.Exec(ctx, `UPDATE campaign_emails SET status = 'FAILED', last_error = $2, updated_at = now()
-		WHERE id = $1 AND status = 'QUEUED' AND method = 'SMTP' AND updated_at = $3`, id, errText, updatedAt)
+	n, err := s.q().FailStuckEmail(ctx, db.FailStuckEmailParams{ID: id, LastError: clipText(errText, 1000),
+		UpdatedAt: updatedAt})
 	if err != nil {
 		return false, fmt.Errorf("fail stuck email %d: %w", id, err)
 	}
-	return tag.RowsAffected() == 1, nil
+	return n == 1, nil
 }
 
 // RequeueFailedEmail puts a FAILED SMTP row back to QUEUED. It is
 // ErrNotFound when the row is not a FAILED email of campaignID.
 func (s *Store) RequeueFailedEmail(ctx context.Context, campaignID, id int64) (CampaignEmail, error) {
-	e, err := scanEmail(s.Pool.QueryRow(ctx, `
-		UPDATE campaign_emails SET status = 'QUEUED', last_error = '', updated_at = now()
-		WHERE id = $1 AND campaign_id = $2 AND status = 'FAILED' AND method = 'SMTP'
-		RETURNING `+emailColumns, id, campaignID))
-	return e, notFound(err)
+	r, err := s.q().RequeueFailedEmail(ctx, db.RequeueFailedEmailParams{ID: id, CampaignID: campaignID})
+	return emailFromDB(r), notFound(err)
 }
 
 // QueuedEmailIDs lists up to limit QUEUED SMTP rows last touched before
 // cutoff, oldest first: candidates for the sweeper.
 func (s *Store) QueuedEmailIDs(ctx context.Context, cutoff time.Time, limit int) ([]int64, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT id FROM campaign_emails
-		WHERE status = 'QUEUED' AND method = 'SMTP' AND updated_at < $1 ORDER BY created_at LIMIT $2`, cutoff, limit)
+	ids, err := s.q().QueuedEmailIDs(ctx, db.QueuedEmailIDsParams{Cutoff: cutoff, MaxRows: int64(limit)})
 	if err != nil {
 		return nil, fmt.Errorf("list queued emails: %w", err)
 	}
-	return pgx.CollectRows(rows, pgx.RowTo[int64])
+	return ids, nil
 }
 
 // EmailFilter narrows ListEmails.
@@ -194,22 +181,16 @@ type EmailFilter struct {
 
 // ListEmails returns one page of a campaign's emails, newest first, and the total.
 func (s *Store) ListEmails(ctx context.Context, f EmailFilter) ([]CampaignEmail, int, error) {
-	var total int
-	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM campaign_emails WHERE campaign_id = $1
-		AND ($2 = '' OR status = $2)`, f.CampaignID, f.Status).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("count emails: %w", err)
-	}
-	rows, err := s.Pool.Query(ctx, `SELECT `+emailColumns+` FROM campaign_emails WHERE campaign_id = $1
-		AND ($2 = '' OR status = $2) ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4`,
-		f.CampaignID, f.Status, f.Limit, f.Offset)
-	if err != nil {
-		return nil, 0, fmt.Errorf("list emails: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (CampaignEmail, error) { return scanEmail(row) })
-	if err != nil {
-		return nil, 0, fmt.Errorf("list emails: %w", err)
-	}
-	return list, total, nil
+	status := optText(f.Status)
+	return page(ctx, s, "emails",
+		func(ctx context.Context, q *db.Queries) (int64, error) {
+			return q.CountEmails(ctx, db.CountEmailsParams{CampaignID: f.CampaignID, Status: status})
+		},
+		func(ctx context.Context, q *db.Queries) ([]db.CampaignEmail, error) {
+			return q.ListEmails(ctx, db.ListEmailsParams{CampaignID: f.CampaignID, Status: status,
+				PageLimit: int64(f.Limit), PageOffset: int64(f.Offset)})
+		},
+		emailFromDB)
 }
 
 // EmailStats are a campaign's email counts.
@@ -225,20 +206,17 @@ func (s *Store) CampaignEmailStats(ctx context.Context, campaignID int64) (Email
 	for _, s := range EmailStatuses {
 		st.ByStatus[s] = 0
 	}
-	rows, err := s.Pool.Query(ctx, `SELECT method, status, count(*) FROM campaign_emails WHERE campaign_id = $1
-		GROUP BY method, status`, campaignID)
+	rows, err := s.q().EmailStats(ctx, campaignID)
 	if err != nil {
 		return st, fmt.Errorf("email stats: %w", err)
 	}
-	var method, status string
-	var n int
-	_, err = pgx.ForEachRow(rows, []any{&method, &status, &n}, func() error {
-		st.ByStatus[status] += n
-		st.ByMethod[method] += n
+	for _, r := range rows {
+		n := int(r.Emails)
+		st.ByStatus[r.Status] += n
+		st.ByMethod[r.Method] += n
 		st.Total += n
-		return nil
-	})
-	return st, err
+	}
+	return st, nil
 }
 
 // clipText makes an error message storable: at most n bytes, valid UTF-8

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"changemaker/storage/internal/db"
 )
 
 // Video statuses: processing until the media fleet has probed it and cut its
@@ -62,34 +64,38 @@ type Video struct {
 	PublishedAt     *time.Time `json:"publishedAt"` // when published
 }
 
-const videoColumns = `v.id, v.title, v.original_name, v.path, v.sha256, v.size_bytes, v.container, v.source,
-	v.status, v.invalid_reason, v.duration_seconds, v.width, v.height, v.orientation, v.has_audio,
-	v.video_codec, v.audio_codec, v.thumbnail_path, v.producer, v.creator, v.tags, v.view_count,
-	v.uploaded_by, v.created_at, v.updated_at, s.category, s.published_at`
-
-const videoFrom = ` FROM media_videos v LEFT JOIN media_shared s ON s.video_id = v.id `
-
-func videoScanTargets(v *Video) []any {
-	return []any{&v.ID, &v.Title, &v.OriginalName, &v.Path, &v.SHA256, &v.SizeBytes, &v.Container, &v.Source,
-		&v.Status, &v.InvalidReason, &v.DurationSeconds, &v.Width, &v.Height, &v.Orientation, &v.HasAudio,
-		&v.VideoCodec, &v.AudioCodec, &v.ThumbnailPath, &v.Producer, &v.Creator, &v.Tags, &v.ViewCount,
-		&v.UploadedBy, &v.CreatedAt, &v.UpdatedAt, &v.Category, &v.PublishedAt}
+// videoFromDB makes a Video of a row and its gallery entry (category and
+// publishedAt are nil when it has none).
+func videoFromDB(v db.MediaVideo, category *string, publishedAt *time.Time) Video {
+	tags := v.Tags
+	if tags == nil {
+		tags = []string{}
+	}
+	return Video{ID: v.ID, Title: v.Title, OriginalName: v.OriginalName, Path: v.Path, SHA256: v.Sha256,
+		SizeBytes: v.SizeBytes, Container: v.Container, Source: v.Source, Status: v.Status,
+		InvalidReason: v.InvalidReason, DurationSeconds: v.DurationSeconds, Width: intPtr(v.Width),
+		Height: intPtr(v.Height), Orientation: v.Orientation, HasAudio: v.HasAudio, VideoCodec: v.VideoCodec,
+		AudioCodec: v.AudioCodec, ThumbnailPath: v.ThumbnailPath, HasThumbnail: v.ThumbnailPath != nil,
+		Producer: v.Producer, Creator: v.Creator, Tags: tags, ViewCount: v.ViewCount, UploadedBy: v.UploadedBy,
+		CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt, Category: category, PublishedAt: publishedAt}
 }
 
-func finishVideo(v *Video) {
-	v.HasThumbnail = v.ThumbnailPath != nil
-	if v.Tags == nil {
-		v.Tags = []string{}
-	}
+// sharedVideo is the shape of every query that reads a video with its
+// gallery entry; each query has its own generated row type of this shape.
+type sharedVideo struct {
+	MediaVideo  db.MediaVideo
+	Category    *string
+	PublishedAt *time.Time
 }
 
-func scanVideo(row pgx.Row) (Video, error) {
-	var v Video
-	if err := row.Scan(videoScanTargets(&v)...); err != nil {
-		return Video{}, err
+func (r sharedVideo) video() Video { return videoFromDB(r.MediaVideo, r.Category, r.PublishedAt) }
+
+func intPtr(n *int32) *int {
+	if n == nil {
+		return nil
 	}
-	finishVideo(&v)
-	return v, nil
+	v := int(*n)
+	return &v
 }
 
 // NewVideo is what CreateVideo needs.
@@ -130,28 +136,23 @@ func (s *Store) CreateVideo(ctx context.Context, n NewVideo, place func(Video) e
 	var xid int64
 	placed := false
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		q := queries(tx)
 		if place != nil {
-			if err := tx.QueryRow(ctx, `SELECT txid_current()`).Scan(&xid); err != nil {
+			var err error
+			if xid, err = q.CurrentTxID(ctx); err != nil {
 				return fmt.Errorf("insert video: %w", err)
 			}
 		}
-		var err error
-		v, err = scanVideo(tx.QueryRow(ctx, `
-			WITH v AS (
-				INSERT INTO media_videos (title, original_name, path, sha256, size_bytes, container, source, uploaded_by,
-					producer, creator, tags)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-				RETURNING *
-			)
-			SELECT `+videoColumns+` FROM v LEFT JOIN media_shared s ON false`,
-			n.Title, n.OriginalName, n.Path, n.SHA256, n.SizeBytes, n.Container, n.Source, n.UploadedBy,
-			n.Producer, n.Creator, n.Tags))
-		if isUniqueViolation(err) {
+		r, err := q.InsertVideo(ctx, db.InsertVideoParams{Title: n.Title, OriginalName: n.OriginalName,
+			Path: n.Path, Sha256: n.SHA256, SizeBytes: n.SizeBytes, Container: n.Container, Source: n.Source,
+			UploadedBy: n.UploadedBy, Producer: n.Producer, Creator: n.Creator, Tags: n.Tags})
+		if errors.Is(err, ErrConflict) {
 			return ErrConflict
 		}
 		if err != nil {
 			return fmt.Errorf("insert video: %w", err)
 		}
+		v = videoFromDB(r, nil, nil) // a new video is in no gallery
 		if place != nil {
 			if err := place(v); err != nil {
 				return err
@@ -177,16 +178,14 @@ func (s *Store) CreateVideo(ctx context.Context, n NewVideo, place func(Video) e
 
 // VideoByID finds a live (not deleted) video.
 func (s *Store) VideoByID(ctx context.Context, id int64) (Video, error) {
-	v, err := scanVideo(s.Pool.QueryRow(ctx, `SELECT `+videoColumns+videoFrom+
-		`WHERE v.id = $1 AND v.deleted_at IS NULL`, id))
-	return v, notFound(err)
+	r, err := s.q().VideoByID(ctx, id)
+	return sharedVideo(r).video(), notFound(err)
 }
 
 // VideoBySHA256 finds the live video with this content hash.
 func (s *Store) VideoBySHA256(ctx context.Context, sum string) (Video, error) {
-	v, err := scanVideo(s.Pool.QueryRow(ctx, `SELECT `+videoColumns+videoFrom+
-		`WHERE v.sha256 = $1 AND v.deleted_at IS NULL`, sum))
-	return v, notFound(err)
+	r, err := s.q().VideoBySHA256(ctx, sum)
+	return sharedVideo(r).video(), notFound(err)
 }
 
 // VideoFilter narrows ListVideos. Empty fields do not filter.
@@ -208,37 +207,18 @@ type VideoFilter struct {
 // ListVideos returns one page of live videos and the total. The library is
 // newest first; the gallery is most recently published first.
 func (s *Store) ListVideos(ctx context.Context, f VideoFilter) ([]Video, int, error) {
-	where := `
-		WHERE v.deleted_at IS NULL
-		  AND ($1 = '' OR v.orientation = $1)
-		  AND ($2 = '' OR v.producer ILIKE $2)
-		  AND ($3 = '' OR v.creator ILIKE $3)
-		  AND ($4 = '' OR v.tags @> ARRAY[$4])
-		  AND ($5 = '' OR v.status = $5)
-		  AND ($6 = '' OR v.title ILIKE '%' || $6 || '%' OR v.original_name ILIKE '%' || $6 || '%'
-		       OR v.producer ILIKE '%' || $6 || '%' OR v.creator ILIKE '%' || $6 || '%')
-		  AND (NOT $7 OR (s.video_id IS NOT NULL AND v.status = 'ready'))
-		  AND ($8 = '' OR s.category = $8)`
-	order := ` ORDER BY v.created_at DESC, v.id DESC`
-	if f.Published {
-		order = ` ORDER BY s.published_at DESC, v.id DESC`
-	}
-	args := []any{f.Orientation, escapeLike(f.Producer), escapeLike(f.Creator), f.Tag, f.Status,
-		escapeLike(f.Search), f.Published, f.Category}
-	var total int
-	if err := s.Pool.QueryRow(ctx, `SELECT count(*)`+videoFrom+where, args...).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("count videos: %w", err)
-	}
-	rows, err := s.Pool.Query(ctx, `SELECT `+videoColumns+videoFrom+where+order+` LIMIT $9 OFFSET $10`,
-		append(args, f.Limit, f.Offset)...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("list videos: %w", err)
-	}
-	videos, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Video, error) { return scanVideo(row) })
-	if err != nil {
-		return nil, 0, fmt.Errorf("list videos: %w", err)
-	}
-	return videos, total, nil
+	count := db.CountVideosParams{Orientation: optText(f.Orientation), Producer: optText(escapeLike(f.Producer)),
+		Creator: optText(escapeLike(f.Creator)), Tag: optText(f.Tag), Status: optText(f.Status),
+		Search: optText(escapeLike(f.Search)), Published: f.Published, Category: optText(f.Category)}
+	return page(ctx, s, "videos",
+		func(ctx context.Context, q *db.Queries) (int64, error) { return q.CountVideos(ctx, count) },
+		func(ctx context.Context, q *db.Queries) ([]db.ListVideosRow, error) {
+			return q.ListVideos(ctx, db.ListVideosParams{Orientation: count.Orientation, Producer: count.Producer,
+				Creator: count.Creator, Tag: count.Tag, Status: count.Status, Search: count.Search,
+				Published: count.Published, Category: count.Category,
+				PageLimit: int64(f.Limit), PageOffset: int64(f.Offset)})
+		},
+		func(r db.ListVideosRow) Video { return sharedVideo(r).video() })
 }
 
 // VideoPatch holds the fields UpdateVideo changes; nil fields stay.
@@ -254,40 +234,48 @@ func (s *Store) UpdateVideo(ctx context.Context, id int64, p VideoPatch) (Video,
 	var tags []string
 	if p.Tags != nil {
 		tags = *p.Tags
+		if tags == nil {
+			tags = []string{}
+		}
 	}
-	v, err := scanVideo(s.Pool.QueryRow(ctx, `
-		WITH v AS (
-			UPDATE media_videos SET
-				title = COALESCE($2, title),
-				producer = COALESCE($3, producer),
-				creator = COALESCE($4, creator),
-				tags = CASE WHEN $5 THEN $6::text[] ELSE tags END,
-				updated_at = now()
-			WHERE id = $1 AND deleted_at IS NULL
-			RETURNING *
-		)
-		SELECT `+videoColumns+` FROM v LEFT JOIN media_shared s ON s.video_id = v.id`,
-		id, p.Title, p.Producer, p.Creator, p.Tags != nil, tags))
-	return v, notFound(err)
+	var v Video
+	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		q := queries(tx)
+		_, err := q.UpdateVideo(ctx, db.UpdateVideoParams{ID: id, Title: p.Title, Producer: p.Producer,
+			Creator: p.Creator, SetTags: p.Tags != nil, Tags: tags})
+		if err != nil {
+			return notFound(err)
+		}
+		r, err := q.VideoByIDAnyState(ctx, id)
+		if err != nil {
+			return fmt.Errorf("read updated video %d: %w", id, err)
+		}
+		v = sharedVideo(r).video()
+		return nil
+	})
+	if err != nil {
+		return Video{}, err
+	}
+	return v, nil
 }
 
 // DeleteVideo soft-deletes a live video and takes it out of the gallery. It
 // reports whether the video was published.
 func (s *Store) DeleteVideo(ctx context.Context, id int64) (wasPublished bool, err error) {
 	err = s.InTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE media_videos SET deleted_at = now(), updated_at = now()
-			WHERE id = $1 AND deleted_at IS NULL`, id)
+		q := queries(tx)
+		n, err := q.SoftDeleteVideo(ctx, id)
 		if err != nil {
 			return fmt.Errorf("delete video %d: %w", id, err)
 		}
-		if tag.RowsAffected() == 0 {
+		if n == 0 {
 			return ErrNotFound
 		}
-		tag, err = tx.Exec(ctx, `DELETE FROM media_shared WHERE video_id = $1`, id)
+		n, err = q.UnpublishVideo(ctx, id)
 		if err != nil {
 			return fmt.Errorf("unpublish video %d: %w", id, err)
 		}
-		wasPublished = tag.RowsAffected() > 0
+		wasPublished = n > 0
 		return nil
 	})
 	return wasPublished, err
@@ -307,20 +295,14 @@ type ProbeResult struct {
 // SetVideoProbe records probe results on a live video that is not invalid.
 // It reports whether a row was updated.
 func (s *Store) SetVideoProbe(ctx context.Context, id int64, p ProbeResult) (bool, error) {
-	var audio *string
-	if p.AudioCodec != "" {
-		audio = &p.AudioCodec
-	}
-	tag, err := s.Pool.Exec(ctx, `
-		UPDATE media_videos SET duration_seconds = $2, width = $3, height = $4, orientation = $5,
-			has_audio = $6, video_codec = $7, audio_codec = $8,
-			size_bytes = CASE WHEN $9 > 0 THEN $9 ELSE size_bytes END, updated_at = now()
-		WHERE id = $1 AND deleted_at IS NULL AND status <> 'invalid'`,
-		id, p.DurationSeconds, p.Width, p.Height, p.Orientation, p.HasAudio, p.VideoCodec, audio, p.SizeBytes)
+	width, height := int32(p.Width), int32(p.Height)
+	n, err := s.q().SetVideoProbe(ctx, db.SetVideoProbeParams{ID: id, DurationSeconds: &p.DurationSeconds,
+		Width: &width, Height: &height, Orientation: &p.Orientation, HasAudio: &p.HasAudio,
+		VideoCodec: &p.VideoCodec, AudioCodec: optText(p.AudioCodec), SizeBytes: p.SizeBytes})
 	if err != nil {
 		return false, fmt.Errorf("record probe of video %d: %w", id, err)
 	}
-	return tag.RowsAffected() > 0, nil
+	return n > 0, nil
 }
 
 // MarkVideoInvalid moves a processing video to invalid with a reason.
@@ -328,9 +310,8 @@ func (s *Store) MarkVideoInvalid(ctx context.Context, id int64, reason string) e
 	if len(reason) > 1000 {
 		reason = reason[:1000]
 	}
-	_, err := s.Pool.Exec(ctx, `UPDATE media_videos SET status = 'invalid', invalid_reason = $2, updated_at = now()
-		WHERE id = $1 AND status = 'processing'`, id, strings.ToValidUTF8(reason, "?"))
-	if err != nil {
+	reason = strings.ToValidUTF8(reason, "?")
+	if err := s.q().MarkVideoInvalid(ctx, db.MarkVideoInvalidParams{ID: id, InvalidReason: &reason}); err != nil {
 		return fmt.Errorf("mark video %d invalid: %w", id, err)
 	}
 	return nil
@@ -340,10 +321,7 @@ func (s *Store) MarkVideoInvalid(ctx context.Context, id int64, reason string) e
 // a processing video to ready. A video already ready keeps its status and
 // gets the new thumbnail; an invalid one is left alone.
 func (s *Store) MarkVideoReady(ctx context.Context, id int64, thumbnail *string) error {
-	_, err := s.Pool.Exec(ctx, `UPDATE media_videos SET status = 'ready', updated_at = now(),
-			thumbnail_path = COALESCE($2, thumbnail_path)
-		WHERE id = $1 AND status IN ('processing', 'ready') AND duration_seconds IS NOT NULL`, id, thumbnail)
-	if err != nil {
+	if err := s.q().MarkVideoReady(ctx, db.MarkVideoReadyParams{ID: id, ThumbnailPath: thumbnail}); err != nil {
 		return fmt.Errorf("mark video %d ready: %w", id, err)
 	}
 	return nil
@@ -354,32 +332,35 @@ func (s *Store) MarkVideoReady(ctx context.Context, id int64, thumbnail *string)
 func (s *Store) PublishVideo(ctx context.Context, id int64, category string, by int64) (Video, error) {
 	var v Video
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		var status string
-		err := tx.QueryRow(ctx, `SELECT status FROM media_videos WHERE id = $1 AND deleted_at IS NULL FOR SHARE`, id).Scan(&status)
+		q := queries(tx)
+		status, err := q.LiveVideoStatusForShare(ctx, id)
 		if err != nil {
 			return notFound(err)
 		}
 		if status != VideoReady {
 			return ErrVideoNotReady
 		}
-		if _, err := tx.Exec(ctx, `
-			INSERT INTO media_shared (video_id, category, published_by) VALUES ($1, $2, $3)
-			ON CONFLICT (video_id) DO UPDATE SET category = EXCLUDED.category`, id, category, by); err != nil {
+		err = q.UpsertShared(ctx, db.UpsertSharedParams{VideoID: id, Category: category, PublishedBy: &by})
+		if err != nil {
 			return fmt.Errorf("publish video %d: %w", id, err)
 		}
-		v, err = scanVideo(tx.QueryRow(ctx, `SELECT `+videoColumns+videoFrom+`WHERE v.id = $1`, id))
-		return err
+		r, err := q.VideoByIDAnyState(ctx, id)
+		if err != nil {
+			return fmt.Errorf("read published video %d: %w", id, err)
+		}
+		v = sharedVideo(r).video()
+		return nil
 	})
 	return v, err
 }
 
 // UnpublishVideo takes a video out of the gallery.
 func (s *Store) UnpublishVideo(ctx context.Context, id int64) error {
-	tag, err := s.Pool.Exec(ctx, `DELETE FROM media_shared WHERE video_id = $1`, id)
+	n, err := s.q().UnpublishVideo(ctx, id)
 	if err != nil {
 		return fmt.Errorf("unpublish video %d: %w", id, err)
 	}
-	if tag.RowsAffected() == 0 {
+	if n == 0 {
 		return ErrNotFound
 	}
 	return nil
@@ -387,16 +368,13 @@ func (s *Store) UnpublishVideo(ctx context.Context, id int64) error {
 
 // PublishedVideo finds a video that is in the gallery (live and ready).
 func (s *Store) PublishedVideo(ctx context.Context, id int64) (Video, error) {
-	v, err := scanVideo(s.Pool.QueryRow(ctx, `SELECT `+videoColumns+videoFrom+
-		`WHERE v.id = $1 AND v.deleted_at IS NULL AND v.status = 'ready' AND s.video_id IS NOT NULL`, id))
-	return v, notFound(err)
+	r, err := s.q().PublishedVideo(ctx, id)
+	return videoFromDB(r.MediaVideo, &r.Category, &r.PublishedAt), notFound(err)
 }
 
 // CountView adds one view to a video and returns the new count.
 func (s *Store) CountView(ctx context.Context, id int64) (int64, error) {
-	var n int64
-	err := s.Pool.QueryRow(ctx, `UPDATE media_videos SET view_count = view_count + 1
-		WHERE id = $1 AND deleted_at IS NULL RETURNING view_count`, id).Scan(&n)
+	n, err := s.q().CountView(ctx, id)
 	return n, notFound(err)
 }
 
@@ -410,22 +388,14 @@ func (s *Store) ReactionCounts(ctx context.Context, ids []int64) (map[int64]map[
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rows, err := s.Pool.Query(ctx, `SELECT video_id, type, count(*) FROM media_reactions
-		WHERE video_id = ANY($1) GROUP BY video_id, type`, ids)
+	rows, err := s.q().ReactionCounts(ctx, ids)
 	if err != nil {
 		return nil, fmt.Errorf("count reactions: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		var typ string
-		var n int
-		if err := rows.Scan(&id, &typ, &n); err != nil {
-			return nil, fmt.Errorf("count reactions: %w", err)
-		}
-		out[id][typ] = n
+	for _, r := range rows {
+		out[r.VideoID][r.Type] = int(r.Reactions)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func emptyCounts() map[string]int {
@@ -442,23 +412,19 @@ func emptyCounts() map[string]int {
 func (s *Store) React(ctx context.Context, videoID int64, viewer, typ string) (*string, error) {
 	var current *string
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		q := queries(tx)
 		// The row lock (or, for a first reaction, the primary key) serialises
 		// two clicks of the same viewer.
-		var old string
-		err := tx.QueryRow(ctx, `SELECT type FROM media_reactions WHERE video_id = $1 AND viewer = $2 FOR UPDATE`,
-			videoID, viewer).Scan(&old)
+		old, err := q.ViewerReactionForUpdate(ctx, db.ViewerReactionForUpdateParams{VideoID: videoID, Viewer: viewer})
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
-			_, err = tx.Exec(ctx, `INSERT INTO media_reactions (video_id, viewer, type) VALUES ($1, $2, $3)
-				ON CONFLICT (video_id, viewer) DO UPDATE SET type = EXCLUDED.type, created_at = now()`,
-				videoID, viewer, typ)
+			err = q.InsertReaction(ctx, db.InsertReactionParams{VideoID: videoID, Viewer: viewer, Type: typ})
 			current = &typ
 		case err != nil:
 		case old == typ:
-			_, err = tx.Exec(ctx, `DELETE FROM media_reactions WHERE video_id = $1 AND viewer = $2`, videoID, viewer)
+			err = q.DeleteReaction(ctx, db.DeleteReactionParams{VideoID: videoID, Viewer: viewer})
 		default:
-			_, err = tx.Exec(ctx, `UPDATE media_reactions SET type = $3, created_at = now()
-				WHERE video_id = $1 AND viewer = $2`, videoID, viewer, typ)
+			err = q.ChangeReaction(ctx, db.ChangeReactionParams{VideoID: videoID, Viewer: viewer, Type: typ})
 			current = &typ
 		}
 		if err != nil {
@@ -471,9 +437,7 @@ func (s *Store) React(ctx context.Context, videoID int64, viewer, typ string) (*
 
 // ViewerReaction returns viewer's reaction to a video, or nil.
 func (s *Store) ViewerReaction(ctx context.Context, videoID int64, viewer string) (*string, error) {
-	var typ string
-	err := s.Pool.QueryRow(ctx, `SELECT type FROM media_reactions WHERE video_id = $1 AND viewer = $2`,
-		videoID, viewer).Scan(&typ)
+	typ, err := s.q().ViewerReaction(ctx, db.ViewerReactionParams{VideoID: videoID, Viewer: viewer})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
@@ -485,24 +449,17 @@ func (s *Store) ViewerReaction(ctx context.Context, videoID int64, viewer string
 
 // VideoByPathLive finds the live video stored at path.
 func (s *Store) VideoByPathLive(ctx context.Context, path string) (Video, error) {
-	v, err := scanVideo(s.Pool.QueryRow(ctx, `SELECT `+videoColumns+videoFrom+
-		`WHERE v.path = $1 AND v.deleted_at IS NULL`, path))
-	return v, notFound(err)
+	r, err := s.q().VideoByPathLive(ctx, path)
+	return sharedVideo(r).video(), notFound(err)
 }
 
 // StalledVideos returns up to limit live videos still processing whose row
 // has not changed since before cutoff, oldest first: candidates for the media
 // sweep, which checks whether each still has a task on its way.
 func (s *Store) StalledVideos(ctx context.Context, cutoff time.Time, limit int) ([]Video, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT `+videoColumns+videoFrom+`
-		WHERE v.status = 'processing' AND v.deleted_at IS NULL AND v.updated_at < $1
-		ORDER BY v.updated_at, v.id LIMIT $2`, cutoff, limit)
+	rows, err := s.q().StalledVideos(ctx, db.StalledVideosParams{Cutoff: cutoff, MaxRows: int64(limit)})
 	if err != nil {
 		return nil, fmt.Errorf("list stalled videos: %w", err)
 	}
-	videos, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Video, error) { return scanVideo(row) })
-	if err != nil {
-		return nil, fmt.Errorf("list stalled videos: %w", err)
-	}
-	return videos, nil
+	return convert(rows, func(r db.StalledVideosRow) Video { return sharedVideo(r).video() }), nil
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"changemaker/storage/internal/db"
 )
 
 // Response statuses and types.
@@ -55,43 +57,34 @@ type Response struct {
 	UpdatedAt            time.Time  `json:"updatedAt"`
 }
 
-const responseColumns = `id, campaign_id, representative_name, representative_title, representative_level,
-	representative_email, response_type, response_text, comment, submitter_name, submitter_email, is_anonymous,
-	status, moderation_note, moderated_by, verified_at, verification_sent_at, verification_failed_at,
-	verification_error, upvote_count, created_at, updated_at`
-
-func scanResponse(row pgx.Row) (Response, error) {
-	var r Response
-	err := row.Scan(&r.ID, &r.CampaignID, &r.RepresentativeName, &r.RepresentativeTitle, &r.RepresentativeLevel,
-		&r.RepresentativeEmail, &r.ResponseType, &r.ResponseText, &r.Comment, &r.SubmitterName, &r.SubmitterEmail,
-		&r.IsAnonymous, &r.Status, &r.ModerationNote, &r.ModeratedBy, &r.VerifiedAt, &r.VerificationSentAt,
-		&r.VerificationFailedAt, &r.VerificationError, &r.UpvoteCount, &r.CreatedAt, &r.UpdatedAt)
-	return r, err
-}
-
-func collectResponses(rows pgx.Rows) ([]Response, error) {
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Response, error) { return scanResponse(row) })
+func responseFromDB(r db.CampaignResponse) Response {
+	return Response{ID: r.ID, CampaignID: r.CampaignID, RepresentativeName: r.RepresentativeName,
+		RepresentativeTitle: r.RepresentativeTitle, RepresentativeLevel: r.RepresentativeLevel,
+		RepresentativeEmail: r.RepresentativeEmail, ResponseType: r.ResponseType, ResponseText: r.ResponseText,
+		Comment: r.Comment, SubmitterName: r.SubmitterName, SubmitterEmail: r.SubmitterEmail,
+		IsAnonymous: r.IsAnonymous, Status: r.Status, ModerationNote: r.ModerationNote, ModeratedBy: r.ModeratedBy,
+		VerifiedAt: r.VerifiedAt, VerificationSentAt: r.VerificationSentAt,
+		VerificationFailedAt: r.VerificationFailedAt, VerificationError: r.VerificationError,
+		UpvoteCount: int(r.UpvoteCount), CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }
 
 // CreateResponse stores a new PENDING response.
 func (s *Store) CreateResponse(ctx context.Context, r Response) (Response, error) {
-	out, err := scanResponse(s.Pool.QueryRow(ctx, `
-		INSERT INTO campaign_responses (campaign_id, representative_name, representative_title, representative_level,
-			representative_email, response_type, response_text, comment, submitter_name, submitter_email, is_anonymous)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-		RETURNING `+responseColumns,
-		r.CampaignID, r.RepresentativeName, r.RepresentativeTitle, r.RepresentativeLevel, r.RepresentativeEmail,
-		r.ResponseType, r.ResponseText, r.Comment, r.SubmitterName, r.SubmitterEmail, r.IsAnonymous))
+	out, err := s.q().CreateResponse(ctx, db.CreateResponseParams{CampaignID: r.CampaignID,
+		RepresentativeName: r.RepresentativeName, RepresentativeTitle: r.RepresentativeTitle,
+		RepresentativeLevel: r.RepresentativeLevel, RepresentativeEmail: r.RepresentativeEmail,
+		ResponseType: r.ResponseType, ResponseText: r.ResponseText, Comment: r.Comment,
+		SubmitterName: r.SubmitterName, SubmitterEmail: r.SubmitterEmail, IsAnonymous: r.IsAnonymous})
 	if err != nil {
 		return Response{}, fmt.Errorf("insert response: %w", err)
 	}
-	return out, nil
+	return responseFromDB(out), nil
 }
 
 // ResponseByID finds a response.
 func (s *Store) ResponseByID(ctx context.Context, id int64) (Response, error) {
-	r, err := scanResponse(s.Pool.QueryRow(ctx, `SELECT `+responseColumns+` FROM campaign_responses WHERE id = $1`, id))
-	return r, notFound(err)
+	r, err := s.q().ResponseByID(ctx, id)
+	return responseFromDB(r), notFound(err)
 }
 
 // Response wall orders.
@@ -114,47 +107,33 @@ type ResponseFilter struct {
 
 // ListResponses returns one page of responses and the total.
 func (s *Store) ListResponses(ctx context.Context, f ResponseFilter) ([]Response, int, error) {
-	order := `r.created_at DESC, r.id DESC`
-	switch f.Sort {
-	case SortUpvotes:
-		order = `r.upvote_count DESC, r.created_at DESC, r.id DESC`
-	case SortVerified:
-		order = `(r.verified_at IS NOT NULL) DESC, r.created_at DESC, r.id DESC`
-	}
-	where := `($1 = 0 OR r.campaign_id = $1) AND ($2 = '' OR r.status = $2)
-		AND ($3 = 0 OR EXISTS (SELECT 1 FROM campaigns c WHERE c.id = r.campaign_id AND c.created_by = $3))`
-	args := []any{f.CampaignID, f.Status, f.CreatedBy}
-	var total int
-	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM campaign_responses r WHERE `+where, args...).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("count responses: %w", err)
-	}
-	rows, err := s.Pool.Query(ctx, `SELECT `+prefixed("r.", responseColumns)+` FROM campaign_responses r WHERE `+
-		where+` ORDER BY `+order+` LIMIT $4 OFFSET $5`, append(args, f.Limit, f.Offset)...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("list responses: %w", err)
-	}
-	list, err := collectResponses(rows)
-	if err != nil {
-		return nil, 0, fmt.Errorf("list responses: %w", err)
-	}
-	return list, total, nil
+	campaignID, status, createdBy := optID(f.CampaignID), optText(f.Status), optID(f.CreatedBy)
+	return page(ctx, s, "responses",
+		func(ctx context.Context, q *db.Queries) (int64, error) {
+			return q.CountResponses(ctx, db.CountResponsesParams{CampaignID: campaignID, Status: status,
+				CreatedBy: createdBy})
+		},
+		func(ctx context.Context, q *db.Queries) ([]db.CampaignResponse, error) {
+			return q.ListResponses(ctx, db.ListResponsesParams{CampaignID: campaignID, Status: status,
+				CreatedBy: createdBy, Sort: f.Sort, PageLimit: int64(f.Limit), PageOffset: int64(f.Offset)})
+		},
+		responseFromDB)
 }
 
 // ModerateResponse sets a response's status and moderation note.
 func (s *Store) ModerateResponse(ctx context.Context, id int64, status, note string, by int64) (Response, error) {
-	r, err := scanResponse(s.Pool.QueryRow(ctx, `
-		UPDATE campaign_responses SET status = $2, moderation_note = $3, moderated_by = $4, updated_at = now()
-		WHERE id = $1 RETURNING `+responseColumns, id, status, note, by))
-	return r, notFound(err)
+	r, err := s.q().ModerateResponse(ctx, db.ModerateResponseParams{ID: id, Status: status, ModerationNote: note,
+		ModeratedBy: &by})
+	return responseFromDB(r), notFound(err)
 }
 
 // DeleteResponse deletes a response and its upvotes.
 func (s *Store) DeleteResponse(ctx context.Context, id int64) error {
-	tag, err := s.Pool.Exec(ctx, `DELETE FROM campaign_responses WHERE id = $1`, id)
+	n, err := s.q().DeleteResponse(ctx, id)
 	if err != nil {
 		return fmt.Errorf("delete response %d: %w", id, err)
 	}
-	if tag.RowsAffected() == 0 {
+	if n == 0 {
 		return ErrNotFound
 	}
 	return nil
@@ -162,46 +141,41 @@ func (s *Store) DeleteResponse(ctx context.Context, id int64) error {
 
 // VerifyResponse marks a response verified; verifying twice keeps the first time.
 func (s *Store) VerifyResponse(ctx context.Context, id int64) (Response, error) {
-	r, err := scanResponse(s.Pool.QueryRow(ctx, `
-		UPDATE campaign_responses SET verified_at = COALESCE(verified_at, now()), updated_at = now()
-		WHERE id = $1 RETURNING `+responseColumns, id))
-	return r, notFound(err)
+	r, err := s.q().VerifyResponse(ctx, id)
+	return responseFromDB(r), notFound(err)
 }
 
 // MarkVerificationSent records that the verification email went out. It
 // reports false when it had already been recorded.
 func (s *Store) MarkVerificationSent(ctx context.Context, id int64) (bool, error) {
-	tag, err := s.Pool.Exec(ctx, `UPDATE campaign_responses SET verification_sent_at = now()
-		WHERE id = $1 AND verification_sent_at IS NULL`, id)
+	n, err := s.q().MarkVerificationSent(ctx, id)
 	if err != nil {
 		return false, fmt.Errorf("mark verification of response %d sent: %w", id, err)
 	}
-	return tag.RowsAffected() == 1, nil
+	return n == 1, nil
 }
 
 // MarkVerificationFailed records that the email fleet gave up on the
 // verification email of response id, and why. It reports false when the
 // email had already gone out or failed.
 func (s *Store) MarkVerificationFailed(ctx context.Context, id int64, errText string) (bool, error) {
-	tag, err := s.Pool.Exec(ctx, `UPDATE campaign_responses SET verification_failed_at = now(), verification_error = $2
-		WHERE id = $1 AND verification_sent_at IS NULL AND verification_failed_at IS NULL`, id, clipText(errText, 1000))
+	n, err := s.q().MarkVerificationFailed(ctx, db.MarkVerificationFailedParams{ID: id,
+		VerificationError: clipText(errText, 1000)})
 	if err != nil {
 		return false, fmt.Errorf("mark verification of response %d failed: %w", id, err)
 	}
-	return tag.RowsAffected() == 1, nil
+	return n == 1, nil
 }
 
 // UnsentVerificationIDs lists responses created between after and before
 // whose verification email has neither gone out nor failed for good.
 func (s *Store) UnsentVerificationIDs(ctx context.Context, after, before time.Time, limit int) ([]int64, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT id FROM campaign_responses WHERE verification_sent_at IS NULL
-		AND verification_failed_at IS NULL AND verified_at IS NULL AND submitter_email <> ''
-		AND created_at > $1 AND created_at < $2
-		ORDER BY created_at LIMIT $3`, after, before, limit)
+	ids, err := s.q().UnsentVerificationIDs(ctx, db.UnsentVerificationIDsParams{After: after, Before: before,
+		MaxRows: int64(limit)})
 	if err != nil {
 		return nil, fmt.Errorf("list unsent verifications: %w", err)
 	}
-	return pgx.CollectRows(rows, pgx.RowTo[int64])
+	return ids, nil
 }
 
 // Upvote records voterKey's upvote of an APPROVED response. A second upvote
@@ -209,41 +183,27 @@ func (s *Store) UnsentVerificationIDs(ctx context.Context, after, before time.Ti
 // response does not exist or is not approved.
 func (s *Store) Upvote(ctx context.Context, responseID int64, voterKey string) (count int, added bool, err error) {
 	err = s.InTx(ctx, func(tx pgx.Tx) error {
-		// Lock the response row so the count and the votes move together.
-		if err := tx.QueryRow(ctx, `SELECT upvote_count FROM campaign_responses WHERE id = $1 AND status = 'APPROVED'
-			FOR UPDATE`, responseID).Scan(&count); err != nil {
+		q := queries(tx)
+		n, err := q.LockApprovedResponse(ctx, responseID)
+		if err != nil {
 			return notFound(err)
 		}
-		tag, err := tx.Exec(ctx, `INSERT INTO response_upvotes (response_id, voter_key) VALUES ($1, $2)
-			ON CONFLICT DO NOTHING`, responseID, voterKey)
+		count = int(n)
+		inserted, err := q.InsertUpvote(ctx, db.InsertUpvoteParams{ResponseID: responseID, VoterKey: voterKey})
 		if err != nil {
 			return fmt.Errorf("insert upvote: %w", err)
 		}
-		if tag.RowsAffected() == 0 {
+		if inserted == 0 {
 			return nil
 		}
 		added = true
-		return tx.QueryRow(ctx, `UPDATE campaign_responses SET upvote_count = upvote_count + 1 WHERE id = $1
-			RETURNING upvote_count`, responseID).Scan(&count)
+		if n, err = q.CountUpvote(ctx, responseID); err != nil {
+			return fmt.Errorf("count upvote: %w", err)
+		}
+		count = int(n)
+		return nil
 	})
 	return count, added, err
-}
-
-func prefixed(prefix, columns string) string {
-	out := []byte{}
-	start := true
-	for i := 0; i < len(columns); i++ {
-		ch := columns[i]
-		if start && ch != ' ' && ch != '\t' && ch != '\n' {
-			out = append(out, prefix...)
-			start = false
-		}
-		if ch == ',' {
-			start = true
-		}
-		out = append(out, ch)
-	}
-	return string(out)
 }
 
 // ErrTokenBad is a verification token that is malformed, forged or expired.

@@ -8,6 +8,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+
+	"changemaker/storage/internal/db"
 )
 
 // Refresh-token failures. ErrTokenReused means a token was presented after it
@@ -19,9 +21,8 @@ var (
 
 // CreateRefreshToken stores the hash of a new token starting a new family.
 func (s *Store) CreateRefreshToken(ctx context.Context, userID int64, hash []byte, expiresAt time.Time) error {
-	_, err := s.Pool.Exec(ctx, `
-		INSERT INTO refresh_tokens (user_id, family_id, token_hash, expires_at)
-		VALUES ($1, $2, $3, $4)`, userID, uuid.New(), hash, expiresAt)
+	err := s.q().CreateRefreshToken(ctx, db.CreateRefreshTokenParams{UserID: userID, FamilyID: uuid.New(),
+		TokenHash: hash, ExpiresAt: expiresAt})
 	if err != nil {
 		return fmt.Errorf("store refresh token: %w", err)
 	}
@@ -35,42 +36,31 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte,
 	var userID int64
 	var reused bool
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		var (
-			id        int64
-			familyID  uuid.UUID
-			expires   time.Time
-			usedAt    *time.Time
-			revokedAt *time.Time
-		)
-		err := tx.QueryRow(ctx, `
-			SELECT id, user_id, family_id, expires_at, used_at, revoked_at
-			FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE`, oldHash).
-			Scan(&id, &userID, &familyID, &expires, &usedAt, &revokedAt)
+		q := queries(tx)
+		t, err := q.RefreshTokenForUpdate(ctx, oldHash)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return ErrTokenInvalid
 		}
 		if err != nil {
 			return fmt.Errorf("find refresh token: %w", err)
 		}
-		if usedAt != nil || revokedAt != nil {
+		userID = t.UserID
+		if t.UsedAt != nil || t.RevokedAt != nil {
 			// Someone holds a copy of a spent token: burn the family.
-			if _, err := tx.Exec(ctx, `
-				UPDATE refresh_tokens SET revoked_at = now()
-				WHERE family_id = $1 AND revoked_at IS NULL`, familyID); err != nil {
+			if err := q.RevokeRefreshFamily(ctx, t.FamilyID); err != nil {
 				return fmt.Errorf("revoke token family: %w", err)
 			}
 			reused = true
 			return nil
 		}
-		if !time.Now().Before(expires) {
+		if !time.Now().Before(t.ExpiresAt) {
 			return ErrTokenInvalid
 		}
-		if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET used_at = now() WHERE id = $1`, id); err != nil {
+		if err := q.SpendRefreshToken(ctx, t.ID); err != nil {
 			return fmt.Errorf("spend refresh token: %w", err)
 		}
-		_, err = tx.Exec(ctx, `
-			INSERT INTO refresh_tokens (user_id, family_id, token_hash, expires_at)
-			VALUES ($1, $2, $3, $4)`, userID, familyID, newHash, expiresAt)
+		err = q.CreateRefreshToken(ctx, db.CreateRefreshTokenParams{UserID: userID, FamilyID: t.FamilyID,
+			TokenHash: newHash, ExpiresAt: expiresAt})
 		if err != nil {
 			return fmt.Errorf("store rotated refresh token: %w", err)
 		}
@@ -87,11 +77,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte,
 
 // RevokeRefreshFamily revokes the family of the token with hash, if any.
 func (s *Store) RevokeRefreshFamily(ctx context.Context, hash []byte) error {
-	_, err := s.Pool.Exec(ctx, `
-		UPDATE refresh_tokens SET revoked_at = now()
-		WHERE revoked_at IS NULL
-		  AND family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = $1)`, hash)
-	if err != nil {
+	if err := s.q().RevokeRefreshFamilyOfHash(ctx, hash); err != nil {
 		return fmt.Errorf("revoke refresh family: %w", err)
 	}
 	return nil
@@ -99,9 +85,9 @@ func (s *Store) RevokeRefreshFamily(ctx context.Context, hash []byte) error {
 
 // PurgeRefreshTokens deletes tokens that expired before cutoff.
 func (s *Store) PurgeRefreshTokens(ctx context.Context, cutoff time.Time) (int64, error) {
-	tag, err := s.Pool.Exec(ctx, `DELETE FROM refresh_tokens WHERE expires_at < $1`, cutoff)
+	n, err := s.q().PurgeRefreshTokens(ctx, cutoff)
 	if err != nil {
 		return 0, fmt.Errorf("purge refresh tokens: %w", err)
 	}
-	return tag.RowsAffected(), nil
+	return n, nil
 }

@@ -2,11 +2,14 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"changemaker/storage/internal/db"
 )
 
 // Roles, most powerful first.
@@ -55,13 +58,9 @@ func (u User) EffectiveStatus(now time.Time) string {
 	return u.Status
 }
 
-const userColumns = `id, email, name, role, status, expires_at, last_login_at, created_at, updated_at, password_hash`
-
-func scanUser(row pgx.Row) (User, error) {
-	var u User
-	err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.Status, &u.ExpiresAt, &u.LastLoginAt,
-		&u.CreatedAt, &u.UpdatedAt, &u.PasswordHash)
-	return u, err
+func userFromDB(r db.User) User {
+	return User{ID: r.ID, Email: r.Email, Name: r.Name, Role: r.Role, Status: r.Status, ExpiresAt: r.ExpiresAt,
+		LastLoginAt: r.LastLoginAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, PasswordHash: r.PasswordHash}
 }
 
 // NewUser is what CreateUser needs.
@@ -79,33 +78,27 @@ func (s *Store) CreateUser(ctx context.Context, n NewUser) (User, error) {
 	if n.Status == "" {
 		n.Status = StatusActive
 	}
-	u, err := scanUser(s.Pool.QueryRow(ctx, `
-		INSERT INTO users (email, name, password_hash, role, status, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6)
-		RETURNING `+userColumns,
-		strings.TrimSpace(n.Email), n.Name, n.PasswordHash, n.Role, n.Status, n.ExpiresAt))
-	if isUniqueViolation(err) {
+	r, err := s.q().CreateUser(ctx, db.CreateUserParams{Email: strings.TrimSpace(n.Email), Name: n.Name,
+		PasswordHash: n.PasswordHash, Role: n.Role, Status: n.Status, ExpiresAt: n.ExpiresAt})
+	if errors.Is(err, ErrConflict) {
 		return User{}, ErrConflict
 	}
 	if err != nil {
 		return User{}, fmt.Errorf("insert user: %w", err)
 	}
-	return u, nil
+	return userFromDB(r), nil
 }
 
 // UserByID finds a live (not deleted) user.
 func (s *Store) UserByID(ctx context.Context, id int64) (User, error) {
-	u, err := scanUser(s.Pool.QueryRow(ctx,
-		`SELECT `+userColumns+` FROM users WHERE id = $1 AND deleted_at IS NULL`, id))
-	return u, notFound(err)
+	r, err := s.q().UserByID(ctx, id)
+	return userFromDB(r), notFound(err)
 }
 
 // UserByEmail finds a live user by email, case-insensitively.
 func (s *Store) UserByEmail(ctx context.Context, email string) (User, error) {
-	u, err := scanUser(s.Pool.QueryRow(ctx,
-		`SELECT `+userColumns+` FROM users WHERE lower(email) = lower($1) AND deleted_at IS NULL`,
-		strings.TrimSpace(email)))
-	return u, notFound(err)
+	r, err := s.q().UserByEmail(ctx, strings.TrimSpace(email))
+	return userFromDB(r), notFound(err)
 }
 
 // UserFilter narrows ListUsers. Empty fields do not filter.
@@ -119,47 +112,16 @@ type UserFilter struct {
 
 // ListUsers returns one page of live users, newest first, and the total.
 func (s *Store) ListUsers(ctx context.Context, f UserFilter) ([]User, int, error) {
-	rows, err := s.Pool.Query(ctx, `
-		SELECT `+userColumns+`, count(*) OVER ()
-		FROM users
-		WHERE deleted_at IS NULL
-		  AND ($1 = '' OR email ILIKE '%' || $1 || '%' OR name ILIKE '%' || $1 || '%')
-		  AND ($2 = '' OR role = $2)
-		  AND ($3 = '' OR status = $3)
-		ORDER BY created_at DESC, id DESC
-		LIMIT $4 OFFSET $5`,
-		escapeLike(f.Search), f.Role, f.Status, f.Limit, f.Offset)
-	if err != nil {
-		return nil, 0, fmt.Errorf("list users: %w", err)
-	}
-	defer rows.Close()
-	users := []User{}
-	total := 0
-	for rows.Next() {
-		var u User
-		if err := rows.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.Status, &u.ExpiresAt, &u.LastLoginAt,
-			&u.CreatedAt, &u.UpdatedAt, &u.PasswordHash, &total); err != nil {
-			return nil, 0, fmt.Errorf("scan user: %w", err)
-		}
-		users = append(users, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, fmt.Errorf("list users: %w", err)
-	}
-	if len(users) == 0 && f.Offset > 0 {
-		// The window count is absent on an empty page; count separately.
-		err := s.Pool.QueryRow(ctx, `
-			SELECT count(*) FROM users
-			WHERE deleted_at IS NULL
-			  AND ($1 = '' OR email ILIKE '%' || $1 || '%' OR name ILIKE '%' || $1 || '%')
-			  AND ($2 = '' OR role = $2)
-			  AND ($3 = '' OR status = $3)`,
-			escapeLike(f.Search), f.Role, f.Status).Scan(&total)
-		if err != nil {
-			return nil, 0, fmt.Errorf("count users: %w", err)
-		}
-	}
-	return users, total, nil
+	search, role, status := optText(escapeLike(f.Search)), optText(f.Role), optText(f.Status)
+	return page(ctx, s, "users",
+		func(ctx context.Context, q *db.Queries) (int64, error) {
+			return q.CountUsers(ctx, db.CountUsersParams{Search: search, Role: role, Status: status})
+		},
+		func(ctx context.Context, q *db.Queries) ([]db.User, error) {
+			return q.ListUsers(ctx, db.ListUsersParams{Search: search, Role: role, Status: status,
+				PageLimit: int64(f.Limit), PageOffset: int64(f.Offset)})
+		},
+		userFromDB)
 }
 
 // escapeLike makes s match literally inside an ILIKE pattern.
@@ -185,28 +147,18 @@ type UserPatch struct {
 func (s *Store) UpdateUser(ctx context.Context, id int64, p UserPatch) (User, error) {
 	var u User
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		var err error
-		u, err = scanUser(tx.QueryRow(ctx, `
-			UPDATE users SET
-				email         = COALESCE($2, email),
-				name          = COALESCE($3, name),
-				role          = COALESCE($4, role),
-				status        = COALESCE($5, status),
-				password_hash = COALESCE($6, password_hash),
-				expires_at    = CASE WHEN $7 THEN $8 ELSE expires_at END,
-				updated_at    = now()
-			WHERE id = $1 AND deleted_at IS NULL
-			RETURNING `+userColumns,
-			id, p.Email, p.Name, p.Role, p.Status, p.PasswordHash, p.SetExpiresAt, p.ExpiresAt))
-		if isUniqueViolation(err) {
+		q := queries(tx)
+		r, err := q.UpdateUser(ctx, db.UpdateUserParams{ID: id, Email: p.Email, Name: p.Name, Role: p.Role,
+			Status: p.Status, PasswordHash: p.PasswordHash, SetExpiresAt: p.SetExpiresAt, ExpiresAt: p.ExpiresAt})
+		if errors.Is(err, ErrConflict) {
 			return ErrConflict
 		}
 		if err != nil {
 			return notFound(err)
 		}
+		u = userFromDB(r)
 		if p.PasswordHash != nil || (p.Status != nil && *p.Status != StatusActive) {
-			if _, err := tx.Exec(ctx,
-				`UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, id); err != nil {
+			if err := q.RevokeUserRefreshTokens(ctx, id); err != nil {
 				return fmt.Errorf("revoke refresh tokens of user %d: %w", id, err)
 			}
 		}
@@ -221,22 +173,25 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, p UserPatch) (User, er
 // SoftDeleteUser marks a user deleted and revokes their refresh tokens.
 func (s *Store) SoftDeleteUser(ctx context.Context, id int64) error {
 	return s.InTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx,
-			`UPDATE users SET deleted_at = now(), updated_at = now() WHERE id = $1 AND deleted_at IS NULL`, id)
+		q := queries(tx)
+		n, err := q.SoftDeleteUser(ctx, id)
 		if err != nil {
 			return fmt.Errorf("delete user %d: %w", id, err)
 		}
-		if tag.RowsAffected() == 0 {
+		if n == 0 {
 			return ErrNotFound
 		}
-		_, err = tx.Exec(ctx,
-			`UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, id)
-		return err
+		if err := q.RevokeUserRefreshTokens(ctx, id); err != nil {
+			return fmt.Errorf("revoke refresh tokens of user %d: %w", id, err)
+		}
+		return nil
 	})
 }
 
 // RecordLogin stamps a user's last login time.
 func (s *Store) RecordLogin(ctx context.Context, id int64) error {
-	_, err := s.Pool.Exec(ctx, `UPDATE users SET last_login_at = now() WHERE id = $1`, id)
-	return err
+	if err := s.q().RecordLogin(ctx, id); err != nil {
+		return fmt.Errorf("record login of user %d: %w", id, err)
+	}
+	return nil
 }

@@ -11,7 +11,8 @@ import (
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/jackc/pgx/v5/pgconn"
+
+	"changemaker/storage"
 )
 
 // Error codes, one per class of failure. Clients switch on these.
@@ -155,11 +156,17 @@ func AsError(err error) *Error {
 	if errors.As(err, &e) {
 		return e
 	}
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && (pgErr.Code == "22021" || pgErr.Code == "22P05") {
+	if errors.Is(err, storage.ErrInvalidText) {
 		// Text Postgres cannot store (a NUL, a bad byte sequence) came from
 		// the client: a 400, whichever field carried it.
 		return NewError(http.StatusBadRequest, CodeInvalidText, "text must be valid UTF-8 without NUL characters")
+	}
+	if errors.Is(err, storage.ErrUnavailable) {
+		// Postgres is restarting or out of reach: the request may well work
+		// in a moment.
+		e := NewError(http.StatusServiceUnavailable, CodeUnavailable, "the service is unavailable; try again later")
+		e.RetryAfter = 5
+		return e
 	}
 	var fe *fiber.Error
 	if errors.As(err, &fe) {

@@ -1,0 +1,56 @@
+-- Constituent emails. SMTP rows count on their campaign when sent, MAILTO
+-- rows when recorded.
+
+-- name: InsertEmail :one
+INSERT INTO campaign_emails (campaign_id, method, status, sender_name, sender_email, postal_code,
+    recipient_kind, recipient_name, recipient_title, recipient_district, recipient_level,
+    recipient_email, subject, body)
+VALUES (@campaign_id, @method, @status, @sender_name, @sender_email, @postal_code,
+    @recipient_kind, @recipient_name, @recipient_title, @recipient_district, @recipient_level,
+    @recipient_email, @subject, @body)
+RETURNING *;
+
+-- name: AddEmailCount :exec
+UPDATE campaigns SET email_count = email_count + @n::integer WHERE id = @id;
+
+-- name: EmailByID :one
+SELECT * FROM campaign_emails WHERE id = @id;
+
+-- name: MarkEmailSent :one
+UPDATE campaign_emails SET status = 'SENT', message_id = @message_id, sent_at = now(), attempts = attempts + 1,
+    last_error = '', updated_at = now()
+WHERE id = @id AND status = 'QUEUED'
+RETURNING campaign_id;
+
+-- name: RecordEmailAttempt :exec
+UPDATE campaign_emails SET attempts = attempts + 1, last_error = @last_error, status = @status, updated_at = now()
+WHERE id = @id AND status = 'QUEUED';
+
+-- name: FailStuckEmail :execrows
+UPDATE campaign_emails SET status = 'FAILED', last_error = @last_error, updated_at = now()
+WHERE id = @id AND status = 'QUEUED' AND method = 'SMTP' AND updated_at = @updated_at;
+
+-- name: RequeueFailedEmail :one
+UPDATE campaign_emails SET status = 'QUEUED', last_error = '', updated_at = now()
+WHERE id = @id AND campaign_id = @campaign_id AND status = 'FAILED' AND method = 'SMTP'
+RETURNING *;
+
+-- name: QueuedEmailIDs :many
+SELECT id FROM campaign_emails
+WHERE status = 'QUEUED' AND method = 'SMTP' AND updated_at < @cutoff
+ORDER BY created_at
+LIMIT @max_rows::bigint;
+
+-- name: CountEmails :one
+SELECT count(*) FROM campaign_emails
+WHERE campaign_id = @campaign_id AND (sqlc.narg('status')::text IS NULL OR status = sqlc.narg('status'));
+
+-- name: ListEmails :many
+SELECT * FROM campaign_emails
+WHERE campaign_id = @campaign_id AND (sqlc.narg('status')::text IS NULL OR status = sqlc.narg('status'))
+ORDER BY created_at DESC, id DESC
+LIMIT @page_limit::bigint OFFSET @page_offset::bigint;
+
+-- name: EmailStats :many
+SELECT method, status, count(*) AS emails FROM campaign_emails WHERE campaign_id = @campaign_id
+GROUP BY method, status;
