@@ -9,7 +9,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"changemaker/api"
-	"changemaker/api/auth"
 	"changemaker/config"
 	"changemaker/internal/testenv"
 	"changemaker/storage"
@@ -337,18 +336,6 @@ func TestLoginRateLimit(t *testing.T) {
 			t.Fatalf("4th login from one IP = %d %s, want 429", last.Status, last.Body)
 		}
 	})
-}
-
-func TestPasswordHelpers(t *testing.T) {
-	t.Parallel()
-	pw, err := auth.GeneratePassword()
-	if err != nil || len(pw) < 20 || auth.PasswordProblem(pw) != "" {
-		t.Fatalf("generated password %q unusable: %v", pw, err)
-	}
-	other, _ := auth.GeneratePassword()
-	if other == pw {
-		t.Fatal("two generated passwords are equal")
-	}
 }
 
 // TestLoginWorksWhileRedisIsDown: the rate limiter fails open, so a Redis

@@ -16,6 +16,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"changemaker/api/httpx"
+	"changemaker/internal/password"
 	"changemaker/storage"
 )
 
@@ -42,7 +43,7 @@ type Handler struct {
 
 // Routes mounts the module on r (the /api group).
 func (h *Handler) Routes(r fiber.Router) error {
-	dummy, err := HashPassword("not-a-real-password-at-all", h.BcryptCost)
+	dummy, err := password.Hash("not-a-real-password-at-all", h.BcryptCost)
 	if err != nil {
 		return err
 	}
@@ -91,7 +92,7 @@ func (h *Handler) register(c *fiber.Ctx) error {
 	if v.Required("email", req.Email) {
 		v.Email("email", req.Email)
 	}
-	if p := PasswordProblem(req.Password); p != "" {
+	if p := password.Problem(req.Password); p != "" {
 		v.Add("password", p)
 	}
 	v.MaxLen("name", req.Name, 200)
@@ -99,18 +100,15 @@ func (h *Handler) register(c *fiber.Ctx) error {
 	if err := v.Err(); err != nil {
 		return err
 	}
-	hash, err := HashPassword(req.Password, h.BcryptCost)
+	hash, err := password.Hash(req.Password, h.BcryptCost)
 	if err != nil {
 		return err
 	}
 	u, err := h.Store.CreateUser(c.UserContext(), storage.NewUser{
 		Email: req.Email, Name: strings.TrimSpace(req.Name), PasswordHash: hash, Role: storage.RoleUser,
 	})
-	if errors.Is(err, storage.ErrConflict) {
-		return httpx.Conflict("an account with this email already exists")
-	}
 	if err != nil {
-		return err
+		return httpx.Conflictf(fmt.Errorf("register user: %w", err), "an account with this email already exists")
 	}
 	return h.issue(c, fiber.StatusCreated, u)
 }
@@ -135,13 +133,13 @@ func (h *Handler) login(c *fiber.Ctx) error {
 	}
 	u, err := h.Store.UserByEmail(c.UserContext(), req.Email)
 	if errors.Is(err, storage.ErrNotFound) {
-		CheckPassword(h.dummyHash, req.Password)
+		password.Check(h.dummyHash, req.Password)
 		return httpx.Unauthorized("invalid email or password")
 	}
 	if err != nil {
 		return err
 	}
-	if !CheckPassword(u.PasswordHash, req.Password) {
+	if !password.Check(u.PasswordHash, req.Password) {
 		return httpx.Unauthorized("invalid email or password")
 	}
 	if u.EffectiveStatus(time.Now()) != storage.StatusActive {
@@ -174,14 +172,11 @@ func (h *Handler) refresh(c *fiber.Ctx) error {
 	}
 	userID, err := h.Store.RotateRefreshToken(c.UserContext(),
 		h.hashRefresh(req.RefreshToken), h.hashRefresh(next), time.Now().Add(RefreshTokenTTL))
-	switch {
-	case errors.Is(err, storage.ErrTokenReused):
-		h.Log.Warn("refresh token reuse detected; family revoked", "ip", c.IP())
-		return httpx.Unauthorized("refresh token was already used; sign in again")
-	case errors.Is(err, storage.ErrTokenInvalid):
-		return httpx.Unauthorized("refresh token is invalid or expired")
-	case err != nil:
-		return err
+	if err != nil {
+		if errors.Is(err, storage.ErrTokenReused) {
+			h.Log.Warn("refresh token reuse detected; family revoked", "ip", c.IP())
+		}
+		return fmt.Errorf("rotate refresh token: %w", err)
 	}
 	u, err := h.Store.UserByID(c.UserContext(), userID)
 	if errors.Is(err, storage.ErrNotFound) {

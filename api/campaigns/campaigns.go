@@ -6,6 +6,7 @@ package campaigns
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/url"
 	"slices"
@@ -17,6 +18,12 @@ import (
 	"changemaker/api/httpx"
 	"changemaker/config"
 	"changemaker/storage"
+)
+
+// What a client reads when a campaign is missing, or its slug taken.
+const (
+	noSuchCampaign = "no such campaign"
+	slugTaken      = "a campaign with this slug already exists"
 )
 
 // Handler serves /api/campaigns and /api/public/campaigns.
@@ -73,11 +80,8 @@ func (h *Handler) owned(c *fiber.Ctx) (storage.Campaign, error) {
 		return storage.Campaign{}, err
 	}
 	camp, err := h.Store.CampaignByID(c.UserContext(), id)
-	if errors.Is(err, storage.ErrNotFound) {
-		return storage.Campaign{}, httpx.NotFound("no such campaign")
-	}
 	if err != nil {
-		return storage.Campaign{}, err
+		return storage.Campaign{}, httpx.NotFoundf(fmt.Errorf("campaign %d: %w", id, err), noSuchCampaign)
 	}
 	if !mayManage(httpx.CurrentUser(c), camp) {
 		return storage.Campaign{}, httpx.Forbidden("you may manage only the campaigns you created")
@@ -249,11 +253,8 @@ func (h *Handler) create(c *fiber.Ctx) error {
 		return err
 	}
 	camp, err := h.Store.CreateCampaign(c.UserContext(), f, httpx.CurrentUser(c).ID)
-	if errors.Is(err, storage.ErrConflict) {
-		return httpx.Conflict("a campaign with this slug already exists")
-	}
 	if err != nil {
-		return err
+		return httpx.Conflictf(fmt.Errorf("create campaign: %w", err), slugTaken)
 	}
 	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"campaign": camp})
 }
@@ -289,16 +290,11 @@ func (h *Handler) update(c *fiber.Ctx) error {
 		return err
 	}
 	oldSlug := camp.Slug
-	camp, err = h.Store.UpdateCampaign(c.UserContext(), camp.ID, f)
+	id := camp.ID
+	camp, err = h.Store.UpdateCampaign(c.UserContext(), id, f)
 	h.pages.drop(oldSlug, camp.Slug)
-	if errors.Is(err, storage.ErrConflict) {
-		return httpx.Conflict("a campaign with this slug already exists")
-	}
-	if errors.Is(err, storage.ErrNotFound) {
-		return httpx.NotFound("no such campaign")
-	}
 	if err != nil {
-		return err
+		return httpx.Conflictf(httpx.NotFoundf(fmt.Errorf("update campaign %d: %w", id, err), noSuchCampaign), slugTaken)
 	}
 	return c.JSON(fiber.Map{"campaign": camp})
 }
@@ -358,11 +354,9 @@ func (h *Handler) addRecipient(c *fiber.Ctx) error {
 	}
 	rec, err := h.Store.AddRecipient(c.UserContext(), camp.ID, req.Name, req.Title, req.Email)
 	h.pages.drop(camp.Slug)
-	if errors.Is(err, storage.ErrConflict) {
-		return httpx.Conflict("this campaign already has a recipient with this email")
-	}
 	if err != nil {
-		return err
+		return httpx.Conflictf(fmt.Errorf("add recipient to campaign %d: %w", camp.ID, err),
+			"this campaign already has a recipient with this email")
 	}
 	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"recipient": rec})
 }
@@ -378,11 +372,8 @@ func (h *Handler) deleteRecipient(c *fiber.Ctx) error {
 	}
 	err = h.Store.DeleteRecipient(c.UserContext(), camp.ID, id)
 	h.pages.drop(camp.Slug)
-	if errors.Is(err, storage.ErrNotFound) {
-		return httpx.NotFound("no such recipient")
-	}
 	if err != nil {
-		return err
+		return httpx.NotFoundf(fmt.Errorf("delete recipient %d of campaign %d: %w", id, camp.ID, err), "no such recipient")
 	}
 	return c.SendStatus(fiber.StatusNoContent)
 }

@@ -2,6 +2,7 @@ package campaigns
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/hibiken/asynq"
@@ -60,11 +61,11 @@ func (h *Handler) retryEmail(c *fiber.Ctx) error {
 		return err
 	}
 	e, err := h.Store.EmailByID(c.UserContext(), id)
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && e.CampaignID != camp.ID) {
-		return httpx.NotFound("no such email")
-	}
 	if err != nil {
-		return err
+		return httpx.NotFoundf(fmt.Errorf("email %d: %w", id, err), "no such email")
+	}
+	if e.CampaignID != camp.ID {
+		return httpx.NotFound("no such email")
 	}
 	if e.Status != storage.EmailFailed || e.Method != storage.MethodSMTP {
 		return httpx.Conflict("only a FAILED email can be retried")

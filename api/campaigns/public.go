@@ -2,7 +2,7 @@ package campaigns
 
 import (
 	"encoding/json"
-	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -97,14 +97,16 @@ func (h *Handler) publicList(c *fiber.Ctx) error {
 func (h *Handler) visible(c *fiber.Ctx) (storage.Campaign, error) {
 	slug := c.Params("slug")
 	if !storage.ValidSlug(slug) {
-		return storage.Campaign{}, httpx.NotFound("no such campaign")
+		return storage.Campaign{}, httpx.NotFound(noSuchCampaign)
 	}
 	camp, err := h.Store.CampaignBySlug(c.UserContext(), slug)
-	if errors.Is(err, storage.ErrNotFound) ||
-		(err == nil && camp.Status != storage.CampaignActive && camp.Status != storage.CampaignPaused) {
-		return storage.Campaign{}, httpx.NotFound("no such campaign")
+	if err != nil {
+		return storage.Campaign{}, httpx.NotFoundf(fmt.Errorf("campaign %q: %w", slug, err), noSuchCampaign)
 	}
-	return camp, err
+	if camp.Status != storage.CampaignActive && camp.Status != storage.CampaignPaused {
+		return storage.Campaign{}, httpx.NotFound(noSuchCampaign)
+	}
+	return camp, nil
 }
 
 // publicPage is the body of GET /api/public/campaigns/:slug.

@@ -74,14 +74,14 @@ func (h *Handler) resolveRecipients(ctx context.Context, camp storage.Campaign, 
 	}
 	if needReps && postal != "" {
 		pc, err := h.Store.PostalCodeByCode(ctx, postal)
-		if errors.Is(err, storage.ErrNotFound) || (err == nil && pc.Status != storage.PostalFound) {
-			if errors.Is(err, storage.ErrNotFound) {
-				return nil, httpx.Conflict("look up the representatives of this postal code first")
-			}
-			return nil, httpx.Invalid(httpx.Detail{Field: "postalCode", Message: "is not a known postal code"})
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil, httpx.Conflict("look up the representatives of this postal code first")
 		}
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("postal code %s: %w", postal, err)
+		}
+		if pc.Status != storage.PostalFound {
+			return nil, httpx.Invalid(httpx.Detail{Field: "postalCode", Message: "is not a known postal code"})
 		}
 		all, err := h.Store.RepresentativesFor(ctx, postal)
 		if err != nil {

@@ -94,6 +94,106 @@ func TooManyRequests(retryAfterSeconds int) *Error {
 	return e
 }
 
+// domainError is one row of the error table: an error the layers below the
+// handlers return, and the answer a client gets for it.
+type domainError struct {
+	err     error
+	status  int
+	code    string
+	message string // unless a Described in the chain says more
+	// retryAfter, in seconds, sets Retry-After when > 0.
+	retryAfter int
+}
+
+// domainErrors is the one table that turns domain errors into answers, so
+// handlers return them as they are, wrapped with what was being done. The
+// first row that errors.Is matches wins.
+func domainErrors() []domainError {
+	return []domainError{
+		// Postgres is restarting or out of reach: the request may well work
+		// in a moment. First, so that no wrapping description hides it.
+		{storage.ErrUnavailable, http.StatusServiceUnavailable, CodeUnavailable, "the service is unavailable; try again later", 5},
+		// Text Postgres cannot store (a NUL, a bad byte sequence) came from
+		// the client: a 400, whichever field carried it.
+		{storage.ErrInvalidText, http.StatusBadRequest, CodeInvalidText, "text must be valid UTF-8 without NUL characters", 0},
+		{storage.ErrNotFound, http.StatusNotFound, CodeNotFound, "not found", 0},
+		{storage.ErrConflict, http.StatusConflict, CodeConflict, "this conflicts with what is already stored", 0},
+		{storage.ErrVideoNotReady, http.StatusConflict, CodeConflict, "only a ready video can be published", 0},
+		{storage.ErrTokenReused, http.StatusUnauthorized, CodeUnauthorized, "refresh token was already used; sign in again", 0},
+		{storage.ErrTokenInvalid, http.StatusUnauthorized, CodeUnauthorized, "refresh token is invalid or expired", 0},
+	}
+}
+
+// Described gives a domain error the words a client reads: "no such
+// campaign" says more than a bare "not found". It changes only the message
+// of the table row its Target names; any other error under it keeps its own
+// meaning (a failed query stays a 500).
+type Described struct {
+	Target  error // a sentinel of the table, such as storage.ErrNotFound
+	Message string
+	Err     error
+}
+
+func (d *Described) Error() string { return d.Err.Error() }
+func (d *Described) Unwrap() error { return d.Err }
+
+// NotFoundf is err with the message a client reads when it is a
+// storage.ErrNotFound. A nil err stays nil.
+func NotFoundf(err error, format string, args ...any) error {
+	return describe(err, storage.ErrNotFound, fmt.Sprintf(format, args...))
+}
+
+// Conflictf is err with the message a client reads when it is a
+// storage.ErrConflict. A nil err stays nil.
+func Conflictf(err error, format string, args ...any) error {
+	return describe(err, storage.ErrConflict, fmt.Sprintf(format, args...))
+}
+
+func describe(err, target error, message string) error {
+	if err == nil {
+		return nil
+	}
+	return &Described{Target: target, Message: message, Err: err}
+}
+
+// describedAs finds, outermost first, the message a Described in err's
+// chain gives to target.
+func describedAs(err, target error) (string, bool) {
+	switch x := err.(type) {
+	case nil:
+		return "", false
+	case *Described:
+		if x.Target == target {
+			return x.Message, true
+		}
+		return describedAs(x.Err, target)
+	case interface{ Unwrap() []error }:
+		for _, e := range x.Unwrap() {
+			if m, ok := describedAs(e, target); ok {
+				return m, true
+			}
+		}
+		return "", false
+	}
+	return describedAs(errors.Unwrap(err), target)
+}
+
+// fromTable answers err by the error table, or nil when no row matches.
+func fromTable(err error) *Error {
+	for _, row := range domainErrors() {
+		if errors.Is(err, row.err) {
+			msg := row.message
+			if m, ok := describedAs(err, row.err); ok {
+				msg = m
+			}
+			e := NewError(row.status, row.code, msg)
+			e.RetryAfter = row.retryAfter
+			return e
+		}
+	}
+	return nil
+}
+
 // fiberCodes maps the router's own errors to our codes.
 func fiberCode(status int) string {
 	switch status {
@@ -156,16 +256,7 @@ func AsError(err error) *Error {
 	if errors.As(err, &e) {
 		return e
 	}
-	if errors.Is(err, storage.ErrInvalidText) {
-		// Text Postgres cannot store (a NUL, a bad byte sequence) came from
-		// the client: a 400, whichever field carried it.
-		return NewError(http.StatusBadRequest, CodeInvalidText, "text must be valid UTF-8 without NUL characters")
-	}
-	if errors.Is(err, storage.ErrUnavailable) {
-		// Postgres is restarting or out of reach: the request may well work
-		// in a moment.
-		e := NewError(http.StatusServiceUnavailable, CodeUnavailable, "the service is unavailable; try again later")
-		e.RetryAfter = 5
+	if e := fromTable(err); e != nil {
 		return e
 	}
 	var fe *fiber.Error

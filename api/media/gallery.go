@@ -3,6 +3,7 @@ package media
 import (
 	"context"
 	"errors"
+	"fmt"
 	"regexp"
 	"strconv"
 	"time"
@@ -102,13 +103,8 @@ func (h *Handler) publish(c *fiber.Ctx) error {
 			Message: "must be lower-case letters, digits and dashes, like curated or highlights"})
 	}
 	v, err := h.o.Store.PublishVideo(c.UserContext(), id, req.Category, httpx.CurrentUser(c).ID)
-	switch {
-	case errors.Is(err, storage.ErrNotFound):
-		return httpx.NotFound("no such video")
-	case errors.Is(err, storage.ErrVideoNotReady):
-		return httpx.Conflict("only a ready video can be published")
-	case err != nil:
-		return err
+	if err != nil {
+		return httpx.NotFoundf(fmt.Errorf("publish video %d: %w", id, err), noSuchVideo)
 	}
 	h.invalidatePublic(c)
 	return c.JSON(v)
@@ -119,10 +115,8 @@ func (h *Handler) unpublish(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := h.o.Store.UnpublishVideo(c.UserContext(), id); errors.Is(err, storage.ErrNotFound) {
-		return httpx.NotFound("this video is not published")
-	} else if err != nil {
-		return err
+	if err := h.o.Store.UnpublishVideo(c.UserContext(), id); err != nil {
+		return httpx.NotFoundf(fmt.Errorf("unpublish video %d: %w", id, err), "this video is not published")
 	}
 	h.invalidatePublic(c)
 	return c.SendStatus(fiber.StatusNoContent)
@@ -224,10 +218,10 @@ func (h *Handler) publishedVideo(c *fiber.Ctx) (storage.Video, error) {
 		return storage.Video{}, err
 	}
 	v, err := h.o.Store.PublishedVideo(c.UserContext(), id)
-	if errors.Is(err, storage.ErrNotFound) {
-		return storage.Video{}, httpx.NotFound("no such video in the gallery")
+	if err != nil {
+		return storage.Video{}, httpx.NotFoundf(fmt.Errorf("published video %d: %w", id, err), notInGallery)
 	}
-	return v, err
+	return v, nil
 }
 
 func (h *Handler) getPublic(c *fiber.Ctx) error {
@@ -306,10 +300,8 @@ func (h *Handler) react(c *fiber.Ctx) error {
 		return err
 	}
 	ctx := c.UserContext()
-	if _, err := h.o.Store.PublishedVideo(ctx, req.MediaID); errors.Is(err, storage.ErrNotFound) {
-		return httpx.NotFound("no such video in the gallery")
-	} else if err != nil {
-		return err
+	if _, err := h.o.Store.PublishedVideo(ctx, req.MediaID); err != nil {
+		return httpx.NotFoundf(fmt.Errorf("published video %d: %w", req.MediaID, err), notInGallery)
 	}
 	current, err := h.o.Store.React(ctx, req.MediaID, h.viewer(c), req.Type)
 	if err != nil {

@@ -3,6 +3,7 @@ package media
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -58,10 +59,10 @@ func (h *Handler) liveVideo(c *fiber.Ctx, param string) (storage.Video, error) {
 		return storage.Video{}, err
 	}
 	v, err := h.o.Store.VideoByID(c.UserContext(), id)
-	if errors.Is(err, storage.ErrNotFound) {
-		return storage.Video{}, httpx.NotFound("no such video")
+	if err != nil {
+		return storage.Video{}, httpx.NotFoundf(fmt.Errorf("video %d: %w", id, err), noSuchVideo)
 	}
-	return v, err
+	return v, nil
 }
 
 func (h *Handler) getVideo(c *fiber.Ctx) error {
@@ -116,11 +117,8 @@ func (h *Handler) patchVideo(c *fiber.Ctx) error {
 	}
 	video, err := h.o.Store.UpdateVideo(c.UserContext(), id, storage.VideoPatch{
 		Title: req.Title, Producer: req.Producer, Creator: req.Creator, Tags: req.Tags})
-	if errors.Is(err, storage.ErrNotFound) {
-		return httpx.NotFound("no such video")
-	}
 	if err != nil {
-		return err
+		return httpx.NotFoundf(fmt.Errorf("update video %d: %w", id, err), noSuchVideo)
 	}
 	if video.Category != nil {
 		h.invalidatePublic(c)
@@ -134,11 +132,8 @@ func (h *Handler) deleteVideo(c *fiber.Ctx) error {
 		return err
 	}
 	wasPublished, err := h.o.Store.DeleteVideo(c.UserContext(), id)
-	if errors.Is(err, storage.ErrNotFound) {
-		return httpx.NotFound("no such video")
-	}
 	if err != nil {
-		return err
+		return httpx.NotFoundf(fmt.Errorf("delete video %d: %w", id, err), noSuchVideo)
 	}
 	if wasPublished {
 		h.invalidatePublic(c)

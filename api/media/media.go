@@ -48,6 +48,12 @@ type Options struct {
 	Log          *slog.Logger
 }
 
+// What a client reads when a video is missing.
+const (
+	noSuchVideo  = "no such video"
+	notInGallery = "no such video in the gallery"
+)
+
 // Handler serves the media API's routes.
 type Handler struct {
 	o         Options

@@ -19,6 +19,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"changemaker/api/httpx"
+	"changemaker/api/httpx/multipart"
 	"changemaker/storage"
 	"changemaker/storage/blob"
 	"changemaker/tasks"
@@ -167,7 +168,7 @@ func (h *Handler) receive(c *fiber.Ctx) (*received, error) {
 		body = bytes.NewReader(req.Body())
 	}
 	cr := &connReader{r: body, limit: max + multipartSlack, conn: c.Context().Conn(), idle: h.o.Config.UploadIdleTimeout}
-	fr, err := newFormReader(cr, params["boundary"])
+	fr, err := multipart.NewReader(cr, params["boundary"])
 	if err != nil {
 		return nil, httpx.BadRequest("the multipart boundary is invalid")
 	}
@@ -245,7 +246,7 @@ func (h *Handler) receive(c *fiber.Ctx) (*received, error) {
 
 // receiveFile streams the file part into a temporary file, hashing it on
 // the way. Its first bytes decide whether it is a video at all.
-func (h *Handler) receiveFile(fr *formReader, part formPart, in *received, max int64) error {
+func (h *Handler) receiveFile(fr *multipart.Reader, part multipart.Part, in *received, max int64) error {
 	in.originalName = cleanName(part.FileName)
 	head, err := fr.Head(blob.SniffLen)
 	if err != nil {
@@ -326,7 +327,7 @@ const maxFieldBytes = 1000
 // readField reads one text field. A field Postgres could not store (a NUL,
 // invalid UTF-8) or longer than maxFieldBytes comes back as a problem for
 // the field's detail; err is for a body that cannot be read.
-func readField(fr *formReader) (value, problem string, err error) {
+func readField(fr *multipart.Reader) (value, problem string, err error) {
 	b, tooLong, err := fr.ReadValue(maxFieldBytes)
 	if err != nil {
 		return "", "", httpx.BadRequest("the multipart body is malformed")

@@ -6,6 +6,7 @@ package representatives
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -96,11 +97,11 @@ func (h *Handler) lookup(c *fiber.Ctx) error {
 	var camp *storage.Campaign
 	if req.Campaign != "" {
 		cp, err := h.Store.CampaignBySlug(ctx, strings.TrimSpace(req.Campaign))
-		if errors.Is(err, storage.ErrNotFound) || (err == nil && cp.Status != storage.CampaignActive && cp.Status != storage.CampaignPaused) {
-			return httpx.NotFound("no such campaign")
-		}
 		if err != nil {
-			return err
+			return httpx.NotFoundf(fmt.Errorf("campaign %q: %w", req.Campaign, err), "no such campaign")
+		}
+		if cp.Status != storage.CampaignActive && cp.Status != storage.CampaignPaused {
+			return httpx.NotFound("no such campaign")
 		}
 		camp = &cp
 	}

@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strconv"
@@ -23,6 +24,9 @@ import (
 	"changemaker/storage"
 	"changemaker/tasks"
 )
+
+// noSuchResponse is what a client reads when a response is missing.
+const noSuchResponse = "no such response"
 
 // Handler serves the response wall routes.
 type Handler struct {
@@ -55,12 +59,15 @@ func (h *Handler) wallCampaign(c *fiber.Ctx) (storage.Campaign, error) {
 	if !storage.ValidSlug(slug) {
 		return storage.Campaign{}, httpx.NotFound("no such campaign")
 	}
+	const noWall = "no such campaign or it has no response wall"
 	camp, err := h.Store.CampaignBySlug(c.UserContext(), slug)
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && (!camp.ShowResponseWall ||
-		(camp.Status != storage.CampaignActive && camp.Status != storage.CampaignPaused))) {
-		return storage.Campaign{}, httpx.NotFound("no such campaign or it has no response wall")
+	if err != nil {
+		return storage.Campaign{}, httpx.NotFoundf(fmt.Errorf("campaign %q: %w", slug, err), noWall)
 	}
-	return camp, err
+	if !camp.ShowResponseWall || (camp.Status != storage.CampaignActive && camp.Status != storage.CampaignPaused) {
+		return storage.Campaign{}, httpx.NotFound(noWall)
+	}
+	return camp, nil
 }
 
 type submitRequest struct {
@@ -210,11 +217,8 @@ func (h *Handler) verify(c *fiber.Ctx) error {
 		return httpx.BadRequest("this verification link is invalid or has expired")
 	}
 	r, err := h.Store.VerifyResponse(c.UserContext(), id)
-	if errors.Is(err, storage.ErrNotFound) {
-		return httpx.NotFound("this response no longer exists")
-	}
 	if err != nil {
-		return err
+		return httpx.NotFoundf(fmt.Errorf("verify response %d: %w", id, err), "this response no longer exists")
 	}
 	return c.JSON(fiber.Map{"verified": true, "response": fiber.Map{"id": r.ID, "status": r.Status}})
 }
@@ -237,11 +241,8 @@ func (h *Handler) upvote(c *fiber.Ctx) error {
 		return err
 	}
 	count, added, err := h.Store.Upvote(c.UserContext(), id, h.voterKey(c))
-	if errors.Is(err, storage.ErrNotFound) {
-		return httpx.NotFound("no such response")
-	}
 	if err != nil {
-		return err
+		return httpx.NotFoundf(fmt.Errorf("upvote response %d: %w", id, err), noSuchResponse)
 	}
 	return c.JSON(fiber.Map{"upvoteCount": count, "upvoted": true, "alreadyUpvoted": !added})
 }
@@ -281,11 +282,8 @@ func (h *Handler) managed(c *fiber.Ctx) (storage.Response, error) {
 		return storage.Response{}, err
 	}
 	r, err := h.Store.ResponseByID(c.UserContext(), id)
-	if errors.Is(err, storage.ErrNotFound) {
-		return r, httpx.NotFound("no such response")
-	}
 	if err != nil {
-		return r, err
+		return r, httpx.NotFoundf(fmt.Errorf("response %d: %w", id, err), noSuchResponse)
 	}
 	u := httpx.CurrentUser(c)
 	if u.Role == storage.RoleSuperAdmin {
@@ -293,7 +291,7 @@ func (h *Handler) managed(c *fiber.Ctx) (storage.Response, error) {
 	}
 	camp, err := h.Store.CampaignByID(c.UserContext(), r.CampaignID)
 	if err != nil {
-		return r, err
+		return r, fmt.Errorf("campaign %d of response %d: %w", r.CampaignID, r.ID, err)
 	}
 	if camp.CreatedBy == nil || *camp.CreatedBy != u.ID {
 		return r, httpx.Forbidden("you may moderate only responses to the campaigns you created")
@@ -323,11 +321,8 @@ func (h *Handler) moderate(c *fiber.Ctx) error {
 		return err
 	}
 	r, err = h.Store.ModerateResponse(c.UserContext(), r.ID, req.Status, strings.TrimSpace(req.Note), httpx.CurrentUser(c).ID)
-	if errors.Is(err, storage.ErrNotFound) {
-		return httpx.NotFound("no such response")
-	}
 	if err != nil {
-		return err
+		return httpx.NotFoundf(fmt.Errorf("moderate response: %w", err), noSuchResponse)
 	}
 	return c.JSON(fiber.Map{"response": r})
 }

@@ -2,15 +2,21 @@
 package users
 
 import (
-	"errors"
+	"fmt"
 	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
-	"changemaker/api/auth"
 	"changemaker/api/httpx"
+	"changemaker/internal/password"
 	"changemaker/storage"
+)
+
+// What a client reads when a user is missing, or an email taken.
+const (
+	noSuchUser = "no such user"
+	emailTaken = "an account with this email already exists"
 )
 
 // Handler serves /api/users.
@@ -86,28 +92,25 @@ func (h *Handler) create(c *fiber.Ctx) error {
 	}
 	generated := ""
 	if req.Password == "" {
-		pw, err := auth.GeneratePassword()
+		pw, err := password.Generate()
 		if err != nil {
 			return err
 		}
 		req.Password, generated = pw, pw
-	} else if p := auth.PasswordProblem(req.Password); p != "" {
+	} else if p := password.Problem(req.Password); p != "" {
 		v.Add("password", p)
 	}
 	if err := v.Err(); err != nil {
 		return err
 	}
-	hash, err := auth.HashPassword(req.Password, h.BcryptCost)
+	hash, err := password.Hash(req.Password, h.BcryptCost)
 	if err != nil {
 		return err
 	}
 	u, err := h.Store.CreateUser(c.UserContext(), storage.NewUser{Email: req.Email, Name: strings.TrimSpace(req.Name),
 		PasswordHash: hash, Role: req.Role, Status: req.Status, ExpiresAt: req.ExpiresAt})
-	if errors.Is(err, storage.ErrConflict) {
-		return httpx.Conflict("an account with this email already exists")
-	}
 	if err != nil {
-		return err
+		return httpx.Conflictf(fmt.Errorf("create user: %w", err), emailTaken)
 	}
 	body := fiber.Map{"user": u}
 	if generated != "" {
@@ -123,11 +126,8 @@ func (h *Handler) get(c *fiber.Ctx) error {
 		return err
 	}
 	u, err := h.Store.UserByID(c.UserContext(), id)
-	if errors.Is(err, storage.ErrNotFound) {
-		return httpx.NotFound("no such user")
-	}
 	if err != nil {
-		return err
+		return httpx.NotFoundf(fmt.Errorf("user %d: %w", id, err), noSuchUser)
 	}
 	return c.JSON(fiber.Map{"user": u})
 }
@@ -188,7 +188,7 @@ func (h *Handler) update(c *fiber.Ctx) error {
 		v.Check(req.Status == nil || *req.Status == storage.StatusActive, "status", "you cannot deactivate yourself")
 	}
 	if req.Password != nil {
-		if prob := auth.PasswordProblem(*req.Password); prob != "" {
+		if prob := password.Problem(*req.Password); prob != "" {
 			v.Add("password", prob)
 		}
 	}
@@ -196,20 +196,15 @@ func (h *Handler) update(c *fiber.Ctx) error {
 		return err
 	}
 	if req.Password != nil {
-		hash, err := auth.HashPassword(*req.Password, h.BcryptCost)
+		hash, err := password.Hash(*req.Password, h.BcryptCost)
 		if err != nil {
 			return err
 		}
 		p.PasswordHash = &hash
 	}
 	u, err := h.Store.UpdateUser(c.UserContext(), id, p)
-	switch {
-	case errors.Is(err, storage.ErrNotFound):
-		return httpx.NotFound("no such user")
-	case errors.Is(err, storage.ErrConflict):
-		return httpx.Conflict("an account with this email already exists")
-	case err != nil:
-		return err
+	if err != nil {
+		return httpx.Conflictf(httpx.NotFoundf(fmt.Errorf("update user %d: %w", id, err), noSuchUser), emailTaken)
 	}
 	return c.JSON(fiber.Map{"user": u})
 }
@@ -222,12 +217,8 @@ func (h *Handler) delete(c *fiber.Ctx) error {
 	if id == httpx.CurrentUser(c).ID {
 		return httpx.BadRequest("you cannot delete your own account")
 	}
-	err = h.Store.SoftDeleteUser(c.UserContext(), id)
-	if errors.Is(err, storage.ErrNotFound) {
-		return httpx.NotFound("no such user")
-	}
-	if err != nil {
-		return err
+	if err := h.Store.SoftDeleteUser(c.UserContext(), id); err != nil {
+		return httpx.NotFoundf(fmt.Errorf("delete user %d: %w", id, err), noSuchUser)
 	}
 	return c.SendStatus(fiber.StatusNoContent)
 }

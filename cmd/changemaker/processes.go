@@ -19,11 +19,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
-	"golang.org/x/crypto/bcrypt"
 
 	"changemaker/api"
-	"changemaker/api/auth"
 	"changemaker/config"
+	"changemaker/internal/password"
 	"changemaker/scheduler"
 	"changemaker/storage"
 	"changemaker/worker"
@@ -86,7 +85,7 @@ func (e *env) close() {
 
 func (e *env) apiDeps() api.Deps {
 	return api.Deps{Config: e.cfg, Store: e.store, Redis: e.redis, AsynqRedis: e.asynqOpt, Queue: e.queue,
-		Inspector: e.inspector, Log: e.log, AccessLog: e.accessLog, Version: version, BcryptCost: bcrypt.DefaultCost + 2}
+		Inspector: e.inspector, Log: e.log, AccessLog: e.accessLog, Version: version, BcryptCost: password.Cost}
 }
 
 // part is one long-running piece of a process. It runs until ctx is done,
@@ -281,7 +280,7 @@ func runAdmin(ctx context.Context, cfg config.Config, args []string, out io.Writ
 	fs := flag.NewFlagSet("admin create-user", flag.ContinueOnError)
 	email := fs.String("email", "", "the user's email (required)")
 	role := fs.String("role", "", "SUPER_ADMIN, INFLUENCE_ADMIN, MAP_ADMIN, USER or TEMP (required)")
-	password := fs.String("password", "", "the password; a strong one is generated and printed when omitted")
+	pass := fs.String("password", "", "the password; a strong one is generated and printed when omitted")
 	name := fs.String("name", "", "display name")
 	if err := fs.Parse(args[1:]); err != nil {
 		return usageError{err.Error()}
@@ -297,16 +296,16 @@ func runAdmin(ctx context.Context, cfg config.Config, args []string, out io.Writ
 		return usageError{fmt.Sprintf("unknown role %q", *role)}
 	}
 	generated := false
-	if *password == "" {
-		pw, err := auth.GeneratePassword()
+	if *pass == "" {
+		pw, err := password.Generate()
 		if err != nil {
 			return err
 		}
-		*password, generated = pw, true
-	} else if p := auth.PasswordProblem(*password); p != "" {
+		*pass, generated = pw, true
+	} else if p := password.Problem(*pass); p != "" {
 		return usageError{"--password " + p}
 	}
-	hash, err := auth.HashPassword(*password, bcrypt.DefaultCost+2)
+	hash, err := password.Hash(*pass, password.Cost)
 	if err != nil {
 		return err
 	}
@@ -324,7 +323,7 @@ func runAdmin(ctx context.Context, cfg config.Config, args []string, out io.Writ
 	}
 	fmt.Fprintf(out, "created user %d <%s> with role %s\n", u.ID, u.Email, u.Role)
 	if generated {
-		fmt.Fprintf(out, "password: %s\n(shown once; store it now)\n", *password)
+		fmt.Fprintf(out, "password: %s\n(shown once; store it now)\n", *pass)
 	}
 	return nil
 }

@@ -24,9 +24,9 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"changemaker/api"
-	"changemaker/api/auth"
 	"changemaker/api/httpx"
 	"changemaker/config"
+	"changemaker/internal/password"
 	"changemaker/storage"
 )
 
@@ -192,7 +192,7 @@ const Password = "correct-horse-battery"
 // CreateUser inserts a user with role and status (ACTIVE when empty).
 func (a *API) CreateUser(role, status string) storage.User {
 	a.t.Helper()
-	hash, err := auth.HashPassword(Password, bcrypt.MinCost)
+	hash, err := password.Hash(Password, bcrypt.MinCost)
 	if err != nil {
 		a.t.Fatal(err)
 	}

@@ -1,4 +1,7 @@
-package media
+// Package multipart streams a multipart/form-data body: its values are read
+// whole, its file part straight from the connection into the chunks that
+// are hashed and written, never buffered.
+package multipart
 
 import (
 	"bufio"
@@ -12,7 +15,7 @@ import (
 	"changemaker/storage/blob"
 )
 
-// formReader reads a multipart/form-data body (RFC 7578) as it arrives,
+// Reader reads a multipart/form-data body (RFC 7578) as it arrives,
 // part by part. It exists for the upload's file part: mime/multipart hands
 // a part's bytes out through a 4 KiB buffer and copies them twice on the
 // way, which on a multi-GB upload costs more CPU than writing the file. Here
@@ -21,8 +24,8 @@ import (
 // with one bytes.Index over each chunk.
 //
 // Lines end in CRLF, as every browser and HTTP client sends them; a body
-// that does not follow the format is errMalformed.
-type formReader struct {
+// that does not follow the format is ErrMalformed.
+type Reader struct {
 	src   io.Reader
 	dash  []byte // "--" + boundary: the first delimiter
 	delim []byte // "\r\n--" + boundary: every other delimiter
@@ -40,37 +43,39 @@ const (
 	maxPreamble    = 64 << 10
 	maxPartHeaders = 16 << 10
 	maxPadding     = 256      // blanks after a delimiter
-	formReadSize   = 64 << 10 // read size for everything but the file's body
+	readSize       = 64 << 10 // read size for everything but the file's body
 )
 
-var errMalformed = errors.New("malformed multipart body")
+// ErrMalformed is a body that does not follow the format.
+var ErrMalformed = errors.New("malformed multipart body")
 
-func newFormReader(src io.Reader, boundary string) (*formReader, error) {
+// NewReader reads the body src, whose parts boundary separates.
+func NewReader(src io.Reader, boundary string) (*Reader, error) {
 	if boundary == "" || len(boundary) > maxBoundary {
-		return nil, errMalformed
+		return nil, ErrMalformed
 	}
-	return &formReader{
+	return &Reader{
 		src:   src,
 		dash:  []byte("--" + boundary),
 		delim: []byte("\r\n--" + boundary),
-		pend:  make([]byte, 0, formReadSize),
+		pend:  make([]byte, 0, readSize),
 	}, nil
 }
 
-// formPart is a part's name and, for a file, its file name.
-type formPart struct {
+// Part is a part's name and, for a file, its file name.
+type Part struct {
 	Name     string
 	FileName string
 }
 
 // more reads once from src, appending to pend. It returns src's error, if
 // any, and an error when src has already ended.
-func (fr *formReader) more() error {
+func (fr *Reader) more() error {
 	if fr.err != nil {
 		return fr.err
 	}
 	if len(fr.pend) == cap(fr.pend) {
-		grown := make([]byte, len(fr.pend), max(2*cap(fr.pend), formReadSize))
+		grown := make([]byte, len(fr.pend), max(2*cap(fr.pend), readSize))
 		copy(grown, fr.pend)
 		fr.pend = grown
 	}
@@ -88,7 +93,7 @@ func (fr *formReader) more() error {
 
 // read reads from src into p. A source that keeps returning nothing, and
 // no error, fails the body with io.ErrNoProgress, as bufio does.
-func (fr *formReader) read(p []byte) (int, error) {
+func (fr *Reader) read(p []byte) (int, error) {
 	for range 100 {
 		if n, err := fr.src.Read(p); n > 0 || err != nil {
 			return n, err
@@ -98,13 +103,13 @@ func (fr *formReader) read(p []byte) (int, error) {
 }
 
 // consume drops the first n bytes of pend, moving the rest to the front.
-func (fr *formReader) consume(n int) {
+func (fr *Reader) consume(n int) {
 	fr.pend = fr.pend[:copy(fr.pend, fr.pend[n:])]
 }
 
 // need reads until pend holds at least n bytes; a body that ends first is
 // malformed.
-func (fr *formReader) need(n int) error {
+func (fr *Reader) need(n int) error {
 	for len(fr.pend) < n {
 		if err := fr.more(); err != nil {
 			return truncated(err)
@@ -113,40 +118,40 @@ func (fr *formReader) need(n int) error {
 	return nil
 }
 
-// truncated turns the end of the body into errMalformed and passes any
+// truncated turns the end of the body into ErrMalformed and passes any
 // other read error through.
 func truncated(err error) error {
 	if errors.Is(err, io.EOF) {
-		return errMalformed
+		return ErrMalformed
 	}
 	return err
 }
 
 // NextPart skips what is left of the current part and returns the next
 // one's name and file name; io.EOF after the last part.
-func (fr *formReader) NextPart() (formPart, error) {
+func (fr *Reader) NextPart() (Part, error) {
 	if fr.done {
-		return formPart{}, io.EOF
+		return Part{}, io.EOF
 	}
 	if !fr.started {
 		if err := fr.skipPreamble(); err != nil {
-			return formPart{}, err
+			return Part{}, err
 		}
 		fr.started = true
 	} else if fr.inPart {
 		if err := fr.skipPart(); err != nil {
-			return formPart{}, err
+			return Part{}, err
 		}
 	}
 	fr.inPart = false
 	// After a delimiter: "--" closes the body; otherwise optional blanks
 	// and CRLF, then the part's headers.
 	if err := fr.need(2); err != nil {
-		return formPart{}, err
+		return Part{}, err
 	}
 	if fr.pend[0] == '-' && fr.pend[1] == '-' {
 		fr.done = true
-		return formPart{}, io.EOF
+		return Part{}, io.EOF
 	}
 	// The blanks (transport padding) are counted in one pass and consumed
 	// at once, and there may be only a few: consuming them one by one would
@@ -157,29 +162,29 @@ func (fr *formReader) NextPart() (formPart, error) {
 			blanks++
 		}
 		if blanks > maxPadding {
-			return formPart{}, errMalformed
+			return Part{}, ErrMalformed
 		}
 		if blanks+2 <= len(fr.pend) {
 			break
 		}
 		if err := fr.more(); err != nil {
-			return formPart{}, truncated(err)
+			return Part{}, truncated(err)
 		}
 	}
 	if fr.pend[blanks] != '\r' || fr.pend[blanks+1] != '\n' {
-		return formPart{}, errMalformed
+		return Part{}, ErrMalformed
 	}
 	fr.consume(blanks + 2)
 	p, err := fr.readHeaders()
 	if err != nil {
-		return formPart{}, err
+		return Part{}, err
 	}
 	fr.inPart = true
 	return p, nil
 }
 
 // skipPreamble consumes everything up to and including the first delimiter.
-func (fr *formReader) skipPreamble() error {
+func (fr *Reader) skipPreamble() error {
 	for {
 		if len(fr.pend) >= len(fr.dash) && bytes.Equal(fr.pend[:len(fr.dash)], fr.dash) {
 			fr.consume(len(fr.dash))
@@ -190,7 +195,7 @@ func (fr *formReader) skipPreamble() error {
 			return nil
 		}
 		if len(fr.pend) > maxPreamble {
-			return errMalformed
+			return ErrMalformed
 		}
 		if err := fr.more(); err != nil {
 			return truncated(err)
@@ -199,7 +204,7 @@ func (fr *formReader) skipPreamble() error {
 }
 
 // readHeaders consumes a part's header block and its blank line.
-func (fr *formReader) readHeaders() (formPart, error) {
+func (fr *Reader) readHeaders() (Part, error) {
 	end := 0
 	for {
 		if len(fr.pend) >= 2 && fr.pend[0] == '\r' && fr.pend[1] == '\n' {
@@ -211,10 +216,10 @@ func (fr *formReader) readHeaders() (formPart, error) {
 			break
 		}
 		if len(fr.pend) > maxPartHeaders {
-			return formPart{}, errMalformed
+			return Part{}, ErrMalformed
 		}
 		if err := fr.more(); err != nil {
-			return formPart{}, truncated(err)
+			return Part{}, truncated(err)
 		}
 	}
 	block := fr.pend[:end]
@@ -224,9 +229,9 @@ func (fr *formReader) readHeaders() (formPart, error) {
 	h, err := textproto.NewReader(bufio.NewReader(bytes.NewReader(block))).ReadMIMEHeader()
 	fr.consume(end)
 	if err != nil {
-		return formPart{}, errMalformed
+		return Part{}, ErrMalformed
 	}
-	var p formPart
+	var p Part
 	if d, params, err := mime.ParseMediaType(h.Get("Content-Disposition")); err == nil && strings.EqualFold(d, "form-data") {
 		p.Name, p.FileName = params["name"], params["filename"]
 	}
@@ -234,7 +239,7 @@ func (fr *formReader) readHeaders() (formPart, error) {
 }
 
 // skipPart consumes the rest of the current part and its closing delimiter.
-func (fr *formReader) skipPart() error {
+func (fr *Reader) skipPart() error {
 	keep := len(fr.delim) - 1
 	for {
 		if i := bytes.Index(fr.pend, fr.delim); i >= 0 {
@@ -253,7 +258,7 @@ func (fr *formReader) skipPart() error {
 
 // ReadValue reads the current part's body whole when it is at most limit
 // bytes. A longer one is skipped and reported by tooLong.
-func (fr *formReader) ReadValue(limit int) (value []byte, tooLong bool, err error) {
+func (fr *Reader) ReadValue(limit int) (value []byte, tooLong bool, err error) {
 	for {
 		if i := bytes.Index(fr.pend, fr.delim); i >= 0 {
 			if i > limit {
@@ -277,7 +282,7 @@ func (fr *formReader) ReadValue(limit int) (value []byte, tooLong bool, err erro
 
 // Head returns up to n of the current part's first bytes without
 // consuming them (fewer when the part is shorter).
-func (fr *formReader) Head(n int) ([]byte, error) {
+func (fr *Reader) Head(n int) ([]byte, error) {
 	for {
 		if i := bytes.Index(fr.pend, fr.delim); i >= 0 {
 			return bytes.Clone(fr.pend[:min(i, n)]), nil
@@ -296,12 +301,12 @@ func (fr *formReader) Head(n int) ([]byte, error) {
 // delimiter is not in it, it keeps back the chunk's last bytes (they could
 // begin the delimiter) and enough more to hand out a multiple of the
 // direct-I/O block size, and puts them at the front of the next chunk.
-func (fr *formReader) File() blob.Source { return (*fileSource)(fr) }
+func (fr *Reader) File() blob.Source { return (*fileSource)(fr) }
 
-type fileSource formReader
+type fileSource Reader
 
 func (fs *fileSource) Fill(buf []byte) (int, error) {
-	fr := (*formReader)(fs)
+	fr := (*Reader)(fs)
 	if !fr.inPart {
 		return 0, io.EOF
 	}
@@ -347,7 +352,7 @@ func (fs *fileSource) Fill(buf []byte) (int, error) {
 // fillFromPending fills buf from what was read ahead, which is more than
 // buf holds.
 func (fs *fileSource) fillFromPending(buf []byte) (int, error) {
-	fr := (*formReader)(fs)
+	fr := (*Reader)(fs)
 	for {
 		if i := bytes.Index(fr.pend, fr.delim); i >= 0 {
 			if i <= len(buf) {

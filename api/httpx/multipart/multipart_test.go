@@ -1,4 +1,4 @@
-package media
+package multipart
 
 import (
 	"bytes"
@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"mime/multipart"
+	stdmultipart "mime/multipart"
 	"net/textproto"
 	"strings"
 	"testing"
@@ -48,7 +48,7 @@ func trickyBody(rng *rand.Rand, n int, boundary string) []byte {
 func encode(t *testing.T, boundary string, parts []sentPart) []byte {
 	t.Helper()
 	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
+	mw := stdmultipart.NewWriter(&body)
 	if err := mw.SetBoundary(boundary); err != nil {
 		t.Fatal(err)
 	}
@@ -70,10 +70,10 @@ func encode(t *testing.T, boundary string, parts []sentPart) []byte {
 	return body.Bytes()
 }
 
-// readAll reads a body with formReader the way the upload does: files
+// readAll reads a body with Reader the way the upload does: files
 // through File (in chunks of chunkSize), other parts through ReadValue.
 func readAll(body io.Reader, boundary string, chunkSize int) ([]sentPart, error) {
-	fr, err := newFormReader(body, boundary)
+	fr, err := NewReader(body, boundary)
 	if err != nil {
 		return nil, err
 	}
@@ -251,7 +251,7 @@ func TestFormReaderRefusesMalformedBodies(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"", strings.Repeat("b", maxBoundary+1)} {
-		if _, err := newFormReader(strings.NewReader(""), bad); err == nil {
+		if _, err := NewReader(strings.NewReader(""), bad); err == nil {
 			t.Errorf("boundary %q accepted", bad)
 		}
 	}
@@ -280,7 +280,7 @@ func TestFormReaderValueTooLong(t *testing.T) {
 		{name: "long", body: bytes.Repeat([]byte("x"), 5000)},
 		{name: "short", body: []byte("ok")},
 	})
-	fr, _ := newFormReader(iotest.HalfReader(bytes.NewReader(body)), boundary)
+	fr, _ := NewReader(iotest.HalfReader(bytes.NewReader(body)), boundary)
 	if p, err := fr.NextPart(); err != nil || p.Name != "long" {
 		t.Fatal(p, err)
 	}
@@ -326,8 +326,8 @@ func TestFormReaderPadding(t *testing.T) {
 	}
 	flood := "--B" + strings.Repeat(" ", 8<<20) + part
 	start := time.Now()
-	if _, err := readAll(strings.NewReader(flood), "B", 8<<10); !errors.Is(err, errMalformed) {
-		t.Fatalf("8 MiB of blanks: %v, want errMalformed", err)
+	if _, err := readAll(strings.NewReader(flood), "B", 8<<10); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("8 MiB of blanks: %v, want ErrMalformed", err)
 	}
 	t.Logf("refused 8 MiB of blanks in %v", time.Since(start))
 }
@@ -336,7 +336,7 @@ func TestFormReaderPadding(t *testing.T) {
 func TestFormReaderShortBuffer(t *testing.T) {
 	t.Parallel()
 	body := "--B0123456789\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a\"\r\n\r\ndata\r\n--B0123456789--"
-	fr, _ := newFormReader(strings.NewReader(body), "B0123456789")
+	fr, _ := NewReader(strings.NewReader(body), "B0123456789")
 	if _, err := fr.NextPart(); err != nil {
 		t.Fatal(err)
 	}
