@@ -49,7 +49,9 @@ func TestAllRunsEveryPartAndStopsCleanly(t *testing.T) {
 		fmt.Sprintf("http://127.0.0.1:%d/api/health", ports["QUEUES_PORT"]),
 		fmt.Sprintf("http://127.0.0.1:%d/metrics", ports["WORKER_METRICS_PORT"]),
 	} {
-		testenv.Eventually(t, 30*time.Second, url, func() bool {
+		// Generous: under -race on a loaded machine, startup (the production
+		// bcrypt cost of the login dummy hash, migrations) takes tens of seconds.
+		testenv.Eventually(t, 2*time.Minute, url, func() bool {
 			select {
 			case err := <-done:
 				t.Fatalf("all exited early: %v", err)
