@@ -1,4 +1,6 @@
-package worker
+// Package represent is the represent fleet: it fills the representative
+// cache from Open North's Represent API, within the fleet-wide upstream quota.
+package represent
 
 import (
 	"context"
@@ -16,10 +18,25 @@ import (
 
 	"changemaker/storage"
 	"changemaker/tasks"
+	"changemaker/worker/fleet"
 )
 
-// Represent fills the representative cache from Open North's Represent API.
-type Represent struct {
+// Register routes the represent fleet's task types to their handlers.
+func Register(mux *asynq.ServeMux, d fleet.Deps) {
+	var m *Metrics
+	if d.Metrics != nil {
+		m = NewMetrics(d.Metrics)
+	}
+	ic := d.Config.Influence
+	h := &Handler{Store: d.Store, Redis: d.Redis, Queue: d.Queue, HTTP: &http.Client{Timeout: ic.RepresentTimeout},
+		BaseURL: ic.RepresentBaseURL, RateLimit: ic.RepresentRateLimit, CacheTTL: ic.RepresentCacheTTL,
+		Inspector: d.Inspector(), RetryCooldown: ic.RepresentRetryCooldown, Log: d.Log, Metrics: m}
+	mux.HandleFunc(tasks.TypeRepresentLookup, h.Lookup)
+	mux.HandleFunc(tasks.TypeRepresentRefresh, h.Refresh)
+}
+
+// Handler handles the represent fleet's tasks.
+type Handler struct {
 	Store   *storage.Store
 	Redis   redis.UniversalClient
 	Queue   *asynq.Client
@@ -36,12 +53,12 @@ type Represent struct {
 	// than this long ago.
 	RetryCooldown time.Duration
 	Log           *slog.Logger
-	Metrics       *InfluenceMetrics // may be nil
+	Metrics       *Metrics // may be nil
 	// Now is the clock of the quota windows and the cache; nil is time.Now.
 	Now func() time.Time
 }
 
-func (rp *Represent) now() time.Time {
+func (rp *Handler) now() time.Time {
 	if rp.Now != nil {
 		return rp.Now()
 	}
@@ -136,7 +153,7 @@ func mergeReps(lists ...[]representRep) []storage.Representative {
 
 // Lookup handles represent:lookup. It is a no-op when the cache already
 // holds a fresh answer (another task got there first).
-func (rp *Represent) Lookup(ctx context.Context, t *asynq.Task) error {
+func (rp *Handler) Lookup(ctx context.Context, t *asynq.Task) error {
 	var p tasks.RepresentLookup
 	if err := tasks.Decode(t, &p); err != nil {
 		return err
@@ -189,7 +206,7 @@ func (rp *Represent) Lookup(ctx context.Context, t *asynq.Task) error {
 	return nil
 }
 
-func (rp *Represent) fetch(ctx context.Context, code string) ([]byte, int, error) {
+func (rp *Handler) fetch(ctx context.Context, code string) ([]byte, int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rp.BaseURL+"/postcodes/"+code+"/", nil)
 	if err != nil {
 		return nil, 0, fmt.Errorf("%v: %w", err, asynq.SkipRetry)
@@ -208,7 +225,7 @@ func (rp *Represent) fetch(ctx context.Context, code string) ([]byte, int, error
 	return body, res.StatusCode, nil
 }
 
-func (rp *Represent) stat(ctx context.Context, field string) {
+func (rp *Handler) stat(ctx context.Context, field string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 200*time.Millisecond)
 	defer cancel()
 	rp.Redis.HIncrBy(ctx, storage.RepresentStatsKey, field, 1) //nolint:errcheck // stats are best effort
@@ -223,7 +240,7 @@ return n`)
 // waitForQuota takes one of the fleet's upstream calls for this minute,
 // waiting for the next minute when they are used up. It gives up (and the
 // task is retried later) when the wait would outlast the task's deadline.
-func (rp *Represent) waitForQuota(ctx context.Context) error {
+func (rp *Handler) waitForQuota(ctx context.Context) error {
 	if rp.RateLimit <= 0 {
 		return nil
 	}
@@ -253,7 +270,7 @@ func (rp *Represent) waitForQuota(ctx context.Context) error {
 // Refresh handles represent:refresh-cache: entries older than the TTL are
 // looked up again (up to Limit per run, to spare the quota), unknown codes
 // and entries twice the TTL old are dropped.
-func (rp *Represent) Refresh(ctx context.Context, t *asynq.Task) error {
+func (rp *Handler) Refresh(ctx context.Context, t *asynq.Task) error {
 	var p tasks.RepresentRefresh
 	if err := tasks.Decode(t, &p); err != nil {
 		return err
