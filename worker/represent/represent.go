@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"changemaker/storage"
+	"changemaker/storage/ratelimit"
 	"changemaker/tasks"
 	"changemaker/worker/fleet"
 )
@@ -231,28 +233,28 @@ func (rp *Handler) stat(ctx context.Context, field string) {
 	rp.Redis.HIncrBy(ctx, storage.RepresentStatsKey, field, 1) //nolint:errcheck // stats are best effort
 }
 
-// quotaScript counts one upstream call in the current minute's window.
-var quotaScript = redis.NewScript(`
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return n`)
-
 // waitForQuota takes one of the fleet's upstream calls for this minute,
 // waiting for the next minute when they are used up. It gives up (and the
-// task is retried later) when the wait would outlast the task's deadline.
+// task is retried later) when the wait would outlast the task's deadline. A
+// Redis failure is an error, not a local count: upstream's quota is the
+// fleet's, which only Redis can count.
 func (rp *Handler) waitForQuota(ctx context.Context) error {
 	if rp.RateLimit <= 0 {
 		return nil
 	}
+	limiter := ratelimit.New(rp.Redis, 1)
+	// A fixed window per minute of our clock, as upstream counts: Max calls
+	// at once, and an interval between refills (Window/Max) of a whole
+	// minute, so none comes back before the next minute's key takes over.
+	quota := ratelimit.Limit{Name: "represent-quota", Max: rp.RateLimit, Window: time.Duration(rp.RateLimit) * time.Minute}
 	for {
 		now := rp.now()
 		window := now.Truncate(time.Minute)
-		key := fmt.Sprintf("cm:represent:quota:%d", window.Unix())
-		n, err := quotaScript.Run(ctx, rp.Redis, []string{key}, (2 * time.Minute).Milliseconds()).Int()
+		res, err := limiter.Allow(ctx, quota, strconv.FormatInt(window.Unix(), 10))
 		if err != nil {
 			return fmt.Errorf("represent quota: %w", err)
 		}
-		if n <= rp.RateLimit {
+		if res.Allowed {
 			return nil
 		}
 		wait := window.Add(time.Minute).Sub(now)
