@@ -80,17 +80,37 @@ type representPostcode struct {
 }
 
 type representRep struct {
-	Name                  string           `json:"name"`
-	FirstName             string           `json:"first_name"`
-	LastName              string           `json:"last_name"`
-	DistrictName          string           `json:"district_name"`
-	ElectedOffice         string           `json:"elected_office"`
-	PartyName             string           `json:"party_name"`
-	Email                 string           `json:"email"`
-	URL                   string           `json:"url"`
-	PhotoURL              string           `json:"photo_url"`
-	RepresentativeSetName string           `json:"representative_set_name"`
-	Offices               []storage.Office `json:"offices"`
+	Name                  string            `json:"name"`
+	FirstName             string            `json:"first_name"`
+	LastName              string            `json:"last_name"`
+	DistrictName          string            `json:"district_name"`
+	ElectedOffice         string            `json:"elected_office"`
+	PartyName             string            `json:"party_name"`
+	Email                 string            `json:"email"`
+	URL                   string            `json:"url"`
+	PhotoURL              string            `json:"photo_url"`
+	RepresentativeSetName string            `json:"representative_set_name"`
+	Offices               []representOffice `json:"offices"`
+}
+
+// representOffice is one of a representative's offices as Represent sends
+// it; our storage and API types are converted from it, never decoded into.
+type representOffice struct {
+	Type   string `json:"type"`
+	Postal string `json:"postal"`
+	Tel    string `json:"tel"`
+	Fax    string `json:"fax"`
+}
+
+func offices(in []representOffice) []storage.Office {
+	if in == nil {
+		return nil
+	}
+	out := make([]storage.Office, len(in))
+	for i, o := range in {
+		out[i] = storage.Office{Type: o.Type, Postal: o.Postal, Tel: o.Tel, Fax: o.Fax}
+	}
+	return out
 }
 
 // GovernmentLevel maps a Represent representative to the level of government
@@ -147,7 +167,7 @@ func mergeReps(lists ...[]representRep) []storage.Representative {
 				LastName: r.LastName, ElectedOffice: r.ElectedOffice, DistrictName: r.DistrictName,
 				PartyName: r.PartyName, Email: strings.TrimSpace(r.Email), URL: r.URL, PhotoURL: r.PhotoURL,
 				RepresentativeSetName: r.RepresentativeSetName,
-				GovernmentLevel:       GovernmentLevel(r.ElectedOffice, r.RepresentativeSetName), Offices: r.Offices})
+				GovernmentLevel:       GovernmentLevel(r.ElectedOffice, r.RepresentativeSetName), Offices: offices(r.Offices)})
 		}
 	}
 	return out
