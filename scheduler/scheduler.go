@@ -15,8 +15,8 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"changemaker/internal/asynqlog"
 	"changemaker/tasks"
-	"changemaker/worker"
 )
 
 // Entry is one periodic task: a cron spec and the task it enqueues.
@@ -126,7 +126,7 @@ return 0`)
 // lead runs the scheduler until ctx ends or the lease is lost.
 func lead(ctx context.Context, o Options, me string) error {
 	s := asynq.NewScheduler(o.Redis, &asynq.SchedulerOpts{
-		Logger:   worker.NewAsynqLogger(o.Log),
+		Logger:   asynqlog.New(o.Log),
 		Location: time.UTC,
 		PostEnqueueFunc: func(info *asynq.TaskInfo, err error) {
 			if err != nil && !errors.Is(err, asynq.ErrDuplicateTask) && !errors.Is(err, asynq.ErrTaskIDConflict) {

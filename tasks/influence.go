@@ -73,39 +73,21 @@ func EnqueueRepresentLookup(ctx context.Context, q *asynq.Client, inspector *asy
 	if err != nil {
 		return err
 	}
-	id := RepresentLookupTaskID(code)
-	var lastErr error
-	// A few rounds: another process may replace the archived task, or the
-	// task may finish, between our enqueue, inspection and delete.
-	for range 3 {
-		_, err := q.EnqueueContext(ctx, task)
-		if err == nil || !errors.Is(err, asynq.ErrTaskIDConflict) {
-			return err
-		}
-		if inspector == nil {
-			return nil
-		}
-		info, err := inspector.GetTaskInfo(QueueRepresent, id)
-		switch {
-		case errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound):
-			continue // it finished since the enqueue: enqueue again
-		case err != nil:
-			return fmt.Errorf("inspect the lookup of %s: %w", code, err)
-		case info.State != asynq.TaskStateArchived && info.State != asynq.TaskStateCompleted:
-			return nil // on its way
-		}
-		if info.State == asynq.TaskStateArchived && cooldown > 0 && !info.LastFailedAt.IsZero() {
-			if wait := info.LastFailedAt.Add(cooldown).Sub(now); wait > 0 {
-				return &RecentlyArchivedError{PostalCode: code, RetryAfter: wait, LastErr: info.LastErr}
-			}
-		}
-		if err := inspector.DeleteTask(QueueRepresent, id); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
-			// Most likely another process replaced it and a worker took the
-			// new task: the next round sees it live.
-			lastErr = fmt.Errorf("delete the archived lookup of %s: %w", code, err)
-		}
+	_, err = EnqueueUnique(ctx, q, inspector, task, QueueRepresent, RepresentLookupTaskID(code), Policy{
+		Replace:  []asynq.TaskState{asynq.TaskStateArchived, asynq.TaskStateCompleted},
+		Cooldown: cooldown, Now: now,
+	})
+	var held *HeldError
+	var cooling *CoolingDownError
+	switch {
+	case errors.As(err, &held):
+		return nil // on its way
+	case errors.As(err, &cooling):
+		return &RecentlyArchivedError{PostalCode: code, RetryAfter: cooling.RetryAfter, LastErr: cooling.LastErr}
+	case err != nil:
+		return fmt.Errorf("enqueue the lookup of %s: %w", code, err)
 	}
-	return lastErr
+	return nil
 }
 
 // RepresentRefresh refreshes (or drops) cache entries older than the cache TTL.

@@ -45,20 +45,3 @@ func observe(log *slog.Logger, m *Metrics) asynq.MiddlewareFunc {
 		})
 	}
 }
-
-// AsynqLogger adapts slog to asynq.Logger.
-type AsynqLogger struct{ log *slog.Logger }
-
-// NewAsynqLogger returns asynq's logger writing to log.
-func NewAsynqLogger(log *slog.Logger) *AsynqLogger {
-	return &AsynqLogger{log: log.With("component", "asynq")}
-}
-
-func (l *AsynqLogger) Debug(args ...any) { l.log.Debug(fmt.Sprint(args...)) }
-func (l *AsynqLogger) Info(args ...any)  { l.log.Info(fmt.Sprint(args...)) }
-func (l *AsynqLogger) Warn(args ...any)  { l.log.Warn(fmt.Sprint(args...)) }
-func (l *AsynqLogger) Error(args ...any) { l.log.Error(fmt.Sprint(args...)) }
-
-// Fatal logs at error level. asynq calls it before exiting the process; we
-// let it, since asynq only does so when it cannot run at all.
-func (l *AsynqLogger) Fatal(args ...any) { l.log.Error(fmt.Sprint(args...), "fatal", true) }

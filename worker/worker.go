@@ -1,5 +1,8 @@
-// Package worker holds the task handlers of every fleet, the ServeMux that
-// routes them, its middleware, and the asynq server that runs them.
+// Package worker is the asynq server, the ServeMux and its middleware. The
+// task handlers live in one package per fleet (worker/email,
+// worker/represent, worker/media, worker/maintenance), each registering its
+// task types through a Register(mux, fleet.Deps); NewMux calls them. Only
+// cmd imports this package.
 package worker
 
 import (
@@ -13,31 +16,39 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
 
-	"changemaker/config"
-	"changemaker/storage"
+	"changemaker/internal/asynqlog"
 	"changemaker/tasks"
+	"changemaker/worker/email"
+	"changemaker/worker/fleet"
+	"changemaker/worker/maintenance"
+	"changemaker/worker/media"
+	"changemaker/worker/represent"
 )
 
-// Deps are what the handlers need.
-type Deps struct {
-	Config config.Config
-	Store  *storage.Store
-	Redis  redis.UniversalClient
-	Queue  *asynq.Client // for handlers that enqueue follow-up tasks
-	Log    *slog.Logger
-}
+// Deps are what the fleets' handlers need.
+type Deps = fleet.Deps
 
-// NewMux routes every task type to its handler, wrapped in the logging and
-// metrics middleware.
+// NewMux routes every task type to its fleet's handler, wrapped in the
+// logging and metrics middleware. The fleets register their own metrics on
+// m's registry, so call it once per Metrics.
 func NewMux(d Deps, m *Metrics) *asynq.ServeMux {
 	mux := asynq.NewServeMux()
 	mux.Use(observe(d.Log, m))
-	maint := &Maintenance{Store: d.Store, Log: d.Log}
-	mux.HandleFunc(tasks.TypePurgeRefreshTokens, maint.PurgeRefreshTokens)
-	registerInfluence(mux, d, m)
-	registerMedia(mux, d, m)
+	d.Metrics = nil
+	if m != nil {
+		d.Metrics = m.reg
+	}
+	// Every fleet registers, whatever queues this process serves: a task
+	// type whose queue it does not serve simply never reaches it.
+	for _, register := range []func(*asynq.ServeMux, fleet.Deps){
+		maintenance.Register,
+		email.Register,
+		represent.Register,
+		media.Register,
+	} {
+		register(mux, d)
+	}
 	return mux
 }
 
@@ -82,7 +93,7 @@ func NewServer(redis asynq.RedisConnOpt, o ServerOptions) *asynq.Server {
 		Concurrency:     o.Concurrency,
 		Queues:          o.Queues,
 		ShutdownTimeout: o.ShutdownTimeout,
-		Logger:          NewAsynqLogger(o.Log),
+		Logger:          asynqlog.New(o.Log),
 		LogLevel:        asynq.InfoLevel,
 		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
 			retried, _ := asynq.GetRetryCount(ctx)
@@ -105,15 +116,16 @@ func QueueNames(q map[string]int) []string {
 
 // Metrics are the worker's task metrics.
 type Metrics struct {
+	reg       prometheus.Registerer // the fleets register theirs here
 	processed *prometheus.CounterVec
 	duration  *prometheus.HistogramVec
-	influence *InfluenceMetrics
-	media     *MediaMetrics
 }
 
-// NewMetrics registers the task metrics on reg.
+// NewMetrics registers the task metrics on reg. The fleets' own metrics join
+// them on reg when NewMux registers the fleets.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
+		reg: reg,
 		processed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "cm_tasks_processed_total",
 			Help: "Tasks handled by this worker, by type and result (ok, error, skip).",
@@ -125,8 +137,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"type"}),
 	}
 	reg.MustRegister(m.processed, m.duration)
-	m.influence = NewInfluenceMetrics(reg)
-	m.media = NewMediaMetrics(reg)
 	return m
 }
 

@@ -17,7 +17,8 @@ import (
 	"changemaker/internal/testenv"
 	"changemaker/storage"
 	"changemaker/tasks"
-	"changemaker/worker"
+	"changemaker/worker/email"
+	"changemaker/worker/represent"
 )
 
 type lookupBody struct {
@@ -179,7 +180,7 @@ func TestSendEmailFlow(t *testing.T) {
 		}
 	})
 	t.Run("running a sent row's task again sends nothing", func(t *testing.T) {
-		em := &worker.Email{Store: env.Store, Config: env.Config, Log: testenv.Logger(t)}
+		em := &email.Handler{Store: env.Store, Config: env.Config, Log: testenv.Logger(t)}
 		task, _ := tasks.NewSendEmail(tasks.SendEmail{EmailID: mpEmailID})
 		if err := em.Send(context.Background(), task); err != nil {
 			t.Fatal(err)
@@ -211,7 +212,7 @@ func TestSendEmailWhileRedisIsDown(t *testing.T) {
 	owner := env.CreateUser(storage.RoleInfluenceAdmin, "")
 	camp := env.CreateCampaign(t, owner.ID)
 	// Fill the cache while Redis is up, without a worker: the lookup handler is called directly.
-	rp := &worker.Represent{Store: env.Store, Redis: env.Redis, HTTP: http.DefaultClient, BaseURL: env.Represent.URL,
+	rp := &represent.Handler{Store: env.Store, Redis: env.Redis, HTTP: http.DefaultClient, BaseURL: env.Represent.URL,
 		RateLimit: 55, CacheTTL: time.Hour, Log: testenv.Logger(t)}
 	lookup, _ := tasks.NewRepresentLookup(tasks.RepresentLookup{PostalCode: testenv.RepresentCodeSmall})
 	if err := rp.Lookup(context.Background(), lookup); err != nil {
@@ -241,7 +242,7 @@ func TestSendEmailWhileRedisIsDown(t *testing.T) {
 
 	// Redis is back: a worker runs, and the sweeper finds the row.
 	env.StartWorker(t)
-	em := &worker.Email{Store: env.Store, Queue: env.WorkerDeps(t).Queue, Config: env.Config, Log: testenv.Logger(t)}
+	em := &email.Handler{Store: env.Store, Queue: env.WorkerDeps(t).Queue, Config: env.Config, Log: testenv.Logger(t)}
 	sweep, _ := tasks.NewSweepEmails(tasks.SweepEmails{OlderThanSeconds: 0, Limit: 100})
 	for range 3 { // sweeping again while the task is live or after it ran must not send twice
 		if err := em.Sweep(context.Background(), sweep); err != nil {

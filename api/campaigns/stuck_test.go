@@ -10,11 +10,12 @@ import (
 	"github.com/hibiken/asynq"
 
 	"changemaker/api"
+	"changemaker/internal/asynqlog"
 	"changemaker/internal/influencetest"
 	"changemaker/internal/testenv"
 	"changemaker/storage"
 	"changemaker/tasks"
-	"changemaker/worker"
+	"changemaker/worker/email"
 )
 
 // dyingWorker runs the email queue with a send handler that gives up the way
@@ -24,7 +25,7 @@ func dyingWorker(t *testing.T, env *influencetest.Env) (stop func()) {
 	t.Helper()
 	srv := asynq.NewServer(env.Asynq, asynq.Config{
 		Concurrency: 1, Queues: map[string]int{tasks.QueueEmail: 1},
-		Logger: worker.NewAsynqLogger(testenv.Logger(t)), LogLevel: asynq.FatalLevel,
+		Logger: asynqlog.New(testenv.Logger(t)), LogLevel: asynq.FatalLevel,
 	})
 	mux := asynq.NewServeMux()
 	mux.HandleFunc(tasks.TypeSendEmail, func(context.Context, *asynq.Task) error {
@@ -49,7 +50,7 @@ func TestSweeperRepairsStuckEmails(t *testing.T) {
 	t.Cleanup(func() { inspector.Close() })
 	queue := env.WorkerDeps(t).Queue
 	clock := time.Now()
-	em := &worker.Email{Store: env.Store, Queue: queue, Inspector: inspector, Config: env.Config,
+	em := &email.Handler{Store: env.Store, Queue: queue, Inspector: inspector, Config: env.Config,
 		Log: testenv.Logger(t), Now: func() time.Time { return clock }}
 	sweep, _ := tasks.NewSweepEmails(tasks.SweepEmails{OlderThanSeconds: 60, Limit: 100})
 	row := func(id int64) storage.CampaignEmail {
@@ -149,7 +150,7 @@ func TestAdminRetriesAStuckEmail(t *testing.T) {
 	ctx := context.Background()
 	inspector := asynq.NewInspector(env.Asynq)
 	t.Cleanup(func() { inspector.Close() })
-	em := &worker.Email{Store: env.Store, Queue: env.WorkerDeps(t).Queue, Inspector: inspector, Config: env.Config,
+	em := &email.Handler{Store: env.Store, Queue: env.WorkerDeps(t).Queue, Inspector: inspector, Config: env.Config,
 		Log: testenv.Logger(t)}
 	sweep, _ := tasks.NewSweepEmails(tasks.SweepEmails{OlderThanSeconds: 0, Limit: 100})
 
@@ -206,7 +207,7 @@ func TestSweeperMarksAcceptedEmailsSent(t *testing.T) {
 	env.StartWorker(t)
 	inspector := asynq.NewInspector(env.Asynq)
 	t.Cleanup(func() { inspector.Close() })
-	em := &worker.Email{Store: env.Store, Queue: env.WorkerDeps(t).Queue, Inspector: inspector, Config: env.Config,
+	em := &email.Handler{Store: env.Store, Queue: env.WorkerDeps(t).Queue, Inspector: inspector, Config: env.Config,
 		Log: testenv.Logger(t), Now: func() time.Time { return time.Now().Add(2 * time.Minute) }}
 	sweep, _ := tasks.NewSweepEmails(tasks.SweepEmails{OlderThanSeconds: 60, Limit: 100})
 

@@ -18,10 +18,12 @@ import (
 	"github.com/hibiken/asynq"
 
 	"changemaker/config"
+	"changemaker/internal/asynqlog"
 	"changemaker/internal/testenv"
 	"changemaker/storage"
 	"changemaker/storage/blob"
-	"changemaker/worker"
+	"changemaker/worker/fleet"
+	mediafleet "changemaker/worker/media"
 )
 
 // bundle is what a media test needs: the apps, a served media API, a media
@@ -59,9 +61,10 @@ func (b *bundle) startWorker(t *testing.T) {
 	log := testenv.Logger(t)
 	queue := asynq.NewClient(b.env.Asynq)
 	t.Cleanup(func() { queue.Close() })
-	srv := worker.NewServer(b.env.Asynq, worker.ServerOptions{
-		Queues: map[string]int{"media": 1}, Concurrency: 2, ShutdownTimeout: 5 * time.Second, Log: log})
-	mux := worker.NewMux(worker.Deps{Config: b.env.Config, Store: b.env.Store, Redis: b.env.Redis, Queue: queue, Log: log}, nil)
+	srv := asynq.NewServer(b.env.Asynq, asynq.Config{
+		Queues: map[string]int{"media": 1}, Concurrency: 2, ShutdownTimeout: 5 * time.Second, Logger: asynqlog.New(log)})
+	mux := asynq.NewServeMux()
+	mediafleet.Register(mux, fleet.Deps{Config: b.env.Config, Store: b.env.Store, Redis: b.env.Redis, Queue: queue, Log: log})
 	if err := srv.Start(mux); err != nil {
 		t.Fatal(err)
 	}

@@ -205,30 +205,20 @@ func errScanQueued() error {
 // last retry or cancelled by an admin, or completed within its retention)
 // is deleted to make way for the new one.
 func (h *Handler) enqueueScan(ctx context.Context, task *asynq.Task, id string) (*asynq.TaskInfo, error) {
-	for attempt := 1; ; attempt++ {
-		info, err := h.o.Queue.EnqueueContext(ctx, task)
-		if err == nil {
-			return info, nil
-		}
-		if !errors.Is(err, asynq.ErrTaskIDConflict) {
-			return nil, h.queueUnavailable(err)
-		}
-		if attempt == 2 { // taken again in between: by another admin's scan
-			return nil, errScanQueued()
-		}
-		old, err := h.o.Inspector.GetTaskInfo(tasks.QueueMedia, id)
-		if missing(err) { // it finished and went in between
-			continue
-		}
-		if err != nil {
-			return nil, h.queueUnavailable(err)
-		}
-		if old.State != asynq.TaskStateArchived && old.State != asynq.TaskStateCompleted {
-			return nil, errScanQueued()
-		}
-		if err := h.o.Inspector.DeleteTask(tasks.QueueMedia, id); err != nil && !missing(err) {
-			return nil, h.refused(err, errScanQueued()) // an admin ran it again in between
-		}
+	// Two rounds: a second conflict is another admin's scan, taken in between.
+	info, err := tasks.EnqueueUnique(ctx, h.o.Queue, h.o.Inspector, task, tasks.QueueMedia, id, tasks.Policy{
+		Replace: []asynq.TaskState{asynq.TaskStateArchived, asynq.TaskStateCompleted}, Rounds: 2})
+	var held *tasks.HeldError
+	var replace *tasks.ReplaceError
+	switch {
+	case err == nil:
+		return info, nil
+	case errors.As(err, &held):
+		return nil, errScanQueued()
+	case errors.As(err, &replace):
+		return nil, h.refused(err, errScanQueued()) // an admin ran it again in between
+	default:
+		return nil, h.queueUnavailable(err)
 	}
 }
 

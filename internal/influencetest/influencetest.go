@@ -13,10 +13,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"changemaker/config"
+	"changemaker/internal/asynqlog"
 	"changemaker/internal/testenv"
 	"changemaker/storage"
 	"changemaker/tasks"
-	"changemaker/worker"
+	"changemaker/worker/email"
+	"changemaker/worker/fleet"
+	"changemaker/worker/maintenance"
+	"changemaker/worker/represent"
 )
 
 // Env is an API on fresh Postgres and Redis, pointed at a fake Represent
@@ -53,10 +57,11 @@ func New(t testing.TB, opts ...func(*config.Config)) *Env {
 }
 
 // WorkerDeps are the deps a worker in this Env gets.
-func (e *Env) WorkerDeps(t testing.TB) worker.Deps {
+func (e *Env) WorkerDeps(t testing.TB) fleet.Deps {
 	q := asynq.NewClient(e.Asynq)
 	t.Cleanup(func() { q.Close() })
-	return worker.Deps{Config: e.Config, Store: e.Store, Redis: e.Redis, Queue: q, Log: testenv.Logger(t)}
+	return fleet.Deps{Config: e.Config, Store: e.Store, Redis: e.Redis, Queue: q, Log: testenv.Logger(t),
+		Metrics: prometheus.NewRegistry()}
 }
 
 // StartWorker runs a worker on the email, represent and default queues
@@ -71,11 +76,17 @@ func (e *Env) StartWorker(t testing.TB) {
 		DelayedTaskCheckInterval: 50 * time.Millisecond,
 		// An idle worker looks for new tasks every second by default.
 		TaskCheckInterval: 20 * time.Millisecond,
-		Logger:            worker.NewAsynqLogger(testenv.Logger(t)),
+		Logger:            asynqlog.New(testenv.Logger(t)),
 		LogLevel:          asynq.ErrorLevel,
 		ShutdownTimeout:   3 * time.Second,
 	})
-	mux := worker.NewMux(e.WorkerDeps(t), worker.NewMetrics(prometheus.NewRegistry()))
+	// The fleets these queues carry, registered as a worker process does
+	// (package worker itself is for cmd alone).
+	mux := asynq.NewServeMux()
+	deps := e.WorkerDeps(t)
+	for _, register := range []func(*asynq.ServeMux, fleet.Deps){maintenance.Register, email.Register, represent.Register} {
+		register(mux, deps)
+	}
 	if err := srv.Start(mux); err != nil {
 		t.Fatalf("start worker: %v", err)
 	}

@@ -1,4 +1,7 @@
-package worker
+// Package email is the email fleet: constituents' campaign emails,
+// response-wall verification emails, and the sweeper that re-enqueues what
+// Redis lost. It holds the SMTP client code.
+package email
 
 import (
 	"context"
@@ -16,8 +19,7 @@ import (
 	"changemaker/tasks"
 )
 
-// Email is the email fleet: constituents' campaign emails, response-wall
-// verification emails, and the sweeper that re-enqueues what Redis lost.
+// Handler handles the email fleet's tasks.
 //
 // Delivery is at least once. A worker that crashes after the SMTP server
 // accepted a message but before the row is marked SENT leaves the task to
@@ -25,13 +27,13 @@ import (
 // The window is the few milliseconds between the server's 250 reply and the
 // UPDATE; both copies carry the same Message-ID (derived from the row ID),
 // so mail clients and many servers fold them into one.
-type Email struct {
+type Handler struct {
 	Store   *storage.Store
 	Queue   *asynq.Client
 	Config  config.Config
 	Box     *storage.SecretBox // opens the SMTP password in the settings
 	Log     *slog.Logger
-	Metrics *InfluenceMetrics // may be nil
+	Metrics *Metrics // may be nil
 	// Inspector lets the sweeper look at the task of a QUEUED row whose
 	// enqueue conflicts; nil skips that repair.
 	Inspector *asynq.Inspector
@@ -48,7 +50,7 @@ type mailer struct {
 	timeout                       time.Duration
 }
 
-func (e *Email) mailer(ctx context.Context) (mailer, error) {
+func (e *Handler) mailer(ctx context.Context) (mailer, error) {
 	st, err := e.Store.GetSettings(ctx)
 	if err != nil {
 		return mailer{}, err
@@ -152,7 +154,7 @@ func CampaignMessageID(id int64, domain string) string {
 
 // Send handles email:send. A row that is not QUEUED (already SENT, FAILED,
 // or gone) is a no-op, so running the task twice sends once.
-func (e *Email) Send(ctx context.Context, t *asynq.Task) error {
+func (e *Handler) Send(ctx context.Context, t *asynq.Task) error {
 	var p tasks.SendEmail
 	if err := tasks.Decode(t, &p); err != nil {
 		return err
@@ -235,7 +237,7 @@ func acceptedMessageID(lastErr string) (string, bool) {
 	return id, ok && strings.HasPrefix(id, "<") && strings.HasSuffix(id, ">")
 }
 
-func (e *Email) fail(ctx context.Context, id int64, msg string, final bool) {
+func (e *Handler) fail(ctx context.Context, id int64, msg string, final bool) {
 	if err := e.Store.RecordEmailAttempt(context.WithoutCancel(ctx), id, msg, final); err != nil {
 		e.Log.Warn("record email attempt", "email_id", id, "err", err)
 	}
@@ -249,7 +251,7 @@ func (e *Email) fail(ctx context.Context, id int64, msg string, final bool) {
 // verified. When it gives up (an address it cannot send to, a permanent
 // refusal, its last retry) it records the failure, so the sweeper stops
 // picking the response up.
-func (e *Email) VerifyResponse(ctx context.Context, t *asynq.Task) error {
+func (e *Handler) VerifyResponse(ctx context.Context, t *asynq.Task) error {
 	var p tasks.VerifyResponse
 	if err := tasks.Decode(t, &p); err != nil {
 		return err
@@ -312,7 +314,7 @@ func (e *Email) VerifyResponse(ctx context.Context, t *asynq.Task) error {
 
 // verificationFailed records that the verification email of response id
 // will not go out, and returns err (the task's final error).
-func (e *Email) verificationFailed(ctx context.Context, id int64, err error) error {
+func (e *Handler) verificationFailed(ctx context.Context, id int64, err error) error {
 	if _, merr := e.Store.MarkVerificationFailed(context.WithoutCancel(ctx), id, err.Error()); merr != nil {
 		e.Log.Warn("record failed verification", "response_id", id, "err", merr)
 	}
@@ -324,7 +326,7 @@ func (e *Email) verificationFailed(ctx context.Context, id int64, err error) err
 // task is still live answers asynq.ErrTaskIDConflict and is left alone, so
 // sweeping never sends twice; a row whose task is archived is repaired (see
 // repairStuck).
-func (e *Email) Sweep(ctx context.Context, t *asynq.Task) error {
+func (e *Handler) Sweep(ctx context.Context, t *asynq.Task) error {
 	var p tasks.SweepEmails
 	if err := tasks.Decode(t, &p); err != nil {
 		return err
@@ -347,12 +349,16 @@ func (e *Email) Sweep(ctx context.Context, t *asynq.Task) error {
 		if err != nil {
 			return err
 		}
-		_, err = e.Queue.EnqueueContext(ctx, task)
+		// One round, no replacing: what holds the row's task ID is
+		// repairStuck's to judge, from the row.
+		_, err = tasks.EnqueueUnique(ctx, e.Queue, e.Inspector, task, tasks.QueueEmail, tasks.SendEmailTaskID(id),
+			tasks.Policy{Rounds: 1})
+		var held *tasks.HeldError
 		switch {
 		case err == nil:
 			enqueued++
-		case errors.Is(err, asynq.ErrTaskIDConflict):
-			got, err := e.repairStuck(ctx, id)
+		case errors.As(err, &held):
+			got, err := e.repairStuck(ctx, id, held.Info)
 			if err != nil {
 				// One row's trouble must not stop the sweep of the others.
 				e.Log.Warn("sweep: inspect the task of a queued email", "email_id", id, "err", err)
@@ -378,12 +384,14 @@ func (e *Email) Sweep(ctx context.Context, t *asynq.Task) error {
 		if err != nil {
 			return err
 		}
-		_, err = e.Queue.EnqueueContext(ctx, task)
+		_, err = tasks.EnqueueUnique(ctx, e.Queue, e.Inspector, task, tasks.QueueEmail,
+			tasks.VerifyResponseTaskID(id), tasks.Policy{Rounds: 1})
+		var held *tasks.HeldError
 		switch {
 		case err == nil:
 			enqueued++
-		case errors.Is(err, asynq.ErrTaskIDConflict):
-			done, err := e.repairStuckVerification(ctx, id)
+		case errors.As(err, &held):
+			done, err := e.repairStuckVerification(ctx, id, held.Info)
 			if err != nil {
 				e.Log.Warn("sweep: inspect the task of a verification email", "response_id", id, "err", err)
 			}
@@ -405,18 +413,10 @@ func (e *Email) Sweep(ctx context.Context, t *asynq.Task) error {
 // taken. A live task will send it or record its failure. An archived one
 // gave up without recording it (the worker died, or the UPDATE failed): the
 // failure is recorded now, so the response stops filling the sweeper's batch.
-func (e *Email) repairStuckVerification(ctx context.Context, id int64) (bool, error) {
-	if e.Inspector == nil {
-		return false, nil
-	}
-	info, err := e.Inspector.GetTaskInfo(tasks.QueueEmail, tasks.VerifyResponseTaskID(id))
-	if errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	if info.State != asynq.TaskStateArchived {
+// info is the task holding the ID; nil (no inspector, or it went since)
+// leaves the response to the next sweep.
+func (e *Handler) repairStuckVerification(ctx context.Context, id int64, info *asynq.TaskInfo) (bool, error) {
+	if info == nil || info.State != asynq.TaskStateArchived {
 		return false, nil
 	}
 	if _, accepted := acceptedMessageID(info.LastErr); accepted {
@@ -462,18 +462,11 @@ const archiveClockSlack = 2 * time.Second
 //   - Archived before the row was last touched: the row was put back in the
 //     queue since (an admin retry that could not delete the old task while
 //     Redis was down). The leftover task is deleted and a new one enqueued.
-func (e *Email) repairStuck(ctx context.Context, id int64) (repairResult, error) {
-	if e.Inspector == nil {
-		return repairNone, nil
-	}
-	info, err := e.Inspector.GetTaskInfo(tasks.QueueEmail, tasks.SendEmailTaskID(id))
-	if errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound) {
-		return repairNone, nil // finished since the enqueue; the next sweep sees the row as it is then
-	}
-	if err != nil {
-		return repairNone, err
-	}
-	if info.State != asynq.TaskStateArchived {
+//
+// info is the task holding the ID; nil (no inspector, or it finished since
+// the enqueue) leaves the row to the next sweep, which sees it as it is then.
+func (e *Handler) repairStuck(ctx context.Context, id int64, info *asynq.TaskInfo) (repairResult, error) {
+	if info == nil || info.State != asynq.TaskStateArchived {
 		return repairNone, nil
 	}
 	row, err := e.Store.EmailByID(ctx, id)
@@ -487,16 +480,17 @@ func (e *Email) repairStuck(ctx context.Context, id int64) (repairResult, error)
 		return repairNone, nil
 	}
 	if !info.LastFailedAt.IsZero() && row.UpdatedAt.After(info.LastFailedAt.Add(archiveClockSlack)) {
-		err := e.Inspector.DeleteTask(tasks.QueueEmail, tasks.SendEmailTaskID(id))
-		if err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
-			return repairNone, fmt.Errorf("delete leftover task of email %d: %w", id, err)
-		}
 		task, err := tasks.NewSendEmail(tasks.SendEmail{EmailID: id})
 		if err != nil {
 			return repairNone, err
 		}
-		if _, err := e.Queue.EnqueueContext(ctx, task); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
-			return repairNone, fmt.Errorf("re-enqueue email %d: %w", id, err)
+		// Two rounds: the one that meets the leftover and deletes it, the one
+		// that enqueues. A task holding the ID by then is another sweep's.
+		_, err = tasks.EnqueueUnique(ctx, e.Queue, e.Inspector, task, tasks.QueueEmail, tasks.SendEmailTaskID(id),
+			tasks.Policy{Replace: []asynq.TaskState{asynq.TaskStateArchived}, Rounds: 2})
+		var held *tasks.HeldError
+		if err != nil && !errors.As(err, &held) {
+			return repairNone, fmt.Errorf("replace the leftover task of email %d: %w", id, err)
 		}
 		e.Log.Info("sweep: replaced a leftover archived task", "email_id", id)
 		return repairRequeued, nil

@@ -1,4 +1,6 @@
-package worker
+// Package maintenance is the housekeeping fleet: periodic tasks that tidy
+// Postgres, served from the default queue.
+package maintenance
 
 import (
 	"context"
@@ -10,17 +12,24 @@ import (
 
 	"changemaker/storage"
 	"changemaker/tasks"
+	"changemaker/worker/fleet"
 )
 
-// Maintenance handles housekeeping tasks.
-type Maintenance struct {
+// Register routes the maintenance task types to their handlers.
+func Register(mux *asynq.ServeMux, d fleet.Deps) {
+	h := &Handler{Store: d.Store, Log: d.Log}
+	mux.HandleFunc(tasks.TypePurgeRefreshTokens, h.PurgeRefreshTokens)
+}
+
+// Handler handles the housekeeping tasks.
+type Handler struct {
 	Store *storage.Store
 	Log   *slog.Logger
 }
 
 // PurgeRefreshTokens deletes long-expired refresh tokens. Running it twice
 // deletes nothing the second time.
-func (m *Maintenance) PurgeRefreshTokens(ctx context.Context, t *asynq.Task) error {
+func (m *Handler) PurgeRefreshTokens(ctx context.Context, t *asynq.Task) error {
 	var p tasks.PurgeRefreshTokens
 	if err := tasks.Decode(t, &p); err != nil {
 		return err

@@ -1,17 +1,17 @@
-package worker_test
+package email_test
 
 import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"changemaker/worker"
+	"changemaker/worker/email"
 )
 
-func TestInfluenceMetricsRegistered(t *testing.T) {
+func TestMetricsRegistered(t *testing.T) {
 	t.Parallel()
 	reg := prometheus.NewRegistry()
-	worker.NewMetrics(reg)
+	email.NewMetrics(reg)
 	families, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)

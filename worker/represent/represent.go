@@ -1,4 +1,6 @@
-package worker
+// Package represent is the represent fleet: it fills the representative
+// cache from Open North's Represent API, within the fleet-wide upstream quota.
+package represent
 
 import (
 	"context"
@@ -8,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,11 +18,27 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"changemaker/storage"
+	"changemaker/storage/ratelimit"
 	"changemaker/tasks"
+	"changemaker/worker/fleet"
 )
 
-// Represent fills the representative cache from Open North's Represent API.
-type Represent struct {
+// Register routes the represent fleet's task types to their handlers.
+func Register(mux *asynq.ServeMux, d fleet.Deps) {
+	var m *Metrics
+	if d.Metrics != nil {
+		m = NewMetrics(d.Metrics)
+	}
+	ic := d.Config.Influence
+	h := &Handler{Store: d.Store, Redis: d.Redis, Queue: d.Queue, HTTP: &http.Client{Timeout: ic.RepresentTimeout},
+		BaseURL: ic.RepresentBaseURL, RateLimit: ic.RepresentRateLimit, CacheTTL: ic.RepresentCacheTTL,
+		Inspector: d.Inspector(), RetryCooldown: ic.RepresentRetryCooldown, Log: d.Log, Metrics: m}
+	mux.HandleFunc(tasks.TypeRepresentLookup, h.Lookup)
+	mux.HandleFunc(tasks.TypeRepresentRefresh, h.Refresh)
+}
+
+// Handler handles the represent fleet's tasks.
+type Handler struct {
 	Store   *storage.Store
 	Redis   redis.UniversalClient
 	Queue   *asynq.Client
@@ -36,12 +55,12 @@ type Represent struct {
 	// than this long ago.
 	RetryCooldown time.Duration
 	Log           *slog.Logger
-	Metrics       *InfluenceMetrics // may be nil
+	Metrics       *Metrics // may be nil
 	// Now is the clock of the quota windows and the cache; nil is time.Now.
 	Now func() time.Time
 }
 
-func (rp *Represent) now() time.Time {
+func (rp *Handler) now() time.Time {
 	if rp.Now != nil {
 		return rp.Now()
 	}
@@ -61,17 +80,37 @@ type representPostcode struct {
 }
 
 type representRep struct {
-	Name                  string           `json:"name"`
-	FirstName             string           `json:"first_name"`
-	LastName              string           `json:"last_name"`
-	DistrictName          string           `json:"district_name"`
-	ElectedOffice         string           `json:"elected_office"`
-	PartyName             string           `json:"party_name"`
-	Email                 string           `json:"email"`
-	URL                   string           `json:"url"`
-	PhotoURL              string           `json:"photo_url"`
-	RepresentativeSetName string           `json:"representative_set_name"`
-	Offices               []storage.Office `json:"offices"`
+	Name                  string            `json:"name"`
+	FirstName             string            `json:"first_name"`
+	LastName              string            `json:"last_name"`
+	DistrictName          string            `json:"district_name"`
+	ElectedOffice         string            `json:"elected_office"`
+	PartyName             string            `json:"party_name"`
+	Email                 string            `json:"email"`
+	URL                   string            `json:"url"`
+	PhotoURL              string            `json:"photo_url"`
+	RepresentativeSetName string            `json:"representative_set_name"`
+	Offices               []representOffice `json:"offices"`
+}
+
+// representOffice is one of a representative's offices as Represent sends
+// it; our storage and API types are converted from it, never decoded into.
+type representOffice struct {
+	Type   string `json:"type"`
+	Postal string `json:"postal"`
+	Tel    string `json:"tel"`
+	Fax    string `json:"fax"`
+}
+
+func offices(in []representOffice) []storage.Office {
+	if in == nil {
+		return nil
+	}
+	out := make([]storage.Office, len(in))
+	for i, o := range in {
+		out[i] = storage.Office{Type: o.Type, Postal: o.Postal, Tel: o.Tel, Fax: o.Fax}
+	}
+	return out
 }
 
 // GovernmentLevel maps a Represent representative to the level of government
@@ -128,7 +167,7 @@ func mergeReps(lists ...[]representRep) []storage.Representative {
 				LastName: r.LastName, ElectedOffice: r.ElectedOffice, DistrictName: r.DistrictName,
 				PartyName: r.PartyName, Email: strings.TrimSpace(r.Email), URL: r.URL, PhotoURL: r.PhotoURL,
 				RepresentativeSetName: r.RepresentativeSetName,
-				GovernmentLevel:       GovernmentLevel(r.ElectedOffice, r.RepresentativeSetName), Offices: r.Offices})
+				GovernmentLevel:       GovernmentLevel(r.ElectedOffice, r.RepresentativeSetName), Offices: offices(r.Offices)})
 		}
 	}
 	return out
@@ -136,7 +175,7 @@ func mergeReps(lists ...[]representRep) []storage.Representative {
 
 // Lookup handles represent:lookup. It is a no-op when the cache already
 // holds a fresh answer (another task got there first).
-func (rp *Represent) Lookup(ctx context.Context, t *asynq.Task) error {
+func (rp *Handler) Lookup(ctx context.Context, t *asynq.Task) error {
 	var p tasks.RepresentLookup
 	if err := tasks.Decode(t, &p); err != nil {
 		return err
@@ -189,7 +228,7 @@ func (rp *Represent) Lookup(ctx context.Context, t *asynq.Task) error {
 	return nil
 }
 
-func (rp *Represent) fetch(ctx context.Context, code string) ([]byte, int, error) {
+func (rp *Handler) fetch(ctx context.Context, code string) ([]byte, int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rp.BaseURL+"/postcodes/"+code+"/", nil)
 	if err != nil {
 		return nil, 0, fmt.Errorf("%v: %w", err, asynq.SkipRetry)
@@ -208,34 +247,34 @@ func (rp *Represent) fetch(ctx context.Context, code string) ([]byte, int, error
 	return body, res.StatusCode, nil
 }
 
-func (rp *Represent) stat(ctx context.Context, field string) {
+func (rp *Handler) stat(ctx context.Context, field string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 200*time.Millisecond)
 	defer cancel()
 	rp.Redis.HIncrBy(ctx, storage.RepresentStatsKey, field, 1) //nolint:errcheck // stats are best effort
 }
 
-// quotaScript counts one upstream call in the current minute's window.
-var quotaScript = redis.NewScript(`
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return n`)
-
 // waitForQuota takes one of the fleet's upstream calls for this minute,
 // waiting for the next minute when they are used up. It gives up (and the
-// task is retried later) when the wait would outlast the task's deadline.
-func (rp *Represent) waitForQuota(ctx context.Context) error {
+// task is retried later) when the wait would outlast the task's deadline. A
+// Redis failure is an error, not a local count: upstream's quota is the
+// fleet's, which only Redis can count.
+func (rp *Handler) waitForQuota(ctx context.Context) error {
 	if rp.RateLimit <= 0 {
 		return nil
 	}
+	limiter := ratelimit.New(rp.Redis, 1)
+	// A fixed window per minute of our clock, as upstream counts: Max calls
+	// at once, and an interval between refills (Window/Max) of a whole
+	// minute, so none comes back before the next minute's key takes over.
+	quota := ratelimit.Limit{Name: "represent-quota", Max: rp.RateLimit, Window: time.Duration(rp.RateLimit) * time.Minute}
 	for {
 		now := rp.now()
 		window := now.Truncate(time.Minute)
-		key := fmt.Sprintf("cm:represent:quota:%d", window.Unix())
-		n, err := quotaScript.Run(ctx, rp.Redis, []string{key}, (2 * time.Minute).Milliseconds()).Int()
+		res, err := limiter.Allow(ctx, quota, strconv.FormatInt(window.Unix(), 10))
 		if err != nil {
 			return fmt.Errorf("represent quota: %w", err)
 		}
-		if n <= rp.RateLimit {
+		if res.Allowed {
 			return nil
 		}
 		wait := window.Add(time.Minute).Sub(now)
@@ -253,7 +292,7 @@ func (rp *Represent) waitForQuota(ctx context.Context) error {
 // Refresh handles represent:refresh-cache: entries older than the TTL are
 // looked up again (up to Limit per run, to spare the quota), unknown codes
 // and entries twice the TTL old are dropped.
-func (rp *Represent) Refresh(ctx context.Context, t *asynq.Task) error {
+func (rp *Handler) Refresh(ctx context.Context, t *asynq.Task) error {
 	var p tasks.RepresentRefresh
 	if err := tasks.Decode(t, &p); err != nil {
 		return err

@@ -1,4 +1,4 @@
-package worker
+package media
 
 import (
 	"time"
@@ -6,23 +6,23 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// MediaMetrics are the media fleet's metrics: how long each ffprobe and
+// Metrics are the media fleet's metrics: how long each ffprobe and
 // ffmpeg run takes, failed and timed-out runs included (a run killed at its
 // timeout lands in the top buckets, which is what an operator needs to see).
 // cm_task_duration_seconds{type} also counts the Postgres and Redis work
-// around a run; these count the tool alone. A nil *MediaMetrics records
+// around a run; these count the tool alone. A nil *Metrics records
 // nothing.
-type MediaMetrics struct {
+type Metrics struct {
 	probeSeconds     prometheus.Histogram
 	thumbnailSeconds prometheus.Histogram
 }
 
-// NewMediaMetrics registers the media metrics on reg.
-func NewMediaMetrics(reg prometheus.Registerer) *MediaMetrics {
+// NewMetrics registers the media metrics on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
 	// 10ms to about 10 minutes: a probe of a small file up to a thumbnail
 	// cut that ran into a long timeout.
 	buckets := prometheus.ExponentialBuckets(0.01, 2.5, 15)
-	m := &MediaMetrics{
+	m := &Metrics{
 		probeSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "cm_media_probe_seconds", Help: "Time of one ffprobe run on a video, failed runs included.",
 			Buckets: buckets,
@@ -36,13 +36,13 @@ func NewMediaMetrics(reg prometheus.Registerer) *MediaMetrics {
 	return m
 }
 
-func (m *MediaMetrics) observeProbe(d time.Duration) {
+func (m *Metrics) observeProbe(d time.Duration) {
 	if m != nil {
 		m.probeSeconds.Observe(d.Seconds())
 	}
 }
 
-func (m *MediaMetrics) observeThumbnail(d time.Duration) {
+func (m *Metrics) observeThumbnail(d time.Duration) {
 	if m != nil {
 		m.thumbnailSeconds.Observe(d.Seconds())
 	}

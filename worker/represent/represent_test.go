@@ -1,4 +1,4 @@
-package worker_test
+package represent_test
 
 import (
 	"context"
@@ -11,10 +11,11 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"changemaker/internal/asynqlog"
 	"changemaker/internal/testenv"
 	"changemaker/storage"
 	"changemaker/tasks"
-	"changemaker/worker"
+	"changemaker/worker/represent"
 )
 
 func TestGovernmentLevel(t *testing.T) {
@@ -31,23 +32,13 @@ func TestGovernmentLevel(t *testing.T) {
 		{"Regional Chair", "Regional Council of Peel", "MUNICIPAL"},
 		{"", "Some Other Body", "OTHER"},
 	} {
-		if got := worker.GovernmentLevel(c.office, c.set); got != c.want {
+		if got := represent.GovernmentLevel(c.office, c.set); got != c.want {
 			t.Errorf("GovernmentLevel(%q, %q) = %s, want %s", c.office, c.set, got, c.want)
 		}
 	}
 }
 
-func TestRender(t *testing.T) {
-	t.Parallel()
-	e := storage.CampaignEmail{SenderName: "Chris", SenderEmail: "c@h.example", PostalCode: "T5K2J1",
-		RecipientName: "Jane", RecipientTitle: "MP", RecipientDistrict: "Centre"}
-	got := worker.Render("{{representativeName}} ({{representativeTitle}}, {{representativeDistrict}}) from {{userName}} <{{senderEmail}}> in {{postalCode}}: {{campaignTitle}} {{unknown}}", e, "Transit")
-	if want := "Jane (MP, Centre) from Chris <c@h.example> in T5K2J1: Transit {{unknown}}"; got != want {
-		t.Errorf("Render = %q, want %q", got, want)
-	}
-}
-
-func newRepresent(t *testing.T) (*worker.Represent, *testenv.RepresentServer, *storage.Store) {
+func newRepresent(t *testing.T) (*represent.Handler, *testenv.RepresentServer, *storage.Store) {
 	store := testenv.DB(t)
 	rdb, opt := testenv.RedisClient(t)
 	srv := testenv.NewRepresentServer(t)
@@ -55,7 +46,7 @@ func newRepresent(t *testing.T) (*worker.Represent, *testenv.RepresentServer, *s
 	t.Cleanup(func() { q.Close() })
 	inspector := asynq.NewInspector(storage.AsynqRedis(opt))
 	t.Cleanup(func() { inspector.Close() })
-	return &worker.Represent{Store: store, Redis: rdb, Queue: q, HTTP: &http.Client{Timeout: 5 * time.Second},
+	return &represent.Handler{Store: store, Redis: rdb, Queue: q, HTTP: &http.Client{Timeout: 5 * time.Second},
 		BaseURL: srv.URL, RateLimit: 55, CacheTTL: time.Hour, Inspector: inspector, RetryCooldown: time.Minute,
 		Log: testenv.Logger(t)}, srv, store
 }
@@ -108,12 +99,29 @@ func TestRepresentLookup(t *testing.T) {
 		if err := rp.Lookup(ctx, lookupTask(testenv.RepresentCodeFull)); err != nil {
 			t.Fatal(err)
 		}
-		first, _ := store.RepresentativesFor(ctx, testenv.RepresentCodeFull)
-		store.Pool.Exec(ctx, `UPDATE postal_codes SET fetched_at = now() - interval '2 hours'`) //nolint:errcheck
+		first, err := store.RepresentativesFor(ctx, testenv.RepresentCodeFull)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Age the entry past the TTL, so the second lookup really fetches and
+		// saves again; without it the lookup is a no-op and the IDs match
+		// trivially.
+		tag, err := store.Pool.Exec(ctx, `UPDATE postal_codes SET fetched_at = now() - interval '2 hours' WHERE code = $1`,
+			testenv.RepresentCodeFull)
+		if err != nil || tag.RowsAffected() != 1 {
+			t.Fatalf("age the cache entry: %v (%d rows)", err, tag.RowsAffected())
+		}
+		calls := srv.Calls(testenv.RepresentCodeFull)
 		if err := rp.Lookup(ctx, lookupTask(testenv.RepresentCodeFull)); err != nil {
 			t.Fatal(err)
 		}
-		second, _ := store.RepresentativesFor(ctx, testenv.RepresentCodeFull)
+		if srv.Calls(testenv.RepresentCodeFull) != calls+1 {
+			t.Fatal("the stale entry was not fetched again")
+		}
+		second, err := store.RepresentativesFor(ctx, testenv.RepresentCodeFull)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if len(first) != 5 || len(second) != 5 || first[0].ID != second[0].ID || first[4].ID != second[4].ID {
 			t.Errorf("IDs changed: %d/%d reps", len(first), len(second))
 		}
@@ -170,7 +178,7 @@ func TestRepresentQuotaIsShared(t *testing.T) {
 // archiveLookup runs code's lookup on a worker while Represent answers a
 // status retrying cannot fix: asynq archives the task, which keeps the
 // code's task ID.
-func archiveLookup(t *testing.T, rp *worker.Represent, srv *testenv.RepresentServer, code string) {
+func archiveLookup(t *testing.T, rp *represent.Handler, srv *testenv.RepresentServer, code string) {
 	t.Helper()
 	srv.FailNextWith(code, http.StatusBadRequest, 1)
 	if _, err := rp.Queue.Enqueue(lookupTask(code)); err != nil {
@@ -179,7 +187,7 @@ func archiveLookup(t *testing.T, rp *worker.Represent, srv *testenv.RepresentSer
 	opt := rp.Redis.(*redis.Client).Options()
 	server := asynq.NewServer(storage.AsynqRedis(opt), asynq.Config{Concurrency: 1,
 		Queues: map[string]int{tasks.QueueRepresent: 1}, TaskCheckInterval: 20 * time.Millisecond,
-		Logger: worker.NewAsynqLogger(testenv.Logger(t)), LogLevel: asynq.FatalLevel})
+		Logger: asynqlog.New(testenv.Logger(t)), LogLevel: asynq.FatalLevel})
 	mux := asynq.NewServeMux()
 	mux.HandleFunc(tasks.TypeRepresentLookup, rp.Lookup)
 	if err := server.Start(mux); err != nil {

@@ -1,4 +1,7 @@
-package worker
+// Package media is the media fleet: it probes uploaded and scanned videos
+// with ffprobe, cuts their thumbnails with ffmpeg, scans folders of the media
+// root, and sweeps videos left processing.
+package media
 
 import (
 	"context"
@@ -21,12 +24,13 @@ import (
 	"changemaker/storage"
 	"changemaker/storage/blob"
 	"changemaker/tasks"
+	"changemaker/worker/fleet"
 )
 
-// Media handles the media fleet's tasks: probe, thumbnail and scan.
+// Handler handles the media fleet's tasks: probe, thumbnail, scan and sweep.
 // Every handler may run twice: it re-reads the video and does nothing a
 // finished run already did, or does it again to the same result.
-type Media struct {
+type Handler struct {
 	Store   *storage.Store
 	Queue   *asynq.Client
 	RootDir string // MEDIA_ROOT
@@ -35,7 +39,7 @@ type Media struct {
 	// Inspector tells the sweep whether a video's task is still on its way;
 	// without one, a task that exists in any state counts as on its way.
 	Inspector *asynq.Inspector
-	Metrics   *MediaMetrics // nil: no metrics
+	Metrics   *Metrics // nil: no metrics
 	// StaleTempAge is how long a temporary file under MEDIA_ROOT/.tmp may go
 	// unwritten before the sweep removes it as left by a crash; 0 means
 	// MinStaleTempAge.
@@ -48,16 +52,14 @@ type Media struct {
 // MEDIA_ROOT across machines.
 const MinStaleTempAge = time.Hour
 
-func registerMedia(mux *asynq.ServeMux, d Deps, metrics *Metrics) {
-	m := &Media{Store: d.Store, Queue: d.Queue, RootDir: d.Config.Media.Root, FF: NewFFmpeg(d.Config.Media), Log: d.Log,
+// Register routes the media fleet's task types to their handlers.
+func Register(mux *asynq.ServeMux, d fleet.Deps) {
+	m := &Handler{Store: d.Store, Queue: d.Queue, RootDir: d.Config.Media.Root, FF: NewFFmpeg(d.Config.Media), Log: d.Log,
 		StaleTempAge: max(MinStaleTempAge, 4*d.Config.Media.UploadIdleTimeout)}
-	if metrics != nil {
-		m.Metrics = metrics.media
+	if d.Metrics != nil {
+		m.Metrics = NewMetrics(d.Metrics)
 	}
-	if d.Redis != nil {
-		// Shares the process's Redis connections; nothing to close.
-		m.Inspector = asynq.NewInspectorFromRedisClient(d.Redis)
-	}
+	m.Inspector = d.Inspector()
 	mux.HandleFunc(tasks.TypeMediaProbe, m.Probe)
 	mux.HandleFunc(tasks.TypeMediaThumbnail, m.Thumbnail)
 	mux.HandleFunc(tasks.TypeMediaScan, m.Scan)
@@ -75,7 +77,7 @@ func lastAttempt(ctx context.Context) bool {
 // Probe runs ffprobe on a video, records what it found and asks for a
 // thumbnail. A file ffprobe rejects is marked invalid at once; other
 // failures are retried and mark it invalid on the last attempt.
-func (m *Media) Probe(ctx context.Context, t *asynq.Task) error {
+func (m *Handler) Probe(ctx context.Context, t *asynq.Task) error {
 	var p tasks.MediaProbe
 	if err := tasks.Decode(t, &p); err != nil {
 		return err
@@ -123,7 +125,7 @@ func (m *Media) Probe(ctx context.Context, t *asynq.Task) error {
 	return m.enqueue(ctx)(tasks.NewMediaThumbnail(tasks.MediaThumbnail{VideoID: v.ID}))
 }
 
-func (m *Media) invalid(ctx context.Context, id int64, reason string) error {
+func (m *Handler) invalid(ctx context.Context, id int64, reason string) error {
 	m.Log.Warn("video is invalid", "video_id", id, "reason", reason)
 	return m.Store.MarkVideoInvalid(ctx, id, reason)
 }
@@ -131,7 +133,7 @@ func (m *Media) invalid(ctx context.Context, id int64, reason string) error {
 // enqueue returns a function that adds a follow-up task built by a tasks
 // constructor: m.enqueue(ctx)(tasks.NewMediaProbe(…)). A task already queued
 // under the same ID counts as enqueued.
-func (m *Media) enqueue(ctx context.Context) func(*asynq.Task, error) error {
+func (m *Handler) enqueue(ctx context.Context) func(*asynq.Task, error) error {
 	return func(task *asynq.Task, err error) error {
 		if err != nil {
 			return err
@@ -146,7 +148,7 @@ func (m *Media) enqueue(ctx context.Context) func(*asynq.Task, error) error {
 // Thumbnail cuts a JPEG at about 10% of the video and marks it ready. When
 // no frame can be cut even on the last attempt the video is still ready,
 // just without a thumbnail: it plays all the same.
-func (m *Media) Thumbnail(ctx context.Context, t *asynq.Task) error {
+func (m *Handler) Thumbnail(ctx context.Context, t *asynq.Task) error {
 	var p tasks.MediaThumbnail
 	if err := tasks.Decode(t, &p); err != nil {
 		return err
@@ -191,7 +193,7 @@ func (m *Media) Thumbnail(ctx context.Context, t *asynq.Task) error {
 
 // cut writes the thumbnail to a temporary file and renames it into place. A
 // seek near the end can yield no frame; then it tries the first frame.
-func (m *Media) cut(ctx context.Context, root *blob.Root, id int64, src string, duration float64) (string, error) {
+func (m *Handler) cut(ctx context.Context, root *blob.Root, id int64, src string, duration float64) (string, error) {
 	tmp, err := root.CreateTemp("thumb-")
 	if err != nil {
 		return "", err
@@ -222,7 +224,7 @@ func (m *Media) cut(ctx context.Context, root *blob.Root, id int64, src string, 
 // the scan goes on; only a cancelled scan or a database that stopped
 // answering ends it early, with an error, so that asynq runs it again. The
 // counts are logged and kept as the task's result.
-func (m *Media) Scan(ctx context.Context, t *asynq.Task) error {
+func (m *Handler) Scan(ctx context.Context, t *asynq.Task) error {
 	var p tasks.MediaScan
 	if err := tasks.Decode(t, &p); err != nil {
 		return err
@@ -357,7 +359,7 @@ func printable(name string) string {
 }
 
 // scanFile registers one file and says what became of it.
-func (m *Media) scanFile(ctx context.Context, root *blob.Root, name string, uploadedBy *int64) (scanOutcome, error) {
+func (m *Handler) scanFile(ctx context.Context, root *blob.Root, name string, uploadedBy *int64) (scanOutcome, error) {
 	if !utf8.ValidString(name) {
 		return 0, errNameNotUTF8
 	}
@@ -411,7 +413,7 @@ func (m *Media) scanFile(ctx context.Context, root *blob.Root, name string, uplo
 // enqueueProbe asks for a scanned video's probe. The video is recorded
 // whether or not Redis takes the task: the media sweep enqueues the probe of
 // any video left processing without one, so a failure here is only logged.
-func (m *Media) enqueueProbe(ctx context.Context, id int64) {
+func (m *Handler) enqueueProbe(ctx context.Context, id int64) {
 	if err := m.enqueue(ctx)(tasks.NewMediaProbe(tasks.MediaProbe{VideoID: id})); err != nil {
 		m.Log.Warn("media scan: enqueue probe; the media sweep will retry", "video_id", id, "err", err)
 	}
@@ -428,7 +430,7 @@ func (m *Media) enqueueProbe(ctx context.Context, id int64) {
 // with the worker gone, or cancelled by an admin) ends the video the way its
 // last attempt would have: a probe that gave up makes the video invalid with
 // the reason, a thumbnail that gave up leaves it ready without a thumbnail.
-func (m *Media) Sweep(ctx context.Context, t *asynq.Task) error {
+func (m *Handler) Sweep(ctx context.Context, t *asynq.Task) error {
 	var p tasks.MediaSweep
 	if err := tasks.Decode(t, &p); err != nil {
 		return err
@@ -470,7 +472,7 @@ func (m *Media) Sweep(ctx context.Context, t *asynq.Task) error {
 
 // removeStaleTemps deletes what crashed uploads and thumbnails left in
 // MEDIA_ROOT/.tmp.
-func (m *Media) removeStaleTemps() error {
+func (m *Handler) removeStaleTemps() error {
 	root, err := blob.Open(m.RootDir)
 	if err != nil {
 		return fmt.Errorf("sweep: %w", err)
@@ -488,56 +490,37 @@ func (m *Media) removeStaleTemps() error {
 
 // resume enqueues the next step of one stalled video, or settles it when
 // that step's task was archived. It reports whether it changed anything.
-func (m *Media) resume(ctx context.Context, v storage.Video) (bool, error) {
+func (m *Handler) resume(ctx context.Context, v storage.Video) (bool, error) {
 	step, id := "probe", tasks.MediaProbeTaskID(v.ID)
-	build := func() (*asynq.Task, error) { return tasks.NewMediaProbe(tasks.MediaProbe{VideoID: v.ID}) }
+	task, err := tasks.NewMediaProbe(tasks.MediaProbe{VideoID: v.ID})
 	if v.DurationSeconds != nil {
 		step, id = "thumbnail", tasks.MediaThumbnailTaskID(v.ID)
-		build = func() (*asynq.Task, error) { return tasks.NewMediaThumbnail(tasks.MediaThumbnail{VideoID: v.ID}) }
-	}
-	enqueue := func() (bool, error) {
-		task, err := build()
-		if err != nil {
-			return false, err
-		}
-		_, err = m.Queue.EnqueueContext(ctx, task)
-		if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
-			return false, fmt.Errorf("sweep: enqueue %s of video %d: %w", step, v.ID, err)
-		}
-		return err == nil, nil
-	}
-	queued, err := enqueue()
-	if err != nil || queued || m.Inspector == nil {
-		if queued {
-			m.Log.Info("media sweep re-enqueued a stalled video", "video_id", v.ID, "step", step)
-		}
-		return queued, err
-	}
-	info, err := m.Inspector.GetTaskInfo(tasks.QueueMedia, id)
-	if errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound) {
-		return enqueue() // it finished in between; the row says whether it moved the video
+		task, err = tasks.NewMediaThumbnail(tasks.MediaThumbnail{VideoID: v.ID})
 	}
 	if err != nil {
-		return false, fmt.Errorf("sweep: look up %s task of video %d: %w", step, v.ID, err)
+		return false, err
 	}
-	switch info.State {
-	case asynq.TaskStateArchived:
-		reason := info.LastErr
-		if reason == "" {
-			reason = "the task was cancelled"
-		}
-		if step == "probe" {
-			return true, m.invalid(ctx, v.ID, "probe gave up: "+reason)
-		}
-		m.Log.Warn("thumbnail gave up; video is ready without one", "video_id", v.ID, "reason", reason)
-		return true, m.Store.MarkVideoReady(ctx, v.ID, nil)
-	case asynq.TaskStateCompleted:
-		// Kept by a retention setting, yet the video did not move: run it again.
-		if err := m.Inspector.DeleteTask(tasks.QueueMedia, id); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
-			return false, fmt.Errorf("sweep: drop completed %s task of video %d: %w", step, v.ID, err)
-		}
-		return enqueue()
-	default: // pending, scheduled, retry, active, aggregating: on its way
-		return false, nil
+	// A completed task kept by a retention setting, yet the video did not
+	// move: it is replaced, to run again. An archived one is settled below.
+	_, err = tasks.EnqueueUnique(ctx, m.Queue, m.Inspector, task, tasks.QueueMedia, id,
+		tasks.Policy{Replace: []asynq.TaskState{asynq.TaskStateCompleted}, Rounds: 2})
+	var held *tasks.HeldError
+	switch {
+	case err == nil:
+		m.Log.Info("media sweep re-enqueued a stalled video", "video_id", v.ID, "step", step)
+		return true, nil
+	case !errors.As(err, &held):
+		return false, fmt.Errorf("sweep: enqueue %s of video %d: %w", step, v.ID, err)
+	case held.Info == nil || held.Info.State != asynq.TaskStateArchived:
+		return false, nil // pending, scheduled, retry, active, aggregating: on its way
 	}
+	reason := held.Info.LastErr
+	if reason == "" {
+		reason = "the task was cancelled"
+	}
+	if step == "probe" {
+		return true, m.invalid(ctx, v.ID, "probe gave up: "+reason)
+	}
+	m.Log.Warn("thumbnail gave up; video is ready without one", "video_id", v.ID, "reason", reason)
+	return true, m.Store.MarkVideoReady(ctx, v.ID, nil)
 }

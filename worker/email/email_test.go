@@ -1,4 +1,4 @@
-package worker_test
+package email_test
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"changemaker/internal/testenv"
 	"changemaker/storage"
 	"changemaker/tasks"
-	"changemaker/worker"
+	"changemaker/worker/email"
 )
 
 // TestVerificationFailuresDoNotStarveTheSweeper: a verification email the
@@ -31,7 +31,7 @@ func TestVerificationFailuresDoNotStarveTheSweeper(t *testing.T) {
 	inspector := asynq.NewInspector(env.Asynq)
 	t.Cleanup(func() { inspector.Close() })
 	clock := time.Now()
-	em := &worker.Email{Store: env.Store, Queue: env.WorkerDeps(t).Queue, Inspector: inspector, Config: env.Config,
+	em := &email.Handler{Store: env.Store, Queue: env.WorkerDeps(t).Queue, Inspector: inspector, Config: env.Config,
 		Log: testenv.Logger(t), Now: func() time.Time { return clock }}
 	// A batch of one: the oldest unsent verification is the only one swept.
 	sweep, _ := tasks.NewSweepEmails(tasks.SweepEmails{OlderThanSeconds: 60, Limit: 1})
@@ -156,7 +156,7 @@ func TestVerificationSentButNotRecordedIsNotSentTwice(t *testing.T) {
 	camp := env.CreateCampaign(t, owner.ID)
 	inspector := asynq.NewInspector(env.Asynq)
 	t.Cleanup(func() { inspector.Close() })
-	em := &worker.Email{Store: env.Store, Queue: env.WorkerDeps(t).Queue, Inspector: inspector, Config: env.Config,
+	em := &email.Handler{Store: env.Store, Queue: env.WorkerDeps(t).Queue, Inspector: inspector, Config: env.Config,
 		Log: testenv.Logger(t), Now: func() time.Time { return time.Now().Add(2 * time.Minute) }}
 	sweep, _ := tasks.NewSweepEmails(tasks.SweepEmails{OlderThanSeconds: 60, Limit: 100})
 
@@ -202,5 +202,15 @@ func TestVerificationSentButNotRecordedIsNotSentTwice(t *testing.T) {
 	}
 	if n := len(env.SMTP.Messages()); n != 1 {
 		t.Errorf("%d messages arrived, want 1", n)
+	}
+}
+
+func TestRender(t *testing.T) {
+	t.Parallel()
+	e := storage.CampaignEmail{SenderName: "Chris", SenderEmail: "c@h.example", PostalCode: "T5K2J1",
+		RecipientName: "Jane", RecipientTitle: "MP", RecipientDistrict: "Centre"}
+	got := email.Render("{{representativeName}} ({{representativeTitle}}, {{representativeDistrict}}) from {{userName}} <{{senderEmail}}> in {{postalCode}}: {{campaignTitle}} {{unknown}}", e, "Transit")
+	if want := "Jane (MP, Centre) from Chris <c@h.example> in T5K2J1: Transit {{unknown}}"; got != want {
+		t.Errorf("Render = %q, want %q", got, want)
 	}
 }

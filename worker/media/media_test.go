@@ -1,4 +1,4 @@
-package worker_test
+package media_test
 
 import (
 	"context"
@@ -24,12 +24,13 @@ import (
 	"changemaker/storage"
 	"changemaker/storage/blob"
 	"changemaker/tasks"
-	"changemaker/worker"
+	"changemaker/worker/fleet"
+	"changemaker/worker/media"
 )
 
 type mediaBundle struct {
 	store     *storage.Store
-	media     *worker.Media
+	media     *media.Handler
 	root      string
 	inspector *asynq.Inspector
 	rdb       *redis.Client
@@ -48,7 +49,7 @@ func setupMedia(t *testing.T) *mediaBundle {
 	cfg := testenv.Config().Media
 	cfg.Root = root
 	return &mediaBundle{store: store, root: root, inspector: inspector, rdb: rdb, queue: queue,
-		media: &worker.Media{Store: store, Queue: queue, RootDir: root, FF: worker.NewFFmpeg(cfg), Log: testenv.Logger(t),
+		media: &media.Handler{Store: store, Queue: queue, RootDir: root, FF: media.NewFFmpeg(cfg), Log: testenv.Logger(t),
 			Inspector: inspector}}
 }
 
@@ -179,10 +180,10 @@ func TestFFprobeTimeoutKills(t *testing.T) {
 	pidFile := filepath.Join(dir, "pid")
 	script := filepath.Join(dir, "slow-ffprobe")
 	os.WriteFile(script, []byte("#!/bin/sh\necho $$ > "+pidFile+"\nexec sleep 60\n"), 0o755)
-	ff := worker.FFmpeg{FFprobePath: script, ProbeTimeout: 300 * time.Millisecond}
+	ff := media.FFmpeg{FFprobePath: script, ProbeTimeout: 300 * time.Millisecond}
 	start := time.Now()
 	_, err := ff.Probe(context.Background(), "/dev/null")
-	if !errors.Is(err, worker.ErrToolTimeout) {
+	if !errors.Is(err, media.ErrToolTimeout) {
 		t.Fatalf("err = %v, want ErrToolTimeout", err)
 	}
 	if d := time.Since(start); d > 10*time.Second {
@@ -207,7 +208,7 @@ func TestOrientation(t *testing.T) {
 		w, h int
 		want string
 	}{{1920, 1080, "landscape"}, {1080, 1920, "portrait"}, {500, 500, "square"}} {
-		if got := worker.Orientation(c.w, c.h); got != c.want {
+		if got := media.Orientation(c.w, c.h); got != c.want {
 			t.Errorf("Orientation(%d, %d) = %s, want %s", c.w, c.h, got, c.want)
 		}
 	}
@@ -365,15 +366,16 @@ func TestSweepIsScheduled(t *testing.T) {
 }
 
 // TestMediaDurationMetrics: every ffprobe and ffmpeg run is observed in its
-// own histogram, through the mux a worker process runs.
+// own histogram, through the fleet's registration as a worker process runs it.
 func TestMediaDurationMetrics(t *testing.T) {
 	t.Parallel()
 	b := setupMedia(t)
 	cfg := testenv.Config()
 	cfg.Media.Root = b.root
 	reg := prometheus.NewRegistry()
-	mux := worker.NewMux(worker.Deps{Config: cfg, Store: b.store, Redis: b.rdb, Queue: b.queue, Log: testenv.Logger(t)},
-		worker.NewMetrics(reg))
+	mux := asynq.NewServeMux()
+	media.Register(mux, fleet.Deps{Config: cfg, Store: b.store, Redis: b.rdb, Queue: b.queue, Log: testenv.Logger(t),
+		Metrics: reg})
 	v := b.stored(t, lavfi(t))
 	ctx := context.Background()
 	p, _ := tasks.NewMediaProbe(tasks.MediaProbe{VideoID: v.ID})
@@ -500,7 +502,7 @@ func TestMediaSweepRemovesStaleTemps(t *testing.T) {
 	if err := os.MkdirAll(tmp, 0o750); err != nil {
 		t.Fatal(err)
 	}
-	old := time.Now().Add(-worker.MinStaleTempAge - time.Minute)
+	old := time.Now().Add(-media.MinStaleTempAge - time.Minute)
 	write := func(name string, mtime time.Time) {
 		p := filepath.Join(tmp, name)
 		if err := os.WriteFile(p, []byte("partial"), 0o640); err != nil {
