@@ -16,6 +16,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
@@ -102,13 +103,17 @@ func DatabaseURLFor(t testing.TB) string {
 		t.Fatalf("testenv: lock: %v", err)
 	}
 	defer admin.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", templateLockID) //nolint:errcheck
-	var exists bool
-	if err := admin.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", tmpl).Scan(&exists); err != nil {
+	exists, lastUsed, err := templateState(ctx, admin, tmpl)
+	if err != nil {
 		t.Fatalf("testenv: look for template: %v", err)
 	}
 	if !exists {
 		if err := buildTemplate(ctx, admin, tmpl); err != nil {
 			t.Fatalf("testenv: build template: %v", err)
+		}
+	} else if time.Since(lastUsed) > touchEvery {
+		if err := touchTemplate(ctx, admin, tmpl); err != nil {
+			t.Fatalf("testenv: mark template used: %v", err)
 		}
 	}
 	if _, err := admin.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, tmpl)); err != nil {
@@ -131,14 +136,15 @@ func DatabaseURLFor(t testing.TB) string {
 }
 
 // buildTemplate migrates a new database and publishes it under tmpl by
-// renaming, so a half-built template is never cloned. Older templates are dropped.
+// renaming, so a half-built template is never cloned. It runs under the
+// template lock, and then also drops templates nobody has used for a day.
 func buildTemplate(ctx context.Context, admin *pgx.Conn, tmpl string) error {
 	building := tmpl + "_building"
 	if _, err := admin.Exec(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", building)); err != nil {
-		return err
+		return fmt.Errorf("drop half-built %s: %w", building, err)
 	}
 	if _, err := admin.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s", building)); err != nil {
-		return err
+		return fmt.Errorf("create %s: %w", building, err)
 	}
 	store, err := storage.Open(ctx, databaseURL(building), 2)
 	if err != nil {
@@ -147,22 +153,94 @@ func buildTemplate(ctx context.Context, admin *pgx.Conn, tmpl string) error {
 	_, err = store.MigrateUp(ctx)
 	store.Close()
 	if err != nil {
-		return err
+		return fmt.Errorf("migrate %s: %w", building, err)
 	}
 	if _, err := admin.Exec(ctx, fmt.Sprintf("ALTER DATABASE %s RENAME TO %s", building, tmpl)); err != nil {
+		return fmt.Errorf("publish %s: %w", tmpl, err)
+	}
+	if err := touchTemplate(ctx, admin, tmpl); err != nil {
 		return err
 	}
-	rows, err := admin.Query(ctx, "SELECT datname FROM pg_database WHERE datname LIKE 'cm\\_tmpl\\_%' AND datname <> $1", tmpl)
+	return dropStaleTemplates(ctx, admin, tmpl)
+}
+
+// Templates are shared by every checkout that runs tests against this
+// server, each with its own set of migrations, so a template is dropped only
+// when nobody has cloned it for staleAfter. Its last use is kept in the
+// database's comment, refreshed at most every touchEvery so that clones do not
+// all write the catalog.
+const (
+	touchEvery    = time.Hour
+	staleAfter    = 24 * time.Hour
+	lastUsedLabel = "changemaker test template, last used "
+)
+
+// templateState says whether tmpl exists and when it was last marked used
+// (the zero time when it carries no mark).
+func templateState(ctx context.Context, admin *pgx.Conn, tmpl string) (exists bool, lastUsed time.Time, err error) {
+	var comment *string
+	err = admin.QueryRow(ctx, "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1", tmpl).Scan(&comment)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, time.Time{}, nil
+	}
 	if err != nil {
-		return err
+		return false, time.Time{}, err
 	}
-	old, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if comment != nil {
+		lastUsed, _ = parseLastUsed(*comment)
+	}
+	return true, lastUsed, nil
+}
+
+func parseLastUsed(comment string) (time.Time, bool) {
+	stamp, ok := strings.CutPrefix(comment, lastUsedLabel)
+	if !ok {
+		return time.Time{}, false
+	}
+	at, err := time.Parse(time.RFC3339, stamp)
+	return at, err == nil
+}
+
+// touchTemplate marks tmpl used now. Callers hold the template lock: two
+// concurrent COMMENTs on one database fail with "tuple concurrently updated".
+func touchTemplate(ctx context.Context, admin *pgx.Conn, tmpl string) error {
+	stamp := lastUsedLabel + time.Now().UTC().Format(time.RFC3339)
+	if _, err := admin.Exec(ctx, fmt.Sprintf("COMMENT ON DATABASE %s IS '%s'", tmpl, stamp)); err != nil {
+		return fmt.Errorf("comment on %s: %w", tmpl, err)
+	}
+	return nil
+}
+
+// dropStaleTemplates drops the templates (and leftover half-built ones) other
+// than keep that were not used for staleAfter. One without a mark was made by
+// an older testenv: it gets one now, so it goes a day later unless used. A
+// template someone is connected to is never dropped (no FORCE: the drop fails
+// and is skipped).
+func dropStaleTemplates(ctx context.Context, admin *pgx.Conn, keep string) error {
+	rows, err := admin.Query(ctx, `SELECT datname, coalesce(shobj_description(oid, 'pg_database'), '')
+		FROM pg_database WHERE datname LIKE 'cm\_tmpl\_%' AND datname <> $1`, keep)
 	if err != nil {
-		return err
+		return fmt.Errorf("list templates: %w", err)
 	}
-	for _, o := range old {
-		if !strings.HasSuffix(o, "_building") {
-			admin.Exec(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", o)) //nolint:errcheck
+	type template struct{ name, comment string }
+	others, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (template, error) {
+		var t template
+		err := r.Scan(&t.name, &t.comment)
+		return t, err
+	})
+	if err != nil {
+		return fmt.Errorf("list templates: %w", err)
+	}
+	for _, o := range others {
+		lastUsed, ok := parseLastUsed(o.comment)
+		if !ok {
+			if err := touchTemplate(ctx, admin, o.name); err != nil {
+				return err
+			}
+			continue
+		}
+		if time.Since(lastUsed) > staleAfter {
+			admin.Exec(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s", o.name)) //nolint:errcheck // in use: kept for the next sweep
 		}
 	}
 	return nil
