@@ -21,11 +21,14 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/redis/go-redis/v9"
 
 	"changemaker/migrations"
@@ -72,7 +75,24 @@ func migrationsHash() (string, error) {
 		h.Write(b)
 		return nil
 	})
+	// A template made by another migrator (or version of it) has other
+	// bookkeeping: it must not be reused.
+	fmt.Fprintf(h, "migrator\x00%s\x00%s", storage.MigratorID, moduleVersion("github.com/golang-migrate/migrate/v4"))
 	return hex.EncodeToString(h.Sum(nil))[:12], err
+}
+
+// moduleVersion is the version of module path linked into this binary.
+func moduleVersion(path string) string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	for _, m := range info.Deps {
+		if m.Path == path {
+			return m.Version
+		}
+	}
+	return "none"
 }
 
 func randomSuffix() string {
@@ -92,33 +112,44 @@ func DatabaseURLFor(t testing.TB) string {
 		t.Fatalf("testenv: hash migrations: %v", err)
 	}
 	tmpl := "cm_tmpl_" + hash
+	admin := connectAdmin(t, ctx)
+	if err := ensureTemplate(ctx, admin, tmpl); err != nil {
+		t.Fatalf("testenv: template %s: %v", tmpl, err)
+	}
 	name := "cm_t_" + randomSuffix()
+	if err := cloneTemplate(ctx, admin, name, tmpl); err != nil {
+		t.Fatalf("testenv: clone template: %v", err)
+	}
+	dropAtCleanup(t, name)
+	return databaseURL(name)
+}
 
+// EmptyDatabaseURLFor creates a database with no migration applied (for
+// tests of the migrator itself) and returns its URL. It is dropped when t ends.
+func EmptyDatabaseURLFor(t testing.TB) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	admin := connectAdmin(t, ctx)
+	name := "cm_t_" + randomSuffix()
+	if _, err := admin.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s", name)); err != nil {
+		t.Fatalf("testenv: create %s: %v", name, err)
+	}
+	dropAtCleanup(t, name)
+	return databaseURL(name)
+}
+
+func connectAdmin(t testing.TB, ctx context.Context) *pgx.Conn {
+	t.Helper()
 	admin, err := pgx.Connect(ctx, adminURL())
 	if err != nil {
 		t.Fatalf("testenv: connect to postgres (is it running? .ci/run starts it): %v", err)
 	}
-	defer admin.Close(context.Background())
-	if _, err := admin.Exec(ctx, "SELECT pg_advisory_lock($1)", templateLockID); err != nil {
-		t.Fatalf("testenv: lock: %v", err)
-	}
-	defer admin.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", templateLockID) //nolint:errcheck
-	exists, lastUsed, err := templateState(ctx, admin, tmpl)
-	if err != nil {
-		t.Fatalf("testenv: look for template: %v", err)
-	}
-	if !exists {
-		if err := buildTemplate(ctx, admin, tmpl); err != nil {
-			t.Fatalf("testenv: build template: %v", err)
-		}
-	} else if time.Since(lastUsed) > touchEvery {
-		if err := touchTemplate(ctx, admin, tmpl); err != nil {
-			t.Fatalf("testenv: mark template used: %v", err)
-		}
-	}
-	if _, err := admin.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, tmpl)); err != nil {
-		t.Fatalf("testenv: clone template: %v", err)
-	}
+	t.Cleanup(func() { admin.Close(context.Background()) })
+	return admin
+}
+
+func dropAtCleanup(t testing.TB, name string) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -132,7 +163,53 @@ func DatabaseURLFor(t testing.TB) string {
 			t.Errorf("testenv: drop %s: %v", name, err)
 		}
 	})
-	return databaseURL(name)
+}
+
+// ensureTemplate makes sure tmpl exists and is marked recently used. The
+// template lock is taken only when there is something to do, so clones do not
+// queue behind each other, nor behind another checkout building its template.
+func ensureTemplate(ctx context.Context, admin *pgx.Conn, tmpl string) error {
+	exists, lastUsed, err := templateState(ctx, admin, tmpl)
+	if err != nil {
+		return fmt.Errorf("look for it: %w", err)
+	}
+	if exists && time.Since(lastUsed) <= touchEvery {
+		return nil
+	}
+	if _, err := admin.Exec(ctx, "SELECT pg_advisory_lock($1)", templateLockID); err != nil {
+		return fmt.Errorf("lock: %w", err)
+	}
+	defer admin.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", templateLockID) //nolint:errcheck
+	// Someone else may have built or marked it while this test waited.
+	exists, lastUsed, err = templateState(ctx, admin, tmpl)
+	switch {
+	case err != nil:
+		return fmt.Errorf("look for it: %w", err)
+	case !exists:
+		return buildTemplate(ctx, admin, tmpl)
+	case time.Since(lastUsed) > touchEvery:
+		return touchTemplate(ctx, admin, tmpl)
+	}
+	return nil
+}
+
+// cloneTemplate creates name from tmpl. Postgres refuses while any session
+// is connected to the template; nothing stays connected to ours, but the
+// builder's just-closed connections may still be ending, hence the retries.
+func cloneTemplate(ctx context.Context, admin *pgx.Conn, name, tmpl string) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := admin.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, tmpl))
+		var pgErr *pgconn.PgError
+		if err == nil || !errors.As(err, &pgErr) || pgErr.Code != pgerrcode.ObjectInUse || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (after: %w)", ctx.Err(), err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // buildTemplate migrates a new database and publishes it under tmpl by
