@@ -113,6 +113,7 @@ func DatabaseURLFor(t testing.TB) string {
 	}
 	tmpl := "cm_tmpl_" + hash
 	admin := connectAdmin(t, ctx)
+	defer admin.Close(context.WithoutCancel(ctx))
 	if err := ensureTemplate(ctx, admin, tmpl); err != nil {
 		t.Fatalf("testenv: template %s: %v", tmpl, err)
 	}
@@ -131,6 +132,7 @@ func EmptyDatabaseURLFor(t testing.TB) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	admin := connectAdmin(t, ctx)
+	defer admin.Close(context.WithoutCancel(ctx))
 	name := "cm_t_" + randomSuffix()
 	if _, err := admin.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s", name)); err != nil {
 		t.Fatalf("testenv: create %s: %v", name, err)
@@ -139,13 +141,15 @@ func EmptyDatabaseURLFor(t testing.TB) string {
 	return databaseURL(name)
 }
 
+// connectAdmin connects to the maintenance database; the caller closes the
+// connection as soon as it is done, so that a test does not hold one for its
+// whole run.
 func connectAdmin(t testing.TB, ctx context.Context) *pgx.Conn {
 	t.Helper()
 	admin, err := pgx.Connect(ctx, adminURL())
 	if err != nil {
 		t.Fatalf("testenv: connect to postgres (is it running? .ci/run starts it): %v", err)
 	}
-	t.Cleanup(func() { admin.Close(context.Background()) })
 	return admin
 }
 
