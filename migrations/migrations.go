@@ -1,7 +1,8 @@
 // Package migrations holds the numbered SQL migrations, embedded in the binary.
 //
 // Each migration is a pair NNNN_name.up.sql / NNNN_name.down.sql. They are
-// applied in order by storage.Migrate; the version is the leading number.
+// applied in order by golang-migrate (storage.MigrateUp); the version is the
+// leading number. Each file runs as one transaction.
 package migrations
 
 import "embed"

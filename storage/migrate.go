@@ -2,202 +2,353 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/golang-migrate/migrate/v4"
+	"github.com/golang-migrate/migrate/v4/database"
+	migratepgx "github.com/golang-migrate/migrate/v4/database/pgx/v5"
+	"github.com/golang-migrate/migrate/v4/source/iofs"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"changemaker/migrations"
 )
 
-// migrationLockID is the advisory lock key that serializes migrators.
-const migrationLockID = 7_231_001
+// MigratorID names the migrator and its bookkeeping. Test templates hash it
+// (with the migration files), so a change of migrator rebuilds them.
+const MigratorID = "golang-migrate/v4 pgx5 " + migrationsTable
+
+const (
+	// migrationsTable is golang-migrate's table: one row, the current version
+	// and whether its migration failed part-way (dirty).
+	migrationsTable = "schema_migrations"
+	// legacyMigrationsTable is where takeover moves the table of the
+	// hand-written migrator that came before (one row per applied version,
+	// with name and applied_at), kept for reference.
+	legacyMigrationsTable = "schema_migrations_legacy"
+	// legacyLockID is the advisory lock the hand-written migrator took. Takeover
+	// takes it too, so it never races a migrator of the previous release.
+	legacyLockID = 7_231_001
+	// defaultLockWait bounds the wait for another migrator when ctx has no deadline.
+	defaultLockWait = time.Hour
+)
 
 // Migration is one numbered migration and whether it is applied.
 type Migration struct {
-	Version   int
-	Name      string
-	Up, Down  string
-	AppliedAt *time.Time
+	Version int
+	Name    string
+	Applied bool
+	// Dirty marks the current version when its migration failed part-way.
+	Dirty bool
 }
 
-// loadMigrations reads the embedded migration files in version order.
-func loadMigrations() ([]Migration, error) {
-	entries, err := fs.ReadDir(migrations.FS, ".")
+// ErrDirty is a database whose last migration failed part-way. Migrations
+// stop until someone looks at it and records the version it is really at.
+type ErrDirty struct {
+	Version int
+	// Previous is the version before it, -1 for none.
+	Previous int
+}
+
+func (e ErrDirty) Error() string {
+	return fmt.Sprintf("database is dirty: migration %04d failed part-way, and no migration runs until that is resolved. "+
+		"Each migration file runs as one transaction, so normally none of it stayed: check that in the database, fix the cause, "+
+		"then record the version the database is really at with `changemaker migrate force %d` and run `changemaker migrate up` again",
+		e.Version, e.Previous)
+}
+
+// loadMigrations lists the migrations in fsys in version order.
+func loadMigrations(fsys fs.FS) ([]Migration, error) {
+	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {
 		return nil, fmt.Errorf("read migrations: %w", err)
 	}
-	byVersion := map[int]*Migration{}
+	var out []Migration
 	for _, e := range entries {
-		name := e.Name()
-		var direction string
-		switch {
-		case strings.HasSuffix(name, ".up.sql"):
-			direction = "up"
-		case strings.HasSuffix(name, ".down.sql"):
-			direction = "down"
-		default:
+		base, ok := strings.CutSuffix(e.Name(), ".up.sql")
+		if !ok {
 			continue
 		}
-		num, rest, ok := strings.Cut(name, "_")
+		num, name, ok := strings.Cut(base, "_")
 		if !ok {
-			return nil, fmt.Errorf("migration %q: want NNNN_name.up.sql", name)
+			return nil, fmt.Errorf("migration %q: want NNNN_name.up.sql", e.Name())
 		}
 		version, err := strconv.Atoi(num)
 		if err != nil {
-			return nil, fmt.Errorf("migration %q: bad version: %w", name, err)
+			return nil, fmt.Errorf("migration %q: bad version: %w", e.Name(), err)
 		}
-		body, err := fs.ReadFile(migrations.FS, name)
-		if err != nil {
-			return nil, fmt.Errorf("read migration %q: %w", name, err)
-		}
-		m := byVersion[version]
-		if m == nil {
-			m = &Migration{Version: version, Name: strings.TrimSuffix(strings.TrimSuffix(rest, ".up.sql"), ".down.sql")}
-			byVersion[version] = m
-		}
-		if direction == "up" {
-			m.Up = string(body)
-		} else {
-			m.Down = string(body)
-		}
-	}
-	out := make([]Migration, 0, len(byVersion))
-	for _, m := range byVersion {
-		if m.Up == "" {
-			return nil, fmt.Errorf("migration %04d has no up file", m.Version)
-		}
-		out = append(out, *m)
+		out = append(out, Migration{Version: version, Name: name})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
 	return out, nil
 }
 
-// withMigrationLock holds a session advisory lock on one connection for fn.
-func (s *Store) withMigrationLock(ctx context.Context, fn func(conn *pgx.Conn) error) error {
-	conn, err := s.Pool.Acquire(ctx)
-	if err != nil {
-		return fmt.Errorf("acquire connection: %w", err)
-	}
-	defer conn.Release()
-	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", migrationLockID); err != nil {
-		return fmt.Errorf("take migration lock: %w", err)
-	}
-	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", migrationLockID) //nolint:errcheck
-	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    integer PRIMARY KEY,
-		name       text NOT NULL,
-		applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
-		return fmt.Errorf("create schema_migrations: %w", err)
-	}
-	return fn(conn.Conn())
+// recordingDriver is the pgx driver, noting what golang-migrate does through
+// it: the version it found under its lock and each version it completed.
+// golang-migrate's Up and Steps report neither.
+type recordingDriver struct {
+	database.Driver
+	found     int
+	completed []int
 }
 
-func appliedVersions(ctx context.Context, conn *pgx.Conn) (map[int]time.Time, error) {
-	rows, err := conn.Query(ctx, "SELECT version, applied_at FROM schema_migrations")
-	if err != nil {
-		return nil, fmt.Errorf("read schema_migrations: %w", err)
+func (d *recordingDriver) Version() (int, bool, error) {
+	v, dirty, err := d.Driver.Version()
+	d.found = v
+	return v, dirty, err
+}
+
+func (d *recordingDriver) SetVersion(version int, dirty bool) error {
+	err := d.Driver.SetVersion(version, dirty)
+	if err == nil && !dirty {
+		d.completed = append(d.completed, version)
 	}
-	applied := map[int]time.Time{}
-	var v int
-	var at time.Time
-	_, err = pgx.ForEachRow(rows, []any{&v, &at}, func() error { applied[v] = at; return nil })
-	return applied, err
+	return err
+}
+
+// migrator opens golang-migrate on fsys and this store's pool, after taking
+// over a database left by the previous migrator. close must be called.
+func (s *Store) migrator(ctx context.Context, fsys fs.FS) (m *migrate.Migrate, drv *recordingDriver, done func(), err error) {
+	if err := s.takeOverLegacy(ctx, fsys); err != nil {
+		return nil, nil, nil, err
+	}
+	src, err := iofs.New(fsys, ".")
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("read migrations: %w", err)
+	}
+	db := stdlib.OpenDBFromPool(s.Pool)
+	pg, err := migratepgx.WithInstance(db, &migratepgx.Config{MigrationsTable: migrationsTable})
+	if err != nil {
+		db.Close()
+		src.Close()
+		return nil, nil, nil, fmt.Errorf("open migrator: %w", err)
+	}
+	drv = &recordingDriver{Driver: pg, found: database.NilVersion}
+	m, err = migrate.NewWithInstance("iofs", src, "pgx5", drv)
+	if err != nil {
+		pg.Close()
+		src.Close()
+		return nil, nil, nil, fmt.Errorf("open migrator: %w", err)
+	}
+	// golang-migrate gives up waiting for another migrator after 15s by
+	// default; a long migration elsewhere is worth waiting for, as before.
+	m.LockTimeout = defaultLockWait
+	if deadline, ok := ctx.Deadline(); ok {
+		m.LockTimeout = time.Until(deadline)
+	}
+	// Cancelling ctx stops between migrations, never inside one.
+	stop := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+			m.GracefulStop <- true
+		case <-stop:
+		}
+	}()
+	return m, drv, func() { close(stop); m.Close() }, nil
+}
+
+func dirtyError(err error, all []Migration) error {
+	var d migrate.ErrDirty
+	if !errors.As(err, &d) {
+		return err
+	}
+	e := ErrDirty{Version: d.Version, Previous: database.NilVersion}
+	for _, m := range all {
+		if m.Version < d.Version {
+			e.Previous = m.Version
+		}
+	}
+	return e
+}
+
+func byVersion(all []Migration, version int) Migration {
+	for _, m := range all {
+		if m.Version == version {
+			return m
+		}
+	}
+	return Migration{Version: version}
 }
 
 // MigrateUp applies every pending migration, each in its own transaction.
-// Running it again is a no-op; concurrent runs wait for each other.
-func (s *Store) MigrateUp(ctx context.Context) (applied []Migration, err error) {
-	all, err := loadMigrations()
+// Running it again is a no-op; concurrent runs wait for each other
+// (golang-migrate holds an advisory lock while it migrates).
+func (s *Store) MigrateUp(ctx context.Context) ([]Migration, error) {
+	return s.migrateUp(ctx, migrations.FS)
+}
+
+func (s *Store) migrateUp(ctx context.Context, fsys fs.FS) (applied []Migration, err error) {
+	all, err := loadMigrations(fsys)
 	if err != nil {
 		return nil, err
 	}
-	err = s.withMigrationLock(ctx, func(conn *pgx.Conn) error {
-		done, err := appliedVersions(ctx, conn)
-		if err != nil {
-			return err
-		}
-		for _, m := range all {
-			if _, ok := done[m.Version]; ok {
-				continue
-			}
-			err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-				if _, err := tx.Exec(ctx, m.Up); err != nil {
-					return err
-				}
-				_, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.Version, m.Name)
-				return err
-			})
-			if err != nil {
-				return fmt.Errorf("apply migration %04d_%s: %w", m.Version, m.Name, err)
-			}
-			applied = append(applied, m)
-		}
-		return nil
-	})
-	return applied, err
+	m, drv, done, err := s.migrator(ctx, fsys)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	err = m.Up()
+	for _, v := range drv.completed {
+		applied = append(applied, byVersion(all, v))
+	}
+	if err != nil && !errors.Is(err, migrate.ErrNoChange) {
+		return applied, fmt.Errorf("migrate up: %w", dirtyError(err, all))
+	}
+	if err := ctx.Err(); err != nil {
+		return applied, fmt.Errorf("migrate up: %w", err)
+	}
+	return applied, nil
 }
 
 // MigrateDown reverts the newest applied migration. It returns nil, nil when
 // nothing is applied.
 func (s *Store) MigrateDown(ctx context.Context) (*Migration, error) {
-	all, err := loadMigrations()
+	all, err := loadMigrations(migrations.FS)
 	if err != nil {
 		return nil, err
 	}
-	var reverted *Migration
-	err = s.withMigrationLock(ctx, func(conn *pgx.Conn) error {
-		done, err := appliedVersions(ctx, conn)
-		if err != nil {
-			return err
-		}
-		for i := len(all) - 1; i >= 0; i-- {
-			m := all[i]
-			if _, ok := done[m.Version]; !ok {
-				continue
-			}
-			if m.Down == "" {
-				return fmt.Errorf("migration %04d_%s has no down file", m.Version, m.Name)
-			}
-			err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-				if _, err := tx.Exec(ctx, m.Down); err != nil {
-					return err
-				}
-				_, err := tx.Exec(ctx, "DELETE FROM schema_migrations WHERE version = $1", m.Version)
-				return err
-			})
-			if err != nil {
-				return fmt.Errorf("revert migration %04d_%s: %w", m.Version, m.Name, err)
-			}
-			reverted = &m
-			return nil
-		}
-		return nil
-	})
-	return reverted, err
+	m, drv, done, err := s.migrator(ctx, migrations.FS)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	switch err := m.Steps(-1); {
+	case errors.Is(err, os.ErrNotExist) || errors.Is(err, migrate.ErrNoChange):
+		return nil, nil // at no version: nothing to revert
+	case err != nil:
+		return nil, fmt.Errorf("migrate down: %w", dirtyError(err, all))
+	case len(drv.completed) == 0:
+		return nil, nil
+	}
+	reverted := byVersion(all, drv.found)
+	return &reverted, nil
 }
 
-// MigrationStatus lists every known migration with its applied time, if any.
+// MigrationStatus lists every known migration and whether it is applied.
 func (s *Store) MigrationStatus(ctx context.Context) ([]Migration, error) {
-	all, err := loadMigrations()
+	all, err := loadMigrations(migrations.FS)
 	if err != nil {
 		return nil, err
 	}
-	err = s.withMigrationLock(ctx, func(conn *pgx.Conn) error {
-		done, err := appliedVersions(ctx, conn)
-		if err != nil {
+	m, _, done, err := s.migrator(ctx, migrations.FS)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	version, dirty, err := m.Version()
+	if errors.Is(err, migrate.ErrNilVersion) {
+		return all, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read migration version: %w", err)
+	}
+	for i := range all {
+		switch {
+		case all[i].Version == int(version) && dirty:
+			all[i].Dirty = true
+		case all[i].Version <= int(version):
+			all[i].Applied = true
+		}
+	}
+	return all, nil
+}
+
+// MigrateForce records version as the database's current one, clean, and
+// runs nothing: the way out of a dirty state once the database has been
+// checked. -1 means no migration applied.
+func (s *Store) MigrateForce(ctx context.Context, version int) error {
+	m, _, done, err := s.migrator(ctx, migrations.FS)
+	if err != nil {
+		return err
+	}
+	defer done()
+	if err := m.Force(version); err != nil {
+		return fmt.Errorf("force version %d: %w", version, err)
+	}
+	return nil
+}
+
+// takeOverLegacy converts a database migrated by the hand-written migrator of
+// earlier releases (its schema_migrations holds one row per applied version)
+// to golang-migrate's bookkeeping: the old table is renamed aside and the
+// highest applied version recorded, so nothing is run again.
+func (s *Store) takeOverLegacy(ctx context.Context, fsys fs.FS) error {
+	if legacy, err := hasLegacyTable(ctx, s.Pool); err != nil || !legacy {
+		return err
+	}
+	known, err := loadMigrations(fsys)
+	if err != nil {
+		return err
+	}
+	conn, err := s.Pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("take over legacy migrations: acquire connection: %w", err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", legacyLockID); err != nil {
+		return fmt.Errorf("take over legacy migrations: lock: %w", err)
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", legacyLockID) //nolint:errcheck
+	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		// Another migrator may have taken over while this one waited.
+		if legacy, err := hasLegacyTable(ctx, tx); err != nil || !legacy {
 			return err
 		}
-		for i := range all {
-			if at, ok := done[all[i].Version]; ok {
-				all[i].AppliedAt = &at
+		rows, err := tx.Query(ctx, "SELECT version FROM "+migrationsTable+" ORDER BY version")
+		if err != nil {
+			return fmt.Errorf("read legacy versions: %w", err)
+		}
+		applied, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+		if err != nil {
+			return fmt.Errorf("read legacy versions: %w", err)
+		}
+		if len(applied) > len(known) {
+			return fmt.Errorf("legacy %s lists %d applied migrations, this build knows %d: run this database with the release that migrated it", migrationsTable, len(applied), len(known))
+		}
+		for i, v := range applied {
+			if int(v) != known[i].Version {
+				return fmt.Errorf("legacy %s does not hold exactly the first %d migrations (found %04d where %04d was expected): "+
+					"run `migrate up` with the previous release first, so that no migration is missing", migrationsTable, len(applied), v, known[i].Version)
 			}
 		}
-		return nil
+		if _, err := tx.Exec(ctx, "ALTER TABLE "+migrationsTable+" RENAME TO "+legacyMigrationsTable); err != nil {
+			return fmt.Errorf("set legacy table aside: %w", err)
+		}
+		if _, err := tx.Exec(ctx, "CREATE TABLE "+migrationsTable+" (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL)"); err != nil {
+			return fmt.Errorf("create %s: %w", migrationsTable, err)
+		}
+		if len(applied) == 0 {
+			return nil
+		}
+		_, err = tx.Exec(ctx, "INSERT INTO "+migrationsTable+" (version, dirty) VALUES ($1, false)", applied[len(applied)-1])
+		return err
 	})
-	return all, err
+	if err != nil {
+		return fmt.Errorf("take over legacy migrations: %w", err)
+	}
+	return nil
+}
+
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// hasLegacyTable tells the previous migrator's table by its applied_at
+// column, which golang-migrate's table of the same name lacks.
+func hasLegacyTable(ctx context.Context, q querier) (bool, error) {
+	var legacy bool
+	err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM information_schema.columns
+		WHERE table_schema = current_schema() AND table_name = $1 AND column_name = 'applied_at')`, migrationsTable).Scan(&legacy)
+	if err != nil {
+		return false, fmt.Errorf("look for legacy migrations table: %w", err)
+	}
+	return legacy, nil
 }

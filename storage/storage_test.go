@@ -26,7 +26,7 @@ func TestMigrations(t *testing.T) {
 			t.Fatalf("status = %v, %v", all, err)
 		}
 		for _, m := range all {
-			if m.AppliedAt == nil {
+			if !m.Applied || m.Dirty {
 				t.Errorf("%04d_%s not applied", m.Version, m.Name)
 			}
 		}

@@ -1,7 +1,7 @@
 // Command changemaker is every Changemaker process in one binary:
 //
 //	changemaker api | media-api | worker [--queues q1,q2] [--concurrency N] |
-//	            scheduler | queues | migrate up|down|status | all |
+//	            scheduler | queues | migrate up|down|status|force | all |
 //	            admin create-user --email E --role R [--password P] [--name N] | version
 package main
 
@@ -33,6 +33,7 @@ commands:
   scheduler                periodic tasks (run one; a second waits on standby)
   queues                   queue dashboard (QUEUES_PORT, default 8080)
   migrate up|down|status   database migrations
+  migrate force VERSION    record VERSION as current after a failed migration (runs nothing)
   all                      everything above in one process (development, small installs)
   admin create-user --email E --role R [--password P] [--name N]
   version

@@ -19,7 +19,7 @@ func TestVersionAndUsage(t *testing.T) {
 	if err := run(context.Background(), []string{"version"}, envFrom(nil), &out); err != nil || !strings.HasPrefix(out.String(), "changemaker ") {
 		t.Fatalf("version = %q, %v", out.String(), err)
 	}
-	for _, args := range [][]string{nil, {"frobnicate"}, {"migrate"}, {"migrate", "sideways"}, {"admin"}, {"admin", "create-user"}} {
+	for _, args := range [][]string{nil, {"frobnicate"}, {"migrate"}, {"migrate", "sideways"}, {"migrate", "force", "latest"}, {"admin"}, {"admin", "create-user"}} {
 		err := run(context.Background(), args, envFrom(map[string]string{"DATABASE_URL": "postgres://127.0.0.1:1/none"}), &out)
 		var ue usageError
 		if !errors.As(err, &ue) {

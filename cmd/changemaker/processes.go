@@ -233,8 +233,17 @@ func migrateUp(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 }
 
 func runMigrate(ctx context.Context, cfg config.Config, args []string, out io.Writer) error {
-	if len(args) != 1 {
-		return usageError{"migrate needs one of: up, down, status"}
+	force := len(args) == 2 && args[0] == "force"
+	if len(args) != 1 && !force {
+		return usageError{"migrate needs one of: up, down, status, force VERSION"}
+	}
+	var forceTo int
+	if force {
+		v, err := strconv.Atoi(args[1])
+		if err != nil || v < -1 {
+			return usageError{fmt.Sprintf("migrate force needs a version number (-1 for none), not %q", args[1])}
+		}
+		forceTo = v
 	}
 	store, err := storage.Open(ctx, cfg.DatabaseURL, 2)
 	if err != nil {
@@ -263,12 +272,21 @@ func runMigrate(ctx context.Context, cfg config.Config, args []string, out io.Wr
 		all, err := store.MigrationStatus(ctx)
 		for _, m := range all {
 			state := "pending"
-			if m.AppliedAt != nil {
-				state = "applied " + m.AppliedAt.UTC().Format(time.RFC3339)
+			switch {
+			case m.Dirty:
+				state = "DIRTY (failed part-way; see `migrate up` for what to do)"
+			case m.Applied:
+				state = "applied"
 			}
 			fmt.Fprintf(out, "%04d_%-30s %s\n", m.Version, m.Name, state)
 		}
 		return err
+	case "force":
+		if err := store.MigrateForce(ctx, forceTo); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "recorded version %d (nothing was run)\n", forceTo)
+		return nil
 	}
 	return usageError{fmt.Sprintf("unknown migrate command %q", args[0])}
 }

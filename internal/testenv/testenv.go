@@ -16,15 +16,19 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
 	"os"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/redis/go-redis/v9"
 
 	"changemaker/migrations"
@@ -71,7 +75,24 @@ func migrationsHash() (string, error) {
 		h.Write(b)
 		return nil
 	})
+	// A template made by another migrator (or version of it) has other
+	// bookkeeping: it must not be reused.
+	fmt.Fprintf(h, "migrator\x00%s\x00%s", storage.MigratorID, moduleVersion("github.com/golang-migrate/migrate/v4"))
 	return hex.EncodeToString(h.Sum(nil))[:12], err
+}
+
+// moduleVersion is the version of module path linked into this binary.
+func moduleVersion(path string) string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	for _, m := range info.Deps {
+		if m.Path == path {
+			return m.Version
+		}
+	}
+	return "none"
 }
 
 func randomSuffix() string {
@@ -91,29 +112,48 @@ func DatabaseURLFor(t testing.TB) string {
 		t.Fatalf("testenv: hash migrations: %v", err)
 	}
 	tmpl := "cm_tmpl_" + hash
+	admin := connectAdmin(t, ctx)
+	defer admin.Close(context.WithoutCancel(ctx))
+	if err := ensureTemplate(ctx, admin, tmpl); err != nil {
+		t.Fatalf("testenv: template %s: %v", tmpl, err)
+	}
 	name := "cm_t_" + randomSuffix()
+	if err := cloneTemplate(ctx, admin, name, tmpl); err != nil {
+		t.Fatalf("testenv: clone template: %v", err)
+	}
+	dropAtCleanup(t, name)
+	return databaseURL(name)
+}
 
+// EmptyDatabaseURLFor creates a database with no migration applied (for
+// tests of the migrator itself) and returns its URL. It is dropped when t ends.
+func EmptyDatabaseURLFor(t testing.TB) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	admin := connectAdmin(t, ctx)
+	defer admin.Close(context.WithoutCancel(ctx))
+	name := "cm_t_" + randomSuffix()
+	if _, err := admin.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s", name)); err != nil {
+		t.Fatalf("testenv: create %s: %v", name, err)
+	}
+	dropAtCleanup(t, name)
+	return databaseURL(name)
+}
+
+// connectAdmin connects to the maintenance database; the caller closes the
+// connection as soon as it is done, so that a test does not hold one for its
+// whole run.
+func connectAdmin(t testing.TB, ctx context.Context) *pgx.Conn {
+	t.Helper()
 	admin, err := pgx.Connect(ctx, adminURL())
 	if err != nil {
 		t.Fatalf("testenv: connect to postgres (is it running? .ci/run starts it): %v", err)
 	}
-	defer admin.Close(context.Background())
-	if _, err := admin.Exec(ctx, "SELECT pg_advisory_lock($1)", templateLockID); err != nil {
-		t.Fatalf("testenv: lock: %v", err)
-	}
-	defer admin.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", templateLockID) //nolint:errcheck
-	var exists bool
-	if err := admin.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", tmpl).Scan(&exists); err != nil {
-		t.Fatalf("testenv: look for template: %v", err)
-	}
-	if !exists {
-		if err := buildTemplate(ctx, admin, tmpl); err != nil {
-			t.Fatalf("testenv: build template: %v", err)
-		}
-	}
-	if _, err := admin.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, tmpl)); err != nil {
-		t.Fatalf("testenv: clone template: %v", err)
-	}
+	return admin
+}
+
+func dropAtCleanup(t testing.TB, name string) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -127,18 +167,65 @@ func DatabaseURLFor(t testing.TB) string {
 			t.Errorf("testenv: drop %s: %v", name, err)
 		}
 	})
-	return databaseURL(name)
+}
+
+// ensureTemplate makes sure tmpl exists and is marked recently used. The
+// template lock is taken only when there is something to do, so clones do not
+// queue behind each other, nor behind another checkout building its template.
+func ensureTemplate(ctx context.Context, admin *pgx.Conn, tmpl string) error {
+	exists, lastUsed, err := templateState(ctx, admin, tmpl)
+	if err != nil {
+		return fmt.Errorf("look for it: %w", err)
+	}
+	if exists && time.Since(lastUsed) <= touchEvery {
+		return nil
+	}
+	if _, err := admin.Exec(ctx, "SELECT pg_advisory_lock($1)", templateLockID); err != nil {
+		return fmt.Errorf("lock: %w", err)
+	}
+	defer admin.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", templateLockID) //nolint:errcheck
+	// Someone else may have built or marked it while this test waited.
+	exists, lastUsed, err = templateState(ctx, admin, tmpl)
+	switch {
+	case err != nil:
+		return fmt.Errorf("look for it: %w", err)
+	case !exists:
+		return buildTemplate(ctx, admin, tmpl)
+	case time.Since(lastUsed) > touchEvery:
+		return touchTemplate(ctx, admin, tmpl)
+	}
+	return nil
+}
+
+// cloneTemplate creates name from tmpl. Postgres refuses while any session
+// is connected to the template; nothing stays connected to ours, but the
+// builder's just-closed connections may still be ending, hence the retries.
+func cloneTemplate(ctx context.Context, admin *pgx.Conn, name, tmpl string) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := admin.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, tmpl))
+		var pgErr *pgconn.PgError
+		if err == nil || !errors.As(err, &pgErr) || pgErr.Code != pgerrcode.ObjectInUse || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (after: %w)", ctx.Err(), err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // buildTemplate migrates a new database and publishes it under tmpl by
-// renaming, so a half-built template is never cloned. Older templates are dropped.
+// renaming, so a half-built template is never cloned. It runs under the
+// template lock, and then also drops templates nobody has used for a day.
 func buildTemplate(ctx context.Context, admin *pgx.Conn, tmpl string) error {
 	building := tmpl + "_building"
 	if _, err := admin.Exec(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", building)); err != nil {
-		return err
+		return fmt.Errorf("drop half-built %s: %w", building, err)
 	}
 	if _, err := admin.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s", building)); err != nil {
-		return err
+		return fmt.Errorf("create %s: %w", building, err)
 	}
 	store, err := storage.Open(ctx, databaseURL(building), 2)
 	if err != nil {
@@ -147,22 +234,94 @@ func buildTemplate(ctx context.Context, admin *pgx.Conn, tmpl string) error {
 	_, err = store.MigrateUp(ctx)
 	store.Close()
 	if err != nil {
-		return err
+		return fmt.Errorf("migrate %s: %w", building, err)
 	}
 	if _, err := admin.Exec(ctx, fmt.Sprintf("ALTER DATABASE %s RENAME TO %s", building, tmpl)); err != nil {
+		return fmt.Errorf("publish %s: %w", tmpl, err)
+	}
+	if err := touchTemplate(ctx, admin, tmpl); err != nil {
 		return err
 	}
-	rows, err := admin.Query(ctx, "SELECT datname FROM pg_database WHERE datname LIKE 'cm\\_tmpl\\_%' AND datname <> $1", tmpl)
+	return dropStaleTemplates(ctx, admin, tmpl)
+}
+
+// Templates are shared by every checkout that runs tests against this
+// server, each with its own set of migrations, so a template is dropped only
+// when nobody has cloned it for staleAfter. Its last use is kept in the
+// database's comment, refreshed at most every touchEvery so that clones do not
+// all write the catalog.
+const (
+	touchEvery    = time.Hour
+	staleAfter    = 24 * time.Hour
+	lastUsedLabel = "changemaker test template, last used "
+)
+
+// templateState says whether tmpl exists and when it was last marked used
+// (the zero time when it carries no mark).
+func templateState(ctx context.Context, admin *pgx.Conn, tmpl string) (exists bool, lastUsed time.Time, err error) {
+	var comment *string
+	err = admin.QueryRow(ctx, "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1", tmpl).Scan(&comment)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, time.Time{}, nil
+	}
 	if err != nil {
-		return err
+		return false, time.Time{}, err
 	}
-	old, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if comment != nil {
+		lastUsed, _ = parseLastUsed(*comment)
+	}
+	return true, lastUsed, nil
+}
+
+func parseLastUsed(comment string) (time.Time, bool) {
+	stamp, ok := strings.CutPrefix(comment, lastUsedLabel)
+	if !ok {
+		return time.Time{}, false
+	}
+	at, err := time.Parse(time.RFC3339, stamp)
+	return at, err == nil
+}
+
+// touchTemplate marks tmpl used now. Callers hold the template lock: two
+// concurrent COMMENTs on one database fail with "tuple concurrently updated".
+func touchTemplate(ctx context.Context, admin *pgx.Conn, tmpl string) error {
+	stamp := lastUsedLabel + time.Now().UTC().Format(time.RFC3339)
+	if _, err := admin.Exec(ctx, fmt.Sprintf("COMMENT ON DATABASE %s IS '%s'", tmpl, stamp)); err != nil {
+		return fmt.Errorf("comment on %s: %w", tmpl, err)
+	}
+	return nil
+}
+
+// dropStaleTemplates drops the templates (and leftover half-built ones) other
+// than keep that were not used for staleAfter. One without a mark was made by
+// an older testenv: it gets one now, so it goes a day later unless used. A
+// template someone is connected to is never dropped (no FORCE: the drop fails
+// and is skipped).
+func dropStaleTemplates(ctx context.Context, admin *pgx.Conn, keep string) error {
+	rows, err := admin.Query(ctx, `SELECT datname, coalesce(shobj_description(oid, 'pg_database'), '')
+		FROM pg_database WHERE datname LIKE 'cm\_tmpl\_%' AND datname <> $1`, keep)
 	if err != nil {
-		return err
+		return fmt.Errorf("list templates: %w", err)
 	}
-	for _, o := range old {
-		if !strings.HasSuffix(o, "_building") {
-			admin.Exec(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", o)) //nolint:errcheck
+	type template struct{ name, comment string }
+	others, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (template, error) {
+		var t template
+		err := r.Scan(&t.name, &t.comment)
+		return t, err
+	})
+	if err != nil {
+		return fmt.Errorf("list templates: %w", err)
+	}
+	for _, o := range others {
+		lastUsed, ok := parseLastUsed(o.comment)
+		if !ok {
+			if err := touchTemplate(ctx, admin, o.name); err != nil {
+				return err
+			}
+			continue
+		}
+		if time.Since(lastUsed) > staleAfter {
+			admin.Exec(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s", o.name)) //nolint:errcheck // in use: kept for the next sweep
 		}
 	}
 	return nil
