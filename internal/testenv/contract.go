@@ -132,7 +132,7 @@ func (c *contract) check(r *http.Request, res *Response) error {
 	}
 	in := &openapi3filter.ResponseValidationInput{
 		RequestValidationInput: &openapi3filter.RequestValidationInput{
-			Request: &http.Request{Method: r.Method, URL: &url.URL{Path: u.Path, RawQuery: u.RawQuery}, Header: r.Header},
+			Request:    &http.Request{Method: r.Method, URL: &url.URL{Path: u.Path, RawQuery: u.RawQuery}, Header: r.Header},
 			PathParams: params, Route: route,
 		},
 		Status:  res.Status,
