@@ -14,6 +14,7 @@ import (
 	"changemaker/api/campaigns"
 	"changemaker/api/httpx"
 	"changemaker/api/media"
+	"changemaker/api/openapi"
 	"changemaker/api/queues"
 	"changemaker/api/representatives"
 	"changemaker/api/responses"
@@ -101,6 +102,7 @@ func NewMain(d Deps) (*App, error) {
 	r := app.Group("/api")
 	r.Get("/health", d.health("main").Handler)
 	r.Get("/metrics", c.metrics.Handler())
+	r.Get("/openapi.json", openapi.MustHandler(openapi.Main))
 	if err := d.authHandler(c).Routes(r); err != nil {
 		return nil, fmt.Errorf("auth routes: %w", err)
 	}
@@ -151,6 +153,7 @@ func NewMedia(d Deps) (*App, error) {
 	app.Get("/metrics", c.metrics.Handler())
 	r := app.Group("/api/media")
 	r.Get("/health", health.Handler)
+	r.Get("/openapi.json", openapi.MustHandler(openapi.Media))
 	r.Get("/auth/me", c.auth.Require(), func(ctx *fiber.Ctx) error {
 		return ctx.JSON(fiber.Map{"user": httpx.CurrentUser(ctx)})
 	})

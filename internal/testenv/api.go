@@ -183,7 +183,9 @@ func Send(t testing.TB, app *api.App, r *http.Request) *Response {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Response{Status: res.StatusCode, Header: res.Header, Body: b}
+	out := &Response{Status: res.StatusCode, Header: res.Header, Body: b}
+	checkContract(t, app, r, out)
+	return out
 }
 
 // Password is the password of every user CreateUser makes.
