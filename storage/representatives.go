@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -28,41 +27,41 @@ func NormalizePostalCode(s string) (code string, ok bool) {
 
 // PostalCode is a cached Represent answer for one code.
 type PostalCode struct {
-	Code      string    `json:"code"`
-	Status    string    `json:"status"`
-	City      string    `json:"city"`
-	Province  string    `json:"province"`
-	Latitude  *float64  `json:"latitude"`
-	Longitude *float64  `json:"longitude"`
-	FetchedAt time.Time `json:"fetchedAt"`
+	Code      string
+	Status    string
+	City      string
+	Province  string
+	Latitude  *float64
+	Longitude *float64
+	FetchedAt time.Time
 }
 
 // Office is one of a representative's offices.
 type Office struct {
-	Type   string `json:"type,omitempty"`
-	Postal string `json:"postal,omitempty"`
-	Tel    string `json:"tel,omitempty"`
-	Fax    string `json:"fax,omitempty"`
+	Type   string
+	Postal string
+	Tel    string
+	Fax    string
 }
 
 // Representative is an elected official serving a postal code, as Represent
 // describes them. Their email is public data.
 type Representative struct {
-	ID                    int64    `json:"id"`
-	PostalCode            string   `json:"postalCode"`
-	Key                   string   `json:"-"`
-	Name                  string   `json:"name"`
-	FirstName             string   `json:"firstName"`
-	LastName              string   `json:"lastName"`
-	ElectedOffice         string   `json:"electedOffice"`
-	DistrictName          string   `json:"districtName"`
-	PartyName             string   `json:"partyName"`
-	Email                 string   `json:"email"`
-	URL                   string   `json:"url"`
-	PhotoURL              string   `json:"photoUrl"`
-	RepresentativeSetName string   `json:"representativeSetName"`
-	GovernmentLevel       string   `json:"governmentLevel"`
-	Offices               []Office `json:"offices"`
+	ID                    int64
+	PostalCode            string
+	Key                   string
+	Name                  string
+	FirstName             string
+	LastName              string
+	ElectedOffice         string
+	DistrictName          string
+	PartyName             string
+	Email                 string
+	URL                   string
+	PhotoURL              string
+	RepresentativeSetName string
+	GovernmentLevel       string
+	Offices               []Office
 }
 
 const postalColumns = `code, status, city, province, latitude, longitude, fetched_at`
@@ -89,7 +88,8 @@ func scanRep(row pgx.Row) (Representative, error) {
 		&r.DistrictName, &r.PartyName, &r.Email, &r.URL, &r.PhotoURL, &r.RepresentativeSetName,
 		&r.GovernmentLevel, &offices)
 	if err == nil {
-		if jerr := json.Unmarshal(offices, &r.Offices); jerr != nil {
+		var jerr error
+		if r.Offices, jerr = decodeOffices(offices); jerr != nil {
 			return r, fmt.Errorf("decode offices of representative %d: %w", r.ID, jerr)
 		}
 	}
@@ -129,11 +129,7 @@ func (s *Store) SavePostalCode(ctx context.Context, p PostalCode, reps []Represe
 		}
 		keys := make([]string, 0, len(reps))
 		for i, r := range reps {
-			offices := r.Offices
-			if offices == nil {
-				offices = []Office{}
-			}
-			ob, err := json.Marshal(offices)
+			ob, err := encodeOffices(r.Offices)
 			if err != nil {
 				return err
 			}
@@ -162,7 +158,7 @@ func (s *Store) SavePostalCode(ctx context.Context, p PostalCode, reps []Represe
 // CachedPostalCode is a cache entry with its representative count, for admins.
 type CachedPostalCode struct {
 	PostalCode
-	Representatives int `json:"representatives"`
+	Representatives int
 }
 
 // ListPostalCodes returns one page of the cache, newest first, and the total.

@@ -71,7 +71,27 @@ type representRep struct {
 	URL                   string           `json:"url"`
 	PhotoURL              string           `json:"photo_url"`
 	RepresentativeSetName string           `json:"representative_set_name"`
-	Offices               []storage.Office `json:"offices"`
+	Offices               []upstreamOffice `json:"offices"`
+}
+
+// upstreamOffice is an office in Represent's format; storage.Office has no
+// JSON encoding of its own.
+type upstreamOffice struct {
+	Type   string `json:"type"`
+	Postal string `json:"postal"`
+	Tel    string `json:"tel"`
+	Fax    string `json:"fax"`
+}
+
+func (r representRep) offices() []storage.Office {
+	if r.Offices == nil {
+		return nil
+	}
+	out := make([]storage.Office, len(r.Offices))
+	for i, o := range r.Offices {
+		out[i] = storage.Office(o)
+	}
+	return out
 }
 
 // GovernmentLevel maps a Represent representative to the level of government
@@ -128,7 +148,7 @@ func mergeReps(lists ...[]representRep) []storage.Representative {
 				LastName: r.LastName, ElectedOffice: r.ElectedOffice, DistrictName: r.DistrictName,
 				PartyName: r.PartyName, Email: strings.TrimSpace(r.Email), URL: r.URL, PhotoURL: r.PhotoURL,
 				RepresentativeSetName: r.RepresentativeSetName,
-				GovernmentLevel:       GovernmentLevel(r.ElectedOffice, r.RepresentativeSetName), Offices: r.Offices})
+				GovernmentLevel:       GovernmentLevel(r.ElectedOffice, r.RepresentativeSetName), Offices: r.offices()})
 		}
 	}
 	return out

@@ -117,7 +117,7 @@ func (h *Handler) list(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(httpx.Paged(list, page, total))
+	return c.JSON(httpx.Paged(httpx.MapSlice(list, toCampaignView), page, total))
 }
 
 // campaignRequest is the body of create and update; absent fields stay as they are.
@@ -255,7 +255,7 @@ func (h *Handler) create(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"campaign": camp})
+	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"campaign": toCampaignView(camp)})
 }
 
 func (h *Handler) get(c *fiber.Ctx) error {
@@ -263,7 +263,7 @@ func (h *Handler) get(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"campaign": camp})
+	return c.JSON(fiber.Map{"campaign": toCampaignView(camp)})
 }
 
 func (h *Handler) update(c *fiber.Ctx) error {
@@ -300,7 +300,7 @@ func (h *Handler) update(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"campaign": camp})
+	return c.JSON(fiber.Map{"campaign": toCampaignView(camp)})
 }
 
 func (h *Handler) delete(c *fiber.Ctx) error {
@@ -324,7 +324,7 @@ func (h *Handler) listRecipients(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"data": list})
+	return c.JSON(fiber.Map{"data": httpx.MapSlice(list, toRecipientView)})
 }
 
 type recipientRequest struct {
@@ -364,7 +364,7 @@ func (h *Handler) addRecipient(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"recipient": rec})
+	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"recipient": toRecipientView(rec)})
 }
 
 func (h *Handler) deleteRecipient(c *fiber.Ctx) error {

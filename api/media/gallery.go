@@ -111,7 +111,7 @@ func (h *Handler) publish(c *fiber.Ctx) error {
 		return err
 	}
 	h.invalidatePublic(c)
-	return c.JSON(v)
+	return c.JSON(toVideoView(v))
 }
 
 func (h *Handler) unpublish(c *fiber.Ctx) error {
@@ -151,7 +151,7 @@ func (h *Handler) listShared(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(httpx.Paged(videos, p, total))
+	return c.JSON(httpx.Paged(httpx.MapSlice(videos, toVideoView), p, total))
 }
 
 // listPublic is the public gallery, served from Redis when it can be.

@@ -271,7 +271,7 @@ func (h *Handler) list(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(httpx.Paged(list, page, total))
+	return c.JSON(httpx.Paged(httpx.MapSlice(list, toResponseView), page, total))
 }
 
 // managed loads response :id and checks that the user may moderate it.
@@ -329,7 +329,7 @@ func (h *Handler) moderate(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"response": r})
+	return c.JSON(fiber.Map{"response": toResponseView(r)})
 }
 
 func (h *Handler) delete(c *fiber.Ctx) error {

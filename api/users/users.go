@@ -52,7 +52,7 @@ func (h *Handler) list(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(httpx.Paged(list, page, total))
+	return c.JSON(httpx.Paged(httpx.MapSlice(list, auth.ToUser), page, total))
 }
 
 type createRequest struct {
@@ -109,7 +109,7 @@ func (h *Handler) create(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	body := fiber.Map{"user": u}
+	body := fiber.Map{"user": auth.ToUser(u)}
 	if generated != "" {
 		// Shown once; only the hash is kept.
 		body["generatedPassword"] = generated
@@ -129,7 +129,7 @@ func (h *Handler) get(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"user": u})
+	return c.JSON(fiber.Map{"user": auth.ToUser(u)})
 }
 
 // checkExpiry keeps an expiry within the years JSON can carry (0 to 9999,
@@ -211,7 +211,7 @@ func (h *Handler) update(c *fiber.Ctx) error {
 	case err != nil:
 		return err
 	}
-	return c.JSON(fiber.Map{"user": u})
+	return c.JSON(fiber.Map{"user": auth.ToUser(u)})
 }
 
 func (h *Handler) delete(c *fiber.Ctx) error {
