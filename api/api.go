@@ -155,7 +155,7 @@ func NewMedia(d Deps) (*App, error) {
 	r.Get("/health", health.Handler)
 	r.Get("/openapi.json", openapi.MustHandler(openapi.Media))
 	r.Get("/auth/me", c.auth.Require(), func(ctx *fiber.Ctx) error {
-		return ctx.JSON(fiber.Map{"user": httpx.CurrentUser(ctx)})
+		return ctx.JSON(fiber.Map{"user": auth.ToUser(*httpx.CurrentUser(ctx))})
 	})
 	mh, err := media.New(media.Options{
 		Config: d.Config.Media, BodyLimit: d.Config.MediaBodyLimit,

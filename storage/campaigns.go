@@ -61,30 +61,30 @@ var GovernmentLevels = []string{LevelFederal, LevelProvincial, LevelMunicipal, L
 
 // Campaign is an advocacy campaign.
 type Campaign struct {
-	ID                     int64     `json:"id"`
-	Slug                   string    `json:"slug"`
-	Title                  string    `json:"title"`
-	Description            string    `json:"description"`
-	EmailSubject           string    `json:"emailSubject"`
-	EmailBody              string    `json:"emailBody"`
-	CallToAction           string    `json:"callToAction"`
-	CoverPhoto             string    `json:"coverPhoto"`
-	Status                 string    `json:"status"`
-	TargetGovernmentLevels []string  `json:"targetGovernmentLevels"`
-	AllowSMTPEmail         bool      `json:"allowSmtpEmail"`
-	AllowMailtoLink        bool      `json:"allowMailtoLink"`
-	CollectUserInfo        bool      `json:"collectUserInfo"`
-	ShowEmailCount         bool      `json:"showEmailCount"`
-	ShowCallCount          bool      `json:"showCallCount"`
-	AllowEmailEditing      bool      `json:"allowEmailEditing"`
-	AllowCustomRecipients  bool      `json:"allowCustomRecipients"`
-	ShowResponseWall       bool      `json:"showResponseWall"`
-	HighlightCampaign      bool      `json:"highlightCampaign"`
-	EmailCount             int       `json:"emailCount"`
-	CallCount              int       `json:"callCount"`
-	CreatedBy              *int64    `json:"createdBy"`
-	CreatedAt              time.Time `json:"createdAt"`
-	UpdatedAt              time.Time `json:"updatedAt"`
+	ID                     int64
+	Slug                   string
+	Title                  string
+	Description            string
+	EmailSubject           string
+	EmailBody              string
+	CallToAction           string
+	CoverPhoto             string
+	Status                 string
+	TargetGovernmentLevels []string
+	AllowSMTPEmail         bool
+	AllowMailtoLink        bool
+	CollectUserInfo        bool
+	ShowEmailCount         bool
+	ShowCallCount          bool
+	AllowEmailEditing      bool
+	AllowCustomRecipients  bool
+	ShowResponseWall       bool
+	HighlightCampaign      bool
+	EmailCount             int
+	CallCount              int
+	CreatedBy              *int64
+	CreatedAt              time.Time
+	UpdatedAt              time.Time
 }
 
 // Targets reports whether the campaign addresses representatives of level.
@@ -283,12 +283,12 @@ func (s *Store) ListCampaigns(ctx context.Context, f CampaignFilter) ([]Campaign
 // Recipient is a campaign's custom recipient: someone to write to besides
 // the representatives Represent knows.
 type Recipient struct {
-	ID         int64     `json:"id"`
-	CampaignID int64     `json:"campaignId"`
-	Name       string    `json:"name"`
-	Title      string    `json:"title"`
-	Email      string    `json:"email"`
-	CreatedAt  time.Time `json:"createdAt"`
+	ID         int64
+	CampaignID int64
+	Name       string
+	Title      string
+	Email      string
+	CreatedAt  time.Time
 }
 
 func recipientFromDB(r db.CampaignRecipient) Recipient {
@@ -333,13 +333,13 @@ func (s *Store) DeleteRecipient(ctx context.Context, campaignID, id int64) error
 // CampaignCall is a phone call a visitor reported making through a campaign.
 // It records whom they called, never who called.
 type CampaignCall struct {
-	ID             int64     `json:"id"`
-	CampaignID     int64     `json:"campaignId"`
-	RecipientKind  string    `json:"recipientKind"`
-	RecipientName  string    `json:"recipientName"`
-	RecipientTitle string    `json:"recipientTitle"`
-	RecipientLevel string    `json:"recipientLevel"`
-	CreatedAt      time.Time `json:"createdAt"`
+	ID             int64
+	CampaignID     int64
+	RecipientKind  string
+	RecipientName  string
+	RecipientTitle string
+	RecipientLevel string
+	CreatedAt      time.Time
 }
 
 func callFromDB(r db.CampaignCall) CampaignCall {
@@ -385,11 +385,11 @@ func (s *Store) RecordCall(ctx context.Context, call CampaignCall, idempotencyKe
 
 // CallCount is how many calls one recipient of a campaign received.
 type CallCount struct {
-	RecipientKind  string `json:"recipientKind"`
-	RecipientName  string `json:"recipientName"`
-	RecipientTitle string `json:"recipientTitle"`
-	RecipientLevel string `json:"recipientLevel"`
-	Calls          int    `json:"calls"`
+	RecipientKind  string
+	RecipientName  string
+	RecipientTitle string
+	RecipientLevel string
+	Calls          int
 }
 
 // CampaignCallStats counts a campaign's calls by recipient, most called first.

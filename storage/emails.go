@@ -33,27 +33,27 @@ var EmailStatuses = []string{EmailQueued, EmailSent, EmailFailed, EmailClicked}
 
 // CampaignEmail is one message from a constituent to one recipient.
 type CampaignEmail struct {
-	ID                int64      `json:"id"`
-	CampaignID        int64      `json:"campaignId"`
-	Method            string     `json:"method"`
-	Status            string     `json:"status"`
-	SenderName        string     `json:"senderName"`
-	SenderEmail       string     `json:"senderEmail"`
-	PostalCode        string     `json:"postalCode"`
-	RecipientKind     string     `json:"recipientKind"`
-	RecipientName     string     `json:"recipientName"`
-	RecipientTitle    string     `json:"recipientTitle"`
-	RecipientDistrict string     `json:"recipientDistrict"`
-	RecipientLevel    string     `json:"recipientLevel"`
-	RecipientEmail    string     `json:"recipientEmail"`
-	Subject           string     `json:"subject"`
-	Body              string     `json:"body"`
-	Attempts          int        `json:"attempts"`
-	LastError         string     `json:"lastError"`
-	MessageID         string     `json:"messageId"`
-	SentAt            *time.Time `json:"sentAt"`
-	CreatedAt         time.Time  `json:"createdAt"`
-	UpdatedAt         time.Time  `json:"updatedAt"`
+	ID                int64
+	CampaignID        int64
+	Method            string
+	Status            string
+	SenderName        string
+	SenderEmail       string
+	PostalCode        string
+	RecipientKind     string
+	RecipientName     string
+	RecipientTitle    string
+	RecipientDistrict string
+	RecipientLevel    string
+	RecipientEmail    string
+	Subject           string
+	Body              string
+	Attempts          int
+	LastError         string
+	MessageID         string
+	SentAt            *time.Time
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
 }
 
 func emailFromDB(r db.CampaignEmail) CampaignEmail {
@@ -195,9 +195,9 @@ func (s *Store) ListEmails(ctx context.Context, f EmailFilter) ([]CampaignEmail,
 
 // EmailStats are a campaign's email counts.
 type EmailStats struct {
-	Total    int            `json:"total"`
-	ByStatus map[string]int `json:"byStatus"`
-	ByMethod map[string]int `json:"byMethod"`
+	Total    int
+	ByStatus map[string]int
+	ByMethod map[string]int
 }
 
 // CampaignEmailStats counts a campaign's emails by status and by method.

@@ -34,34 +34,34 @@ var ErrVideoNotReady = errors.New("video is not ready")
 
 // Video is a stored video and what the media fleet learnt about it.
 type Video struct {
-	ID              int64      `json:"id"`
-	Title           string     `json:"title"`
-	OriginalName    string     `json:"originalName"`
-	Path            string     `json:"-"`
-	SHA256          string     `json:"sha256"`
-	SizeBytes       int64      `json:"sizeBytes"`
-	Container       string     `json:"container"`
-	Source          string     `json:"source"`
-	Status          string     `json:"status"`
-	InvalidReason   *string    `json:"invalidReason"`
-	DurationSeconds *float64   `json:"durationSeconds"`
-	Width           *int       `json:"width"`
-	Height          *int       `json:"height"`
-	Orientation     *string    `json:"orientation"`
-	HasAudio        *bool      `json:"hasAudio"`
-	VideoCodec      *string    `json:"videoCodec"`
-	AudioCodec      *string    `json:"audioCodec"`
-	ThumbnailPath   *string    `json:"-"`
-	HasThumbnail    bool       `json:"hasThumbnail"`
-	Producer        string     `json:"producer"`
-	Creator         string     `json:"creator"`
-	Tags            []string   `json:"tags"`
-	ViewCount       int64      `json:"viewCount"`
-	UploadedBy      *int64     `json:"uploadedBy"`
-	CreatedAt       time.Time  `json:"createdAt"`
-	UpdatedAt       time.Time  `json:"updatedAt"`
-	Category        *string    `json:"category"`    // gallery category when published
-	PublishedAt     *time.Time `json:"publishedAt"` // when published
+	ID              int64
+	Title           string
+	OriginalName    string
+	Path            string
+	SHA256          string
+	SizeBytes       int64
+	Container       string
+	Source          string
+	Status          string
+	InvalidReason   *string
+	DurationSeconds *float64
+	Width           *int
+	Height          *int
+	Orientation     *string
+	HasAudio        *bool
+	VideoCodec      *string
+	AudioCodec      *string
+	ThumbnailPath   *string
+	HasThumbnail    bool
+	Producer        string
+	Creator         string
+	Tags            []string
+	ViewCount       int64
+	UploadedBy      *int64
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	Category        *string    // gallery category when published
+	PublishedAt     *time.Time // when published
 }
 
 // videoFromDB makes a Video of a row and its gallery entry (category and

@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -30,41 +29,41 @@ func NormalizePostalCode(s string) (code string, ok bool) {
 
 // PostalCode is a cached Represent answer for one code.
 type PostalCode struct {
-	Code      string    `json:"code"`
-	Status    string    `json:"status"`
-	City      string    `json:"city"`
-	Province  string    `json:"province"`
-	Latitude  *float64  `json:"latitude"`
-	Longitude *float64  `json:"longitude"`
-	FetchedAt time.Time `json:"fetchedAt"`
+	Code      string
+	Status    string
+	City      string
+	Province  string
+	Latitude  *float64
+	Longitude *float64
+	FetchedAt time.Time
 }
 
 // Office is one of a representative's offices.
 type Office struct {
-	Type   string `json:"type,omitempty"`
-	Postal string `json:"postal,omitempty"`
-	Tel    string `json:"tel,omitempty"`
-	Fax    string `json:"fax,omitempty"`
+	Type   string
+	Postal string
+	Tel    string
+	Fax    string
 }
 
 // Representative is an elected official serving a postal code, as Represent
 // describes them. Their email is public data.
 type Representative struct {
-	ID                    int64    `json:"id"`
-	PostalCode            string   `json:"postalCode"`
-	Key                   string   `json:"-"`
-	Name                  string   `json:"name"`
-	FirstName             string   `json:"firstName"`
-	LastName              string   `json:"lastName"`
-	ElectedOffice         string   `json:"electedOffice"`
-	DistrictName          string   `json:"districtName"`
-	PartyName             string   `json:"partyName"`
-	Email                 string   `json:"email"`
-	URL                   string   `json:"url"`
-	PhotoURL              string   `json:"photoUrl"`
-	RepresentativeSetName string   `json:"representativeSetName"`
-	GovernmentLevel       string   `json:"governmentLevel"`
-	Offices               []Office `json:"offices"`
+	ID                    int64
+	PostalCode            string
+	Key                   string
+	Name                  string
+	FirstName             string
+	LastName              string
+	ElectedOffice         string
+	DistrictName          string
+	PartyName             string
+	Email                 string
+	URL                   string
+	PhotoURL              string
+	RepresentativeSetName string
+	GovernmentLevel       string
+	Offices               []Office
 }
 
 func postalFromDB(r db.PostalCode) PostalCode {
@@ -83,9 +82,11 @@ func repFromDB(r db.Representative) (Representative, error) {
 		LastName: r.LastName, ElectedOffice: r.ElectedOffice, DistrictName: r.DistrictName, PartyName: r.PartyName,
 		Email: r.Email, URL: r.Url, PhotoURL: r.PhotoUrl, RepresentativeSetName: r.RepresentativeSetName,
 		GovernmentLevel: r.GovernmentLevel}
-	if err := json.Unmarshal(r.Offices, &rep.Offices); err != nil {
+	offices, err := decodeOffices(r.Offices)
+	if err != nil {
 		return rep, fmt.Errorf("decode offices of representative %d: %w", r.ID, err)
 	}
+	rep.Offices = offices
 	if rep.Offices == nil {
 		rep.Offices = []Office{}
 	}
@@ -123,11 +124,7 @@ func (s *Store) SavePostalCode(ctx context.Context, p PostalCode, reps []Represe
 		// Never nil: an empty list deletes every representative of the code.
 		keys := make([]string, 0, len(reps))
 		for i, r := range reps {
-			offices := r.Offices
-			if offices == nil {
-				offices = []Office{}
-			}
-			ob, err := json.Marshal(offices)
+			ob, err := encodeOffices(r.Offices)
 			if err != nil {
 				return fmt.Errorf("encode offices of %q: %w", r.Name, err)
 			}
@@ -153,7 +150,7 @@ func (s *Store) SavePostalCode(ctx context.Context, p PostalCode, reps []Represe
 // CachedPostalCode is a cache entry with its representative count, for admins.
 type CachedPostalCode struct {
 	PostalCode
-	Representatives int `json:"representatives"`
+	Representatives int
 }
 
 // ListPostalCodes returns one page of the cache, newest first, and the total.

@@ -31,30 +31,30 @@ var ResponseTypes = []string{"EMAIL", "LETTER", "PHONE_CALL", "MEETING", "SOCIAL
 // Response is a reply a constituent got from a representative, posted to a
 // campaign's response wall.
 type Response struct {
-	ID                  int64      `json:"id"`
-	CampaignID          int64      `json:"campaignId"`
-	RepresentativeName  string     `json:"representativeName"`
-	RepresentativeTitle string     `json:"representativeTitle"`
-	RepresentativeLevel string     `json:"representativeLevel"`
-	RepresentativeEmail string     `json:"representativeEmail"`
-	ResponseType        string     `json:"responseType"`
-	ResponseText        string     `json:"responseText"`
-	Comment             string     `json:"comment"`
-	SubmitterName       string     `json:"submitterName"`
-	SubmitterEmail      string     `json:"submitterEmail"`
-	IsAnonymous         bool       `json:"isAnonymous"`
-	Status              string     `json:"status"`
-	ModerationNote      string     `json:"moderationNote"`
-	ModeratedBy         *int64     `json:"moderatedBy"`
-	VerifiedAt          *time.Time `json:"verifiedAt"`
-	VerificationSentAt  *time.Time `json:"verificationSentAt"`
+	ID                  int64
+	CampaignID          int64
+	RepresentativeName  string
+	RepresentativeTitle string
+	RepresentativeLevel string
+	RepresentativeEmail string
+	ResponseType        string
+	ResponseText        string
+	Comment             string
+	SubmitterName       string
+	SubmitterEmail      string
+	IsAnonymous         bool
+	Status              string
+	ModerationNote      string
+	ModeratedBy         *int64
+	VerifiedAt          *time.Time
+	VerificationSentAt  *time.Time
 	// VerificationFailedAt is when the email fleet gave up on the
 	// verification email, with VerificationError saying why.
-	VerificationFailedAt *time.Time `json:"verificationFailedAt"`
-	VerificationError    string     `json:"verificationError"`
-	UpvoteCount          int        `json:"upvoteCount"`
-	CreatedAt            time.Time  `json:"createdAt"`
-	UpdatedAt            time.Time  `json:"updatedAt"`
+	VerificationFailedAt *time.Time
+	VerificationError    string
+	UpvoteCount          int
+	CreatedAt            time.Time
+	UpdatedAt            time.Time
 }
 
 func responseFromDB(r db.CampaignResponse) Response {

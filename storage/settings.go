@@ -9,21 +9,21 @@ import (
 )
 
 // Settings is the site-settings singleton. SMTPPasswordEnc is the AES-GCM
-// sealed SMTP password; it is never serialized.
+// sealed SMTP password; no response type carries it.
 type Settings struct {
-	OrganizationName  string    `json:"organizationName"`
-	EmailFromName     string    `json:"emailFromName"`
-	EmailFromAddress  string    `json:"emailFromAddress"`
-	SMTPHost          string    `json:"smtpHost"`
-	SMTPPort          int       `json:"smtpPort"`
-	SMTPUsername      string    `json:"smtpUsername"`
-	SMTPTLS           string    `json:"smtpTls"`
-	AllowRegistration bool      `json:"allowRegistration"`
-	EnableInfluence   bool      `json:"enableInfluence"`
-	EnableMap         bool      `json:"enableMap"`
-	EnableMedia       bool      `json:"enableMedia"`
-	UpdatedAt         time.Time `json:"updatedAt"`
-	SMTPPasswordEnc   []byte    `json:"-"`
+	OrganizationName  string
+	EmailFromName     string
+	EmailFromAddress  string
+	SMTPHost          string
+	SMTPPort          int
+	SMTPUsername      string
+	SMTPTLS           string
+	AllowRegistration bool
+	EnableInfluence   bool
+	EnableMap         bool
+	EnableMedia       bool
+	UpdatedAt         time.Time
+	SMTPPasswordEnc   []byte
 }
 
 func settingsFromDB(r db.SiteSetting) Settings {

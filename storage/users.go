@@ -37,16 +37,16 @@ var UserStatuses = []string{StatusActive, StatusInactive, StatusSuspended, Statu
 
 // User is an account. PasswordHash never leaves the process.
 type User struct {
-	ID           int64      `json:"id"`
-	Email        string     `json:"email"`
-	Name         string     `json:"name"`
-	Role         string     `json:"role"`
-	Status       string     `json:"status"`
-	ExpiresAt    *time.Time `json:"expiresAt"`
-	LastLoginAt  *time.Time `json:"lastLoginAt"`
-	CreatedAt    time.Time  `json:"createdAt"`
-	UpdatedAt    time.Time  `json:"updatedAt"`
-	PasswordHash string     `json:"-"`
+	ID           int64
+	Email        string
+	Name         string
+	Role         string
+	Status       string
+	ExpiresAt    *time.Time
+	LastLoginAt  *time.Time
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	PasswordHash string
 }
 
 // EffectiveStatus is the status with expiry applied: an account past its

@@ -65,11 +65,11 @@ type credentials struct {
 
 // TokenResponse is what login and refresh answer.
 type TokenResponse struct {
-	AccessToken  string       `json:"accessToken"`
-	RefreshToken string       `json:"refreshToken"`
-	TokenType    string       `json:"tokenType"`
-	ExpiresIn    int          `json:"expiresIn"`
-	User         storage.User `json:"user"`
+	AccessToken  string `json:"accessToken"`
+	RefreshToken string `json:"refreshToken"`
+	TokenType    string `json:"tokenType"`
+	ExpiresIn    int    `json:"expiresIn"`
+	User         User   `json:"user"`
 }
 
 func (h *Handler) register(c *fiber.Ctx) error {
@@ -197,7 +197,7 @@ func (h *Handler) refresh(c *fiber.Ctx) error {
 	}
 	h.setAccessCookie(c, access, exp)
 	return c.JSON(TokenResponse{AccessToken: access, RefreshToken: next, TokenType: "Bearer",
-		ExpiresIn: int(httpx.AccessTokenTTL.Seconds()), User: u})
+		ExpiresIn: int(httpx.AccessTokenTTL.Seconds()), User: ToUser(u)})
 }
 
 func (h *Handler) logout(c *fiber.Ctx) error {
@@ -218,7 +218,7 @@ func (h *Handler) logout(c *fiber.Ctx) error {
 }
 
 func (h *Handler) me(c *fiber.Ctx) error {
-	return c.JSON(fiber.Map{"user": httpx.CurrentUser(c)})
+	return c.JSON(fiber.Map{"user": ToUser(*httpx.CurrentUser(c))})
 }
 
 // issue answers with a new access token and a refresh token of a new family.
@@ -236,7 +236,7 @@ func (h *Handler) issue(c *fiber.Ctx, status int, u storage.User) error {
 	}
 	h.setAccessCookie(c, access, exp)
 	return c.Status(status).JSON(TokenResponse{AccessToken: access, RefreshToken: refresh, TokenType: "Bearer",
-		ExpiresIn: int(httpx.AccessTokenTTL.Seconds()), User: u})
+		ExpiresIn: int(httpx.AccessTokenTTL.Seconds()), User: ToUser(u)})
 }
 
 // setAccessCookie hands the browser the access token for the pages it

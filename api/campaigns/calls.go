@@ -111,5 +111,5 @@ func (h *Handler) callStats(c *fiber.Ctx) error {
 	if by == nil {
 		by = []storage.CallCount{}
 	}
-	return c.JSON(fiber.Map{"stats": fiber.Map{"total": total, "byRecipient": by}})
+	return c.JSON(fiber.Map{"stats": fiber.Map{"total": total, "byRecipient": httpx.MapSlice(by, toCallCountView)}})
 }

@@ -121,7 +121,7 @@ func (h *Handler) list(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(httpx.Paged(list, page, total))
+	return c.JSON(httpx.Paged(httpx.MapSlice(list, toCampaignView), page, total))
 }
 
 // campaignRequest is the body of create and update; absent fields stay as they are.
@@ -256,7 +256,7 @@ func (h *Handler) create(c *fiber.Ctx) error {
 	if err != nil {
 		return httpx.Conflictf(fmt.Errorf("create campaign: %w", err), slugTaken)
 	}
-	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"campaign": camp})
+	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"campaign": toCampaignView(camp)})
 }
 
 func (h *Handler) get(c *fiber.Ctx) error {
@@ -264,7 +264,7 @@ func (h *Handler) get(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"campaign": camp})
+	return c.JSON(fiber.Map{"campaign": toCampaignView(camp)})
 }
 
 func (h *Handler) update(c *fiber.Ctx) error {
@@ -296,7 +296,7 @@ func (h *Handler) update(c *fiber.Ctx) error {
 	if err != nil {
 		return httpx.Conflictf(httpx.NotFoundf(fmt.Errorf("update campaign %d: %w", id, err), noSuchCampaign), slugTaken)
 	}
-	return c.JSON(fiber.Map{"campaign": camp})
+	return c.JSON(fiber.Map{"campaign": toCampaignView(camp)})
 }
 
 func (h *Handler) delete(c *fiber.Ctx) error {
@@ -320,7 +320,7 @@ func (h *Handler) listRecipients(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"data": list})
+	return c.JSON(fiber.Map{"data": httpx.MapSlice(list, toRecipientView)})
 }
 
 type recipientRequest struct {
@@ -358,7 +358,7 @@ func (h *Handler) addRecipient(c *fiber.Ctx) error {
 		return httpx.Conflictf(fmt.Errorf("add recipient to campaign %d: %w", camp.ID, err),
 			"this campaign already has a recipient with this email")
 	}
-	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"recipient": rec})
+	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"recipient": toRecipientView(rec)})
 }
 
 func (h *Handler) deleteRecipient(c *fiber.Ctx) error {

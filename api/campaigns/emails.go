@@ -34,7 +34,7 @@ func (h *Handler) listEmails(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(httpx.Paged(list, page, total))
+	return c.JSON(httpx.Paged(httpx.MapSlice(list, toEmailView), page, total))
 }
 
 func (h *Handler) emailStats(c *fiber.Ctx) error {
@@ -46,7 +46,7 @@ func (h *Handler) emailStats(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"stats": st})
+	return c.JSON(fiber.Map{"stats": toEmailStatsView(st)})
 }
 
 // retryEmail puts a FAILED email back in the queue. Its archived task still
@@ -84,5 +84,5 @@ func (h *Handler) retryEmail(c *fiber.Ctx) error {
 		return err
 	}
 	h.enqueueEmail(c.UserContext(), e.ID)
-	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"email": e})
+	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"email": toEmailView(e)})
 }

@@ -107,7 +107,7 @@ func (h *Handler) publish(c *fiber.Ctx) error {
 		return httpx.NotFoundf(fmt.Errorf("publish video %d: %w", id, err), noSuchVideo)
 	}
 	h.invalidatePublic(c)
-	return c.JSON(v)
+	return c.JSON(toVideoView(v))
 }
 
 func (h *Handler) unpublish(c *fiber.Ctx) error {
@@ -145,7 +145,7 @@ func (h *Handler) listShared(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(httpx.Paged(videos, p, total))
+	return c.JSON(httpx.Paged(httpx.MapSlice(videos, toVideoView), p, total))
 }
 
 // listPublic is the public gallery, served from Redis when it can be.

@@ -16,12 +16,6 @@ import (
 	"changemaker/tasks"
 )
 
-// videoDetail is a video with its reaction counts.
-type videoDetail struct {
-	storage.Video
-	Reactions map[string]int `json:"reactions"`
-}
-
 func (h *Handler) listVideos(c *fiber.Ctx) error {
 	p, err := httpx.ParsePage(c)
 	if err != nil {
@@ -50,7 +44,7 @@ func (h *Handler) listVideos(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(httpx.Paged(videos, p, total))
+	return c.JSON(httpx.Paged(httpx.MapSlice(videos, toVideoView), p, total))
 }
 
 func (h *Handler) liveVideo(c *fiber.Ctx, param string) (storage.Video, error) {
@@ -74,7 +68,7 @@ func (h *Handler) getVideo(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(videoDetail{Video: v, Reactions: counts[v.ID]})
+	return c.JSON(videoDetail{videoView: toVideoView(v), Reactions: counts[v.ID]})
 }
 
 type patchRequest struct {
@@ -123,7 +117,7 @@ func (h *Handler) patchVideo(c *fiber.Ctx) error {
 	if video.Category != nil {
 		h.invalidatePublic(c)
 	}
-	return c.JSON(video)
+	return c.JSON(toVideoView(video))
 }
 
 func (h *Handler) deleteVideo(c *fiber.Ctx) error {

@@ -108,7 +108,7 @@ func (h *Handler) upload(c *fiber.Ctx) error {
 		// (a scheduler entry) enqueues the probe once Redis is back.
 		h.o.Log.Error("enqueue probe after upload; the media sweep will retry", "video_id", v.ID, "err", err)
 	}
-	return c.Status(fiber.StatusCreated).JSON(v)
+	return c.Status(fiber.StatusCreated).JSON(toVideoView(v))
 }
 
 // enqueueProbe asks the media fleet to probe a new video. It gives Redis a

@@ -64,8 +64,8 @@ type lookupRequest struct {
 }
 
 type lookupResponse struct {
-	PostalCode      storage.PostalCode       `json:"postalCode"`
-	Representatives []storage.Representative `json:"representatives"`
+	PostalCode      postalCodeView       `json:"postalCode"`
+	Representatives []representativeView `json:"representatives"`
 }
 
 func (h *Handler) count(ctx context.Context, result string) {
@@ -178,13 +178,13 @@ func (h *Handler) answer(c *fiber.Ctx, pc storage.PostalCode, camp *storage.Camp
 	if err != nil {
 		return err
 	}
-	out := make([]storage.Representative, 0, len(reps))
+	out := make([]representativeView, 0, len(reps))
 	for _, r := range reps {
 		if camp == nil || camp.Targets(r.GovernmentLevel) {
-			out = append(out, r)
+			out = append(out, toRepresentativeView(r))
 		}
 	}
-	return c.JSON(lookupResponse{PostalCode: pc, Representatives: out})
+	return c.JSON(lookupResponse{PostalCode: toPostalCodeView(pc), Representatives: out})
 }
 
 func (h *Handler) list(c *fiber.Ctx) error {
@@ -202,7 +202,7 @@ func (h *Handler) list(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(httpx.Paged(list, page, total))
+	return c.JSON(httpx.Paged(httpx.MapSlice(list, toCachedPostalCodeView), page, total))
 }
 
 func (h *Handler) clear(c *fiber.Ctx) error {

@@ -272,7 +272,7 @@ func (h *Handler) list(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(httpx.Paged(list, page, total))
+	return c.JSON(httpx.Paged(httpx.MapSlice(list, toResponseView), page, total))
 }
 
 // managed loads response :id and checks that the user may moderate it.
@@ -324,7 +324,7 @@ func (h *Handler) moderate(c *fiber.Ctx) error {
 	if err != nil {
 		return httpx.NotFoundf(fmt.Errorf("moderate response: %w", err), noSuchResponse)
 	}
-	return c.JSON(fiber.Map{"response": r})
+	return c.JSON(fiber.Map{"response": toResponseView(r)})
 }
 
 func (h *Handler) delete(c *fiber.Ctx) error {

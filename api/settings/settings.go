@@ -25,19 +25,12 @@ func (h *Handler) Routes(r fiber.Router) {
 	r.Get("/public/settings", h.public)
 }
 
-// adminView is the settings as SUPER_ADMIN sees them: the SMTP password is
-// reduced to whether one is set.
-type adminView struct {
-	storage.Settings
-	SMTPPasswordSet bool `json:"smtpPasswordSet"`
-}
-
 func (h *Handler) get(c *fiber.Ctx) error {
 	st, err := h.Store.GetSettings(c.UserContext())
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"settings": adminView{st, len(st.SMTPPasswordEnc) > 0}})
+	return c.JSON(fiber.Map{"settings": toAdminView(st)})
 }
 
 type putRequest struct {
@@ -113,7 +106,7 @@ func (h *Handler) put(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"settings": adminView{st, len(st.SMTPPasswordEnc) > 0}})
+	return c.JSON(fiber.Map{"settings": toAdminView(st)})
 }
 
 // publicView is what anyone may read: no secrets, no addresses.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"changemaker/api/auth"
 	"changemaker/api/httpx"
 	"changemaker/internal/password"
 	"changemaker/storage"
@@ -58,7 +59,7 @@ func (h *Handler) list(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(httpx.Paged(list, page, total))
+	return c.JSON(httpx.Paged(httpx.MapSlice(list, auth.ToUser), page, total))
 }
 
 type createRequest struct {
@@ -112,7 +113,7 @@ func (h *Handler) create(c *fiber.Ctx) error {
 	if err != nil {
 		return httpx.Conflictf(fmt.Errorf("create user: %w", err), emailTaken)
 	}
-	body := fiber.Map{"user": u}
+	body := fiber.Map{"user": auth.ToUser(u)}
 	if generated != "" {
 		// Shown once; only the hash is kept.
 		body["generatedPassword"] = generated
@@ -129,7 +130,7 @@ func (h *Handler) get(c *fiber.Ctx) error {
 	if err != nil {
 		return httpx.NotFoundf(fmt.Errorf("user %d: %w", id, err), noSuchUser)
 	}
-	return c.JSON(fiber.Map{"user": u})
+	return c.JSON(fiber.Map{"user": auth.ToUser(u)})
 }
 
 // checkExpiry keeps an expiry within the years JSON can carry (0 to 9999,
@@ -206,7 +207,7 @@ func (h *Handler) update(c *fiber.Ctx) error {
 	if err != nil {
 		return httpx.Conflictf(httpx.NotFoundf(fmt.Errorf("update user %d: %w", id, err), noSuchUser), emailTaken)
 	}
-	return c.JSON(fiber.Map{"user": u})
+	return c.JSON(fiber.Map{"user": auth.ToUser(u)})
 }
 
 func (h *Handler) delete(c *fiber.Ctx) error {

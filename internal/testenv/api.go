@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
@@ -183,9 +184,48 @@ func Send(t testing.TB, app *api.App, r *http.Request) *Response {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if key := goFieldName(res.Header, b); key != "" {
+		t.Errorf("%s %.200s: the answer has the key %q, a Go field name: a type without JSON tags reached "+
+			"the client: %.300s", r.Method, r.RequestURI, key, b)
+	}
 	out := &Response{Status: res.StatusCode, Header: res.Header, Body: b}
 	checkContract(t, app, r, out)
 	return out
+}
+
+// goFieldName returns a key of a JSON body that looks like an exported Go
+// field name ("ID", "CreatedAt"), or "". Every key the APIs answer with is
+// camelCase or, for counts by status, all upper case.
+func goFieldName(header http.Header, body []byte) string {
+	if !strings.HasPrefix(header.Get("Content-Type"), "application/json") {
+		return ""
+	}
+	var v any
+	if json.Unmarshal(body, &v) != nil {
+		return ""
+	}
+	var walk func(v any) string
+	walk = func(v any) string {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, e := range v {
+				if k == "ID" || (k != "" && unicode.IsUpper(rune(k[0])) && strings.ToUpper(k) != k) {
+					return k
+				}
+				if found := walk(e); found != "" {
+					return found
+				}
+			}
+		case []any:
+			for _, e := range v {
+				if found := walk(e); found != "" {
+					return found
+				}
+			}
+		}
+		return ""
+	}
+	return walk(v)
 }
 
 // Password is the password of every user CreateUser makes.
