@@ -5,7 +5,7 @@
 #   scripts/install-deps.sh [--bench] [--no-start] [--start-only]
 #
 #   --bench       also install wrk (for scripts/bench.sh)
-#   --test        also install chromium (the dashboard's browser test)
+#   --test        also install chromium and prometheus (browser, alert and Grafana tests)
 #   --no-start    install only; do not start Postgres and Redis
 #   --start-only  do not install anything; only start Postgres and Redis
 #
@@ -123,6 +123,8 @@ missing_packages() {
 	have nginx || [ -x /usr/sbin/nginx ] || echo nginx
 	if [ "$bench" = 1 ]; then have wrk || echo wrk; fi
 	if [ "$tests" = 1 ]; then have chromium || echo chromium; fi
+	# promtool and prometheus: the alert rules' and the dashboard's tests (deploy/).
+	if [ "$tests" = 1 ]; then have promtool && have prometheus || echo prometheus; fi
 }
 
 install_packages() {
