@@ -3,7 +3,7 @@
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO      ?= go
 
-.PHONY: build dev test bench fmt vet clean
+.PHONY: build dev test bench fmt vet clean dashboards
 
 ## build: compile bin/changemaker
 build:
@@ -20,6 +20,10 @@ test:
 ## bench: the wrk benchmarks recorded in docs/benchmarks.md
 bench:
 	./scripts/bench.sh
+
+## dashboards: regenerate deploy/grafana/dashboards/*.json from deploy/grafana/generator
+dashboards:
+	$(GO) generate ./deploy/grafana
 
 fmt:
 	gofmt -w $$(find . -name "*.go" -not -path "./.git/*" -not -path "*/testdata/*")

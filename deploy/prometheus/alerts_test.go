@@ -1,6 +1,7 @@
-// Package prometheus_test checks prometheus.yml and the alert rules with
-// promtool (Debian's prometheus package; scripts/install-deps.sh --test
-// installs it) and runs the rules' unit tests in alerts_test.yml.
+// Package prometheus_test checks prometheus.yml, prometheus.compose.yml and
+// the alert rules with promtool (Debian's prometheus package;
+// scripts/install-deps.sh --test installs it) and runs the rules' unit tests
+// in alerts_test.yml.
 package prometheus_test
 
 import (
@@ -36,6 +37,16 @@ func TestPrometheusConfigIsValid(t *testing.T) {
 	// check config also checks the rule files it names; make sure it named ours.
 	if !strings.Contains(out, "alerts.yml") {
 		t.Fatalf("prometheus.yml does not load alerts.yml:\n%s", out)
+	}
+}
+
+// prometheus.compose.yml is the same scrape for deploy/compose.yaml, by
+// service name.
+func TestComposePrometheusConfigIsValid(t *testing.T) {
+	t.Parallel()
+	out := run(t, "check", "config", "prometheus.compose.yml")
+	if !strings.Contains(out, "alerts.yml") {
+		t.Fatalf("prometheus.compose.yml does not load alerts.yml:\n%s", out)
 	}
 }
 
