@@ -344,13 +344,17 @@ func (p *platform) traffic(t *testing.T) {
 type prometheusServer struct{ base string }
 
 // startPrometheus runs the real Prometheus on a free loopback port with the
-// jobs and metrics paths of deploy/prometheus/prometheus.yml pointed at p,
+// jobs and metrics paths of deploy/prometheus's configurations pointed at p,
 // scraping every second.
 func startPrometheus(t *testing.T, bin string, p *platform) *prometheusServer {
 	t.Helper()
-	committed, err := os.ReadFile("../prometheus/prometheus.yml")
-	if err != nil {
-		t.Fatal(err)
+	var committed [][]byte
+	for _, name := range []string{"prometheus.yml", "prometheus.compose.yml"} {
+		b, err := os.ReadFile(filepath.Join("..", "prometheus", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		committed = append(committed, b)
 	}
 	jobs := []struct{ name, path, target string }{
 		{"changemaker-api", "/api/metrics", fmt.Sprintf("127.0.0.1:%d", p.api)},
@@ -361,10 +365,12 @@ func startPrometheus(t *testing.T, bin string, p *platform) *prometheusServer {
 	cfg.WriteString("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n")
 	for _, j := range jobs {
 		// The dashboard groups and filters by these job names: they must be
-		// the ones operators get from the committed file.
+		// the ones operators get from the committed files.
 		re := regexp.MustCompile(`(?m)job_name: ` + regexp.QuoteMeta(j.name) + `\n\s+metrics_path: ` + regexp.QuoteMeta(j.path) + `\n`)
-		if !re.Match(committed) {
-			t.Fatalf("deploy/prometheus/prometheus.yml has no job %s with metrics_path %s; update this test with it", j.name, j.path)
+		for _, c := range committed {
+			if !re.Match(c) {
+				t.Fatalf("a configuration in deploy/prometheus has no job %s with metrics_path %s; update this test with it", j.name, j.path)
+			}
 		}
 		fmt.Fprintf(&cfg, "  - job_name: %s\n    metrics_path: %s\n    static_configs:\n      - targets: [%q]\n", j.name, j.path, j.target)
 	}
