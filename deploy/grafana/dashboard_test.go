@@ -359,6 +359,7 @@ func startPrometheus(t *testing.T, bin string, p *platform) *prometheusServer {
 	jobs := []struct{ name, path, target string }{
 		{"changemaker-api", "/api/metrics", fmt.Sprintf("127.0.0.1:%d", p.api)},
 		{"changemaker-media", "/metrics", fmt.Sprintf("127.0.0.1:%d", p.media)},
+		{"changemaker-queues", "/api/metrics", fmt.Sprintf("127.0.0.1:%d", p.queues)},
 		{"changemaker-worker", "/metrics", fmt.Sprintf("127.0.0.1:%d", p.workerPort)},
 	}
 	var cfg strings.Builder
