@@ -3,7 +3,7 @@
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO      ?= go
 
-.PHONY: build dev test bench generate fmt vet clean
+.PHONY: build dev test bench generate fmt vet clean dashboards
 
 ## build: compile bin/changemaker
 build:
@@ -24,6 +24,10 @@ bench:
 ## generate: compile storage/queries/*.sql into storage/internal/db with sqlc
 generate:
 	./scripts/sqlc.sh generate
+
+## dashboards: regenerate deploy/grafana/dashboards/*.json from deploy/grafana/generator
+dashboards:
+	$(GO) generate ./deploy/grafana
 
 fmt:
 	gofmt -w $$(find . -name "*.go" -not -path "./.git/*" -not -path "*/testdata/*")

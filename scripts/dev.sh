@@ -3,8 +3,10 @@
 #
 #   ./scripts/dev.sh
 #
-# 1. installs what is missing (scripts/install-deps.sh) and starts Postgres
-#    and Redis when they are not answering;
+# 1. installs what is missing (scripts/install-deps.sh: the screen lists
+#    what and why, apt's output goes to tmp/install.log; nginx's system
+#    service is disabled after it is installed) and starts Postgres and Redis
+#    when they are not answering;
 # 2. creates the database named in DATABASE_URL when it does not exist;
 # 3. writes .env with random secrets on the first run (never printed) and
 #    loads it;

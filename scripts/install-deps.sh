@@ -5,7 +5,7 @@
 #   scripts/install-deps.sh [--bench] [--no-start] [--start-only]
 #
 #   --bench       also install wrk (for scripts/bench.sh)
-#   --test        also install chromium (the dashboard's browser test)
+#   --test        also install chromium and prometheus (browser, alert and Grafana tests)
 #   --no-start    install only; do not start Postgres and Redis
 #   --start-only  do not install anything; only start Postgres and Redis
 #
@@ -17,6 +17,9 @@
 # elsewhere it lists what to install and exits non-zero. It works without
 # systemd (containers): Postgres through pg_ctlcluster or `service`, Redis by
 # running redis-server directly.
+#
+# apt's and go install's output goes to tmp/install.log (CM_INSTALL_LOG);
+# the screen says what is being installed and why.
 #
 # Environment: CM_PG_HOST/CM_PG_PORT (default 127.0.0.1:5432),
 # CM_REDIS_HOST/CM_REDIS_PORT (default 127.0.0.1:6379),
@@ -30,6 +33,7 @@ PG_PORT=${CM_PG_PORT:-5432}
 REDIS_HOST=${CM_REDIS_HOST:-127.0.0.1}
 REDIS_PORT=${CM_REDIS_PORT:-6379}
 SERVICE_WAIT=${CM_SERVICE_WAIT:-60}
+INSTALL_LOG=${CM_INSTALL_LOG:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tmp/install.log}
 
 bench=0 tests=0 install=1 start=1
 for arg in "$@"; do
@@ -39,7 +43,7 @@ for arg in "$@"; do
 	--no-start) start=0 ;;
 	--start-only) install=0 ;;
 	-h | --help)
-		sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*)
@@ -109,6 +113,66 @@ wait_until() {
 # ---------------------------------------------------------------------------
 # Installing
 
+# logged runs a command with its output appended to $INSTALL_LOG (dpkg alone
+# prints hundreds of lines); when it fails, the log's tail is shown.
+logged() {
+	mkdir -p "$(dirname "$INSTALL_LOG")"
+	printf '\n$ %s\n' "$*" >>"$INSTALL_LOG"
+	if ! "$@" >>"$INSTALL_LOG" 2>&1; then
+		echo "install-deps: failed: $*; the last lines of $INSTALL_LOG:" >&2
+		tail -n 25 "$INSTALL_LOG" >&2
+		return 1
+	fi
+}
+
+# describe prints what a package is for, shown before it is installed.
+describe() {
+	case $1 in
+	postgresql) echo "PostgreSQL server (the database)" ;;
+	postgresql-client) echo "psql and pg_isready" ;;
+	postgresql-*-postgis-3) echo "PostGIS 3 (map points and turf)" ;;
+	redis-server) echo "Redis server (queues, caches, rate limits)" ;;
+	redis-tools) echo "redis-cli" ;;
+	gcc) echo "C compiler (go test -race needs cgo)" ;;
+	libc6-dev) echo "C library headers (for gcc)" ;;
+	ffmpeg) echo "ffmpeg and ffprobe (video probes and thumbnails)" ;;
+	nginx) echo "nginx (tested with deploy/nginx; its system service is disabled)" ;;
+	wrk) echo "wrk (benchmarks)" ;;
+	chromium) echo "Chromium (the queue dashboard's browser test)" ;;
+	prometheus) echo "Prometheus and promtool (alert and dashboard tests; its system service is disabled)" ;;
+	*) echo "$1" ;;
+	esac
+}
+
+# apt_install installs packages quietly: what and why on the screen, apt's
+# and dpkg's output in the log.
+apt_install() {
+	local p
+	say "installing with apt (output in $INSTALL_LOG):"
+	for p in "$@"; do printf '    %-24s %s\n' "$p" "$(describe "$p")"; done
+	logged as_root env DEBIAN_FRONTEND=noninteractive apt-get update
+	# Other apt users (unattended upgrades) may hold the lock for a while.
+	logged as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+		-o DPkg::Lock::Timeout=300 "$@"
+	for p in "$@"; do
+		case $p in nginx | prometheus) quiet_service "$p" ;; esac
+	done
+}
+
+# quiet_service stops and disables the system service a package we just
+# installed starts on its own (nginx on port 80, prometheus on 9090):
+# Changemaker runs its own instances of them, on their own ports.
+quiet_service() {
+	local name=$1
+	if systemd_running; then
+		logged as_root systemctl disable --now "$name" || true
+	else
+		if have service && [ -e "/etc/init.d/$name" ]; then logged as_root service "$name" stop || true; fi
+		if have update-rc.d && [ -e "/etc/init.d/$name" ]; then logged as_root update-rc.d "$name" disable || true; fi
+	fi
+	say "$name: its system service is stopped and disabled (start it yourself if you want it)"
+}
+
 # missing_packages prints the Debian packages to install, one per line.
 missing_packages() {
 	# The server: any installed PostgreSQL, or one already answering.
@@ -124,6 +188,8 @@ missing_packages() {
 	have nginx || [ -x /usr/sbin/nginx ] || echo nginx
 	if [ "$bench" = 1 ]; then have wrk || echo wrk; fi
 	if [ "$tests" = 1 ]; then have chromium || echo chromium; fi
+	# promtool and prometheus: the alert rules' and the dashboard's tests (deploy/).
+	if [ "$tests" = 1 ]; then have promtool && have prometheus || echo prometheus; fi
 }
 
 install_packages() {
@@ -148,9 +214,7 @@ and Redis on $REDIS_HOST:$REDIS_PORT, and run this script again.
 EOF
 		exit 1
 	fi
-	say "installing with apt: ${need[*]}"
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
+	apt_install "${need[@]}"
 }
 
 # pg_server_major prints the major version of the PostgreSQL server on
@@ -208,11 +272,7 @@ install_postgis() {
 	fi
 	local pkg="postgresql-$major-postgis-3"
 	have apt-get || die "PostGIS 3 for PostgreSQL $major is missing: install it (Debian: $pkg; macOS: brew install postgis) and run this script again"
-	say "installing with apt: $pkg"
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-	# Other apt users (unattended upgrades) may hold the lock for a while.
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		-o DPkg::Lock::Timeout=300 "$pkg"
+	apt_install "$pkg"
 }
 
 install_go_tools() {
@@ -223,12 +283,10 @@ install_go_tools() {
 	if have mailpit || [ -x "$gobin/mailpit" ]; then
 		say "mailpit: present"
 	else
-		say "installing mailpit $MAILPIT_VERSION into $gobin (go install; a minute the first time)"
-		local out
-		if ! out=$(go install "github.com/axllent/mailpit@$MAILPIT_VERSION" 2>&1); then
-			printf '%s\n' "$out" >&2
-			die "go install mailpit failed"
-		fi
+		say "installing mailpit $MAILPIT_VERSION into $gobin with go install (a local mail catcher)."
+		say "  It is compiled from source: this can take several minutes on a first run (output in $INSTALL_LOG)."
+		logged go install "github.com/axllent/mailpit@$MAILPIT_VERSION" || die "go install mailpit failed"
+		say "mailpit: installed"
 	fi
 	# sqlc compiles storage/queries into Go (scripts/sqlc.sh); the version is
 	# pinned because its output is committed and checked. It needs cgo (gcc).

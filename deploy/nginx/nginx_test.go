@@ -12,6 +12,7 @@ import (
 	"mime/multipart"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -49,8 +50,9 @@ func freePort(t *testing.T) int {
 // startNginx runs changemaker.conf with its upstreams pointed at main, media
 // and queues (host:port) and returns nginx's base URL. nginx runs in the
 // foreground with everything (pid, logs, temp files) under a temp prefix and
-// is stopped when the test ends.
-func startNginx(t *testing.T, main, media, queues string) string {
+// is stopped when the test ends. edits are further {from, to} replacements
+// in the file (each must match).
+func startNginx(t *testing.T, main, media, queues string, edits ...[2]string) string {
 	t.Helper()
 	bin := nginxBinary(t)
 	conf, err := os.ReadFile("changemaker.conf")
@@ -70,6 +72,12 @@ func startNginx(t *testing.T, main, media, queues string) string {
 			t.Fatalf("changemaker.conf no longer contains %q; update this test with it", from)
 		}
 		site = strings.ReplaceAll(site, from, to)
+	}
+	for _, e := range edits {
+		if !strings.Contains(site, e[0]) {
+			t.Fatalf("changemaker.conf no longer contains %q; update this test with it", e[0])
+		}
+		site = strings.ReplaceAll(site, e[0], e[1])
 	}
 	prefix := t.TempDir()
 	if err := os.WriteFile(filepath.Join(prefix, "changemaker.conf"), []byte(site), 0o644); err != nil {
@@ -296,4 +304,100 @@ func tmpBytes(root string) int64 {
 		}
 	}
 	return n
+}
+
+// apiError is the APIs' error format, which nginx's own errors must share.
+type apiError struct {
+	Error *struct {
+		Code    string            `json:"code"`
+		Message string            `json:"message"`
+		Details []json.RawMessage `json:"details"`
+	} `json:"error"`
+}
+
+// checkAPIError fails unless status, content type and body are the APIs'
+// JSON error with code.
+func checkAPIError(t *testing.T, what string, res *testenv.Response, status int, code string) {
+	t.Helper()
+	var body apiError
+	if err := json.Unmarshal(res.Body, &body); err != nil || body.Error == nil {
+		t.Fatalf("%s = %d %q, want the JSON error format", what, res.Status, res.Body)
+	}
+	if res.Status != status || body.Error.Code != code || body.Error.Message == "" || body.Error.Details == nil {
+		t.Errorf("%s = %d %s, want %d with code %s, a message and details []", what, res.Status, res.Body, status, code)
+	}
+	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Errorf("%s Content-Type = %q, want application/json", what, ct)
+	}
+}
+
+func TestNginxAnswersItsOwnErrorsInJSON(t *testing.T) {
+	t.Parallel()
+	// No API listens on down; hung accepts connections and never answers.
+	down := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	hung, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { hung.Close() })
+	var held []net.Conn
+	heldDone := make(chan struct{})
+	go func() {
+		defer close(heldDone)
+		for {
+			c, err := hung.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	t.Cleanup(func() {
+		hung.Close()
+		<-heldDone
+		for _, c := range held {
+			c.Close()
+		}
+	})
+	// An API that is up but answers 503 itself, in its own words.
+	own := `{"error":{"code":"unavailable","message":"from the API itself","details":[]}}`
+	media := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadGateway)
+		io.WriteString(w, own)
+	}))
+	t.Cleanup(media.Close)
+
+	// The main API is down; a one-second read timeout (60s in the file)
+	// makes the hung dashboard upstream time out quickly.
+	base := startNginx(t, down, strings.TrimPrefix(media.URL, "http://"), hung.Addr().String(),
+		[2]string{"proxy_read_timeout 60s;", "proxy_read_timeout 1s;"})
+
+	t.Run("a body over the limit is 413 payload_too_large", func(t *testing.T) {
+		res := testenv.SendRaw(t, base, "POST", "/api/auth/login",
+			map[string]string{"Content-Type": "application/json", "Content-Length": fmt.Sprint(2 << 20)},
+			bytes.Repeat([]byte("x"), 2<<20))
+		checkAPIError(t, "POST 2 MiB to /api/auth/login", res, 413, "payload_too_large")
+	})
+	t.Run("an upload declared over 10g is 413 payload_too_large", func(t *testing.T) {
+		res := testenv.SendRaw(t, base, "POST", "/api/media/videos",
+			map[string]string{"Content-Type": "multipart/form-data; boundary=x", "Content-Length": fmt.Sprint(11 << 30)}, nil)
+		checkAPIError(t, "POST 11 GiB to /api/media/videos", res, 413, "payload_too_large")
+	})
+	t.Run("an API that is down is 502 unavailable", func(t *testing.T) {
+		for _, path := range []string{"/api/health", "/api/campaigns", "/"} {
+			res := testenv.SendRaw(t, base, "GET", path, nil, nil)
+			checkAPIError(t, "GET "+path+" with the main API down", res, 502, "unavailable")
+		}
+	})
+	t.Run("an API that does not answer in time is 504 unavailable", func(t *testing.T) {
+		res := testenv.SendRaw(t, base, "GET", "/api/admin/queues", nil, nil)
+		checkAPIError(t, "GET /api/admin/queues with a hung upstream", res, 504, "unavailable")
+	})
+	t.Run("an API's own error passes through untouched", func(t *testing.T) {
+		res := testenv.SendRaw(t, base, "GET", "/api/media/health", nil, nil)
+		if res.Status != 502 || string(res.Body) != own {
+			t.Fatalf("GET /api/media/health = %d %s, want the API's own 502 %s", res.Status, res.Body, own)
+		}
+	})
 }

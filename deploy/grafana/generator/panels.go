@@ -1,0 +1,171 @@
+package main
+
+import (
+	"github.com/grafana/grafana-foundation-sdk/go/cog"
+	"github.com/grafana/grafana-foundation-sdk/go/cog/variants"
+	"github.com/grafana/grafana-foundation-sdk/go/common"
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+	"github.com/grafana/grafana-foundation-sdk/go/prometheus"
+	"github.com/grafana/grafana-foundation-sdk/go/stat"
+	"github.com/grafana/grafana-foundation-sdk/go/timeseries"
+	"github.com/grafana/grafana-foundation-sdk/go/units"
+)
+
+// Every query is built only on metrics the code exports today (README,
+// "Metrics"); deploy/grafana's test runs each one against a Prometheus that
+// scraped a running `changemaker all` and fails on an empty one. Queue
+// metrics are read from Redis by every process that exports them, so they
+// are taken as the max per queue: the same number whatever the number of
+// exporters.
+
+type row struct {
+	title  string
+	panels []panel
+}
+
+type panel struct {
+	title, description string
+	unit               string
+	stat               bool // a single number per series instead of a graph
+	width              uint32
+	queries            []query
+}
+
+type query struct{ expr, legend string }
+
+func (p panel) targets() []cog.Builder[variants.Dataquery] {
+	var ts []cog.Builder[variants.Dataquery]
+	for i, q := range p.queries {
+		ts = append(ts, prometheus.NewDataqueryBuilder().
+			Datasource(datasource()).
+			RefId(string(rune('A'+i))).
+			Expr(q.expr).
+			LegendFormat(q.legend))
+	}
+	return ts
+}
+
+func (p panel) build(id uint32) cog.Builder[dashboard.Panel] {
+	width := p.width
+	if width == 0 {
+		width = 12
+	}
+	if p.stat {
+		return stat.NewPanelBuilder().
+			Id(id).Title(p.title).Description(p.description).Datasource(datasource()).
+			Unit(p.unit).Height(6).Span(width).
+			GraphMode(common.BigValueGraphModeArea).
+			ReduceOptions(common.NewReduceDataOptionsBuilder().Calcs([]string{"lastNotNull"})).
+			Targets(p.targets())
+	}
+	return timeseries.NewPanelBuilder().
+		Id(id).Title(p.title).Description(p.description).Datasource(datasource()).
+		Unit(p.unit).Min(0).Height(8).Span(width).
+		FillOpacity(10).
+		Legend(common.NewVizLegendOptionsBuilder().
+			ShowLegend(true).
+			DisplayMode(common.LegendDisplayModeTable).
+			Placement(common.LegendPlacementBottom).
+			Calcs([]string{"mean", "max", "lastNotNull"})).
+		Targets(p.targets())
+}
+
+func rows() []row {
+	return []row{
+		{title: "HTTP: main API and media API", panels: []panel{
+			{title: "Requests per second, by API and route", unit: units.RequestsPerSecond,
+				description: "job changemaker-api is the main API, changemaker-media the media API; route is the route pattern.",
+				queries:     []query{{`sum by (job, route) (rate(http_request_total[$__rate_interval]))`, "{{job}} {{route}}"}}},
+			{title: "Error answers per second, by route and status (4xx, 5xx)", unit: units.RequestsPerSecond,
+				description: "4xx are mostly clients (404, 401, 429 rate limits); 5xx are ours.",
+				queries:     []query{{`sum by (job, route, status) (rate(http_request_total{status=~"4..|5.."}[$__rate_interval]))`, "{{job}} {{route}} {{status}}"}}},
+			{title: "5xx ratio, by API", unit: units.PercentUnit,
+				description: "Share of requests answered 5xx. Alert ChangemakerHTTP5xxRatioHigh fires above 5% for 5 minutes.",
+				queries:     []query{{`(sum by (job) (rate(http_request_total{status=~"5.."}[$__rate_interval])) or 0 * sum by (job) (rate(http_request_total[$__rate_interval]))) / sum by (job) (rate(http_request_total[$__rate_interval]))`, "{{job}}"}}},
+			{title: "Latency by API (p50, p95, p99)", unit: units.Seconds,
+				queries: []query{
+					{`histogram_quantile(0.50, sum by (job, le) (rate(http_request_duration_seconds_bucket[$__rate_interval])))`, "{{job}} p50"},
+					{`histogram_quantile(0.95, sum by (job, le) (rate(http_request_duration_seconds_bucket[$__rate_interval])))`, "{{job}} p95"},
+					{`histogram_quantile(0.99, sum by (job, le) (rate(http_request_duration_seconds_bucket[$__rate_interval])))`, "{{job}} p99"},
+				}},
+			{title: "Latency p95, by route", unit: units.Seconds, width: 24,
+				queries: []query{{`histogram_quantile(0.95, sum by (job, route, le) (rate(http_request_duration_seconds_bucket[$__rate_interval])))`, "{{job}} {{route}}"}}},
+		}},
+		{title: "Queues", panels: []panel{
+			{title: "Queue size", unit: units.Short,
+				description: "Tasks in each queue, every state but completed.",
+				queries:     []query{{`max by (queue) (asynq_queue_size)`, "{{queue}}"}}},
+			{title: "Queue latency (oldest pending task)", unit: units.Seconds,
+				description: "How long the oldest pending task of each queue has waited. Alert ChangemakerQueueLatencyHigh: over 2 minutes (media: 15) for 5 minutes.",
+				queries:     []query{{`max by (queue) (asynq_queue_latency_seconds)`, "{{queue}}"}}},
+			{title: "Tasks by queue and state", unit: units.Short,
+				description: "retry: waiting to be tried again; archived: out of retries (alert ChangemakerTasksArchived).",
+				queries:     []query{{`max by (queue, state) (asynq_tasks_enqueued_total{state=~"pending|active|scheduled|retry|archived"})`, "{{queue}} {{state}}"}}},
+			{title: "Processed and failed per second, by queue", unit: units.OpsPerSecond,
+				description: "Failed counts attempts that returned an error (alert ChangemakerTasksFailing).",
+				queries: []query{
+					{`max by (queue) (rate(asynq_tasks_processed_total[$__rate_interval]))`, "{{queue}} processed"},
+					{`max by (queue) (rate(asynq_tasks_failed_total[$__rate_interval]))`, "{{queue}} failed"},
+				}},
+		}},
+		{title: "Worker fleets", panels: []panel{
+			{title: "Tasks handled per second, by type and result", unit: units.OpsPerSecond,
+				description: "result: ok, error (retried) or skip (not retried).",
+				queries:     []query{{`sum by (type, result) (rate(cm_tasks_processed_total[$__rate_interval]))`, "{{type}} {{result}}"}}},
+			{title: "Task duration p95, by type", unit: units.Seconds,
+				queries: []query{{`histogram_quantile(0.95, sum by (type, le) (rate(cm_task_duration_seconds_bucket[$__rate_interval])))`, "{{type}}"}}},
+		}},
+		{title: "Influence: email and Represent", panels: []panel{
+			{title: "Campaign emails sent and failed per second", unit: units.OpsPerSecond,
+				description: "Failed: marked FAILED, refused or out of retries. Alert ChangemakerEmailFailureRatioHigh: over 10% for 10 minutes.",
+				queries: []query{
+					{`sum(rate(cm_emails_sent_total[$__rate_interval]))`, "sent"},
+					{`sum(rate(cm_emails_failed_total[$__rate_interval]))`, "failed"},
+				}},
+			{title: "SMTP hand-off time (p50, p95)", unit: units.Seconds,
+				queries: []query{
+					{`histogram_quantile(0.50, sum by (le) (rate(cm_email_send_seconds_bucket[$__rate_interval])))`, "p50"},
+					{`histogram_quantile(0.95, sum by (le) (rate(cm_email_send_seconds_bucket[$__rate_interval])))`, "p95"},
+				}},
+			{title: "Represent API answers per second, by status", unit: units.RequestsPerSecond,
+				description: "status 0: no answer (DNS, refused, timeout); 404: unknown postal code; 503: Represent's rate limit. Alert ChangemakerRepresentUpstreamFailing.",
+				queries:     []query{{`sum by (status) (rate(cm_represent_upstream_requests_total[$__rate_interval]))`, "{{status}}"}}},
+			{title: "Representative lookups per second, by result", unit: units.RequestsPerSecond,
+				description: "hit: fresh cache; miss: waited for the worker; pending: answered 202; unknown: 404; unavailable: 503.",
+				queries:     []query{{`sum by (result) (rate(cm_represent_lookups_total[$__rate_interval]))`, "{{result}}"}}},
+		}},
+		{title: "Media", panels: []panel{
+			{title: "Probes and thumbnails per second", unit: units.OpsPerSecond,
+				description: "ffprobe and ffmpeg runs, failed and timed-out runs included.",
+				queries: []query{
+					{`sum(rate(cm_media_probe_seconds_count[$__rate_interval]))`, "probes"},
+					{`sum(rate(cm_media_thumbnail_seconds_count[$__rate_interval]))`, "thumbnails"},
+				}},
+			{title: "ffprobe and ffmpeg time (p95)", unit: units.Seconds,
+				queries: []query{
+					{`histogram_quantile(0.95, sum by (le) (rate(cm_media_probe_seconds_bucket[$__rate_interval])))`, "probe p95"},
+					{`histogram_quantile(0.95, sum by (le) (rate(cm_media_thumbnail_seconds_bucket[$__rate_interval])))`, "thumbnail p95"},
+				}},
+			{title: "Upload bytes per second", unit: units.BytesPerSecondIEC, width: 8,
+				queries: []query{{`sum(rate(cm_media_upload_bytes_total[$__rate_interval]))`, "stored"}}},
+			{title: "Uploads per second, by container type", unit: units.OpsPerSecond, width: 8,
+				queries: []query{{`sum by (type) (rate(cm_media_uploads_total[$__rate_interval]))`, "{{type}}"}}},
+			{title: "Media disk free (node_exporter)", unit: units.PercentUnit, width: 8,
+				description: "Changemaker exports no disk metric: this is node_exporter's, scraped as job \"node\" on the hosts holding MEDIA_ROOT. Alert ChangemakerMediaDiskNearlyFull: under 10%.",
+				queries:     []query{{`node_filesystem_avail_bytes{job="node", mountpoint=~"/var/lib/changemaker|/var/lib|/var|/", fstype!~"tmpfs|ramfs"} / node_filesystem_size_bytes{job="node", mountpoint=~"/var/lib/changemaker|/var/lib|/var|/", fstype!~"tmpfs|ramfs"}`, "{{instance}} {{mountpoint}}"}}},
+		}},
+		{title: "Processes", panels: []panel{
+			{title: "Targets up, by job", stat: true, unit: units.Short, width: 24,
+				description: "Scrape targets answering, per job. Alert ChangemakerInstanceDown: one down for 2 minutes.",
+				queries:     []query{{`sum by (job) (up{job=~"changemaker.*"})`, "{{job}}"}}},
+			{title: "Resident memory", unit: units.BytesIEC,
+				queries: []query{{`process_resident_memory_bytes{job=~"changemaker.*"}`, "{{job}} {{instance}}"}}},
+			{title: "Go heap in use", unit: units.BytesIEC,
+				queries: []query{{`go_memstats_heap_inuse_bytes{job=~"changemaker.*"}`, "{{job}} {{instance}}"}}},
+			{title: "Goroutines", unit: units.Short,
+				queries: []query{{`go_goroutines{job=~"changemaker.*"}`, "{{job}} {{instance}}"}}},
+			{title: "CPU (cores)", unit: units.Short,
+				queries: []query{{`rate(process_cpu_seconds_total{job=~"changemaker.*"}[$__rate_interval])`, "{{job}} {{instance}}"}}},
+		}},
+	}
+}
