@@ -17,9 +17,10 @@ dev:
 test:
 	./scripts/test.sh
 
-## bench: the wrk benchmarks recorded in docs/benchmarks.md
+## bench: the benchmarks recorded in docs/benchmarks.md (wrk; the kill -9 run)
 bench:
 	./scripts/bench.sh
+	./scripts/bench-killnine.sh
 
 ## generate: compile storage/queries/*.sql into storage/internal/db with sqlc
 generate:

@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -104,26 +103,30 @@ func (s *Store) EmailByID(ctx context.Context, id int64) (CampaignEmail, error) 
 	return emailFromDB(r), notFound(err)
 }
 
-// MarkEmailSent records a delivered email and counts it on its campaign. It
-// reports false when the row was not QUEUED (already sent, or gone).
-func (s *Store) MarkEmailSent(ctx context.Context, id int64, messageID string) (bool, error) {
-	var done bool
-	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		q := queries(tx)
-		campaignID, err := q.MarkEmailSent(ctx, db.MarkEmailSentParams{ID: id, MessageID: messageID})
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("mark email %d sent: %w", id, err)
-		}
-		done = true
-		if err := q.AddEmailCount(ctx, db.AddEmailCountParams{ID: campaignID, N: 1}); err != nil {
-			return fmt.Errorf("count email %d: %w", id, err)
-		}
-		return nil
-	})
-	return done, err
+// MarkEmailSent records a delivered email: the SMTP server accepted it at
+// sentAt. It writes the one row and takes no other lock: the campaign's count
+// follows in ApplyEmailCounts, so concurrent sends of a campaign never queue
+// on its row between the server's 250 and this commit (the window in which a
+// killed worker sends a message twice). It reports false when the row was
+// not QUEUED (already sent, or gone).
+func (s *Store) MarkEmailSent(ctx context.Context, id int64, messageID string, sentAt time.Time) (bool, error) {
+	n, err := s.q().MarkEmailSent(ctx, db.MarkEmailSentParams{ID: id, MessageID: messageID, SentAt: &sentAt})
+	if err != nil {
+		return false, fmt.Errorf("mark email %d sent: %w", id, err)
+	}
+	return n == 1, nil
+}
+
+// ApplyEmailCounts folds SENT emails not yet counted into their campaigns'
+// email_count, up to limit rows, and returns how many it counted. Each row is
+// counted once (its flag clears in the same transaction as the bump); runs
+// side by side skip each other's rows.
+func (s *Store) ApplyEmailCounts(ctx context.Context, limit int) (int, error) {
+	n, err := s.q().ApplyEmailCounts(ctx, int64(limit))
+	if err != nil {
+		return 0, fmt.Errorf("apply campaign email counts: %w", err)
+	}
+	return int(n), nil
 }
 
 // RecordEmailAttempt notes a failed attempt; final marks the row FAILED.

@@ -28,7 +28,8 @@ type SMTPServer struct {
 
 	mu       sync.Mutex
 	messages []SMTPMessage
-	failures []error // answered to the next DATA commands, one each
+	failures []error       // answered to the next DATA commands, one each
+	hold     time.Duration // see HoldAfterData
 }
 
 // SMTPMessage is one accepted message.
@@ -38,6 +39,8 @@ type SMTPMessage struct {
 	Raw    []byte
 	Header mail.Header
 	Body   string
+	// AcceptedAt is when the server answered 250 to the end of DATA.
+	AcceptedAt time.Time
 }
 
 // NewSMTPServer starts a server on a loopback port, stopped when t ends.
@@ -81,6 +84,15 @@ func (s *SMTPServer) FailNext(code int, times int) {
 	}
 }
 
+// HoldAfterData makes the server stall d after each message it accepts,
+// before answering the client's next command (RSET or QUIT), as a slow or
+// distant server does: what a client does after the 250 then visibly lags it.
+func (s *SMTPServer) HoldAfterData(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hold = d
+}
+
 // Messages returns what the server has accepted so far.
 func (s *SMTPServer) Messages() []SMTPMessage {
 	s.mu.Lock()
@@ -99,9 +111,18 @@ type smtpSession struct {
 	srv  *SMTPServer
 	from string
 	to   []string
+	hold time.Duration // owed after the message just accepted
 }
 
-func (x *smtpSession) Reset()        { x.from, x.to = "", nil }
+// Reset runs after each DATA and on RSET, before the server answers the
+// client's next command: where HoldAfterData stalls.
+func (x *smtpSession) Reset() {
+	x.from, x.to = "", nil
+	if d := x.hold; d > 0 {
+		x.hold = 0
+		time.Sleep(d)
+	}
+}
 func (x *smtpSession) Logout() error { return nil }
 
 func (x *smtpSession) Mail(from string, _ *smtp.MailOptions) error {
@@ -134,7 +155,9 @@ func (x *smtpSession) Data(r io.Reader) error {
 	m.Header = parsed.Header
 	body, _ := io.ReadAll(parsed.Body)
 	m.Body = string(body)
+	m.AcceptedAt = time.Now()
 	x.srv.messages = append(x.srv.messages, m)
+	x.hold = x.srv.hold
 	return nil
 }
 

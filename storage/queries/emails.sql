@@ -1,5 +1,6 @@
--- Constituent emails. SMTP rows count on their campaign when sent, MAILTO
--- rows when recorded.
+-- Constituent emails. MAILTO rows count on their campaign when recorded;
+-- SMTP rows are flagged count_pending when sent and counted apart, in
+-- batches (ApplyEmailCounts), so marking one SENT writes only its own row.
 
 -- name: InsertEmail :one
 INSERT INTO campaign_emails (campaign_id, method, status, sender_name, sender_email, postal_code,
@@ -16,11 +17,24 @@ UPDATE campaigns SET email_count = email_count + @n::integer WHERE id = @id;
 -- name: EmailByID :one
 SELECT * FROM campaign_emails WHERE id = @id;
 
--- name: MarkEmailSent :one
-UPDATE campaign_emails SET status = 'SENT', message_id = @message_id, sent_at = now(), attempts = attempts + 1,
-    last_error = '', updated_at = now()
-WHERE id = @id AND status = 'QUEUED'
-RETURNING campaign_id;
+-- name: MarkEmailSent :execrows
+UPDATE campaign_emails SET status = 'SENT', message_id = @message_id, sent_at = @sent_at, attempts = attempts + 1,
+    last_error = '', count_pending = true, updated_at = now()
+WHERE id = @id AND status = 'QUEUED';
+
+-- name: ApplyEmailCounts :one
+WITH picked AS (
+    SELECT id FROM campaign_emails WHERE count_pending LIMIT @max_rows::bigint FOR UPDATE SKIP LOCKED
+), done AS (
+    UPDATE campaign_emails e SET count_pending = false FROM picked WHERE e.id = picked.id
+    RETURNING e.campaign_id
+), totals AS (
+    SELECT campaign_id, count(*)::integer AS n FROM done GROUP BY campaign_id
+), bumped AS (
+    UPDATE campaigns c SET email_count = c.email_count + totals.n FROM totals WHERE c.id = totals.campaign_id
+    RETURNING c.id
+)
+SELECT COALESCE(sum(n), 0)::bigint AS counted FROM totals;
 
 -- name: RecordEmailAttempt :exec
 UPDATE campaign_emails SET attempts = attempts + 1, last_error = @last_error, status = @status, updated_at = now()

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/textproto"
 	"strings"
 	"time"
 
@@ -24,8 +25,8 @@ import (
 // Delivery is at least once. A worker that crashes after the SMTP server
 // accepted a message but before the row is marked SENT leaves the task to
 // asynq's lease recovery, which runs it again: that message is sent twice.
-// The window is the few milliseconds between the server's 250 reply and the
-// UPDATE; both copies carry the same Message-ID (derived from the row ID),
+// The window is the time between the server's 250 reply to the end of DATA
+// and the commit of the one-row UPDATE (measured in docs/influence.md); both copies carry the same Message-ID (derived from the row ID),
 // so mail clients and many servers fold them into one.
 type Handler struct {
 	Store   *storage.Store
@@ -91,7 +92,11 @@ func (m mailer) domain() string {
 	return "changemaker.local"
 }
 
-func (m mailer) send(ctx context.Context, msg *mail.Msg) error {
+// send delivers msg and returns when the SMTP server accepted it: the moment
+// it answered 250 to the end of DATA. That is when the message is out, so it
+// is the time recorded as sent_at; the RSET and QUIT that follow are not
+// waited on by the caller's clock.
+func (m mailer) send(ctx context.Context, msg *mail.Msg) (time.Time, error) {
 	opts := []mail.Option{mail.WithPort(m.port), mail.WithTimeout(m.timeout)}
 	switch m.tls {
 	case "tls":
@@ -110,16 +115,54 @@ func (m mailer) send(ctx context.Context, msg *mail.Msg) error {
 	}
 	client, err := mail.NewClient(m.host, opts...)
 	if err != nil {
-		return fmt.Errorf("smtp client: %w", err)
+		return time.Time{}, fmt.Errorf("smtp client: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, m.timeout)
 	defer cancel()
-	return client.DialAndSendWithContext(ctx, msg)
+	conn, err := client.DialToSMTPClientWithContext(ctx)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("smtp dial: %w", err)
+	}
+	// QUIT is a courtesy once the message is accepted (or refused): its
+	// failure changes nothing.
+	defer client.CloseWithSMTPClient(conn) //nolint:errcheck
+	from, err := msg.GetSender(false)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("smtp sender: %w", err)
+	}
+	rcpts, err := msg.GetRecipients()
+	if err != nil {
+		return time.Time{}, fmt.Errorf("smtp recipients: %w", err)
+	}
+	if err := conn.Mail(from); err != nil {
+		return time.Time{}, fmt.Errorf("smtp MAIL FROM: %w", err)
+	}
+	for _, to := range rcpts {
+		if err := conn.Rcpt(to); err != nil {
+			return time.Time{}, fmt.Errorf("smtp RCPT TO: %w", err)
+		}
+	}
+	w, err := conn.Data()
+	if err != nil {
+		return time.Time{}, fmt.Errorf("smtp DATA: %w", err)
+	}
+	if _, err := msg.WriteTo(w); err != nil {
+		w.Close()
+		return time.Time{}, fmt.Errorf("smtp write message: %w", err)
+	}
+	if err := w.Close(); err != nil { // reads the server's answer to the end of DATA
+		return time.Time{}, fmt.Errorf("smtp end of DATA: %w", err)
+	}
+	return time.Now(), nil
 }
 
 // permanent reports whether the server refused the message for good (a 5xx
 // reply): retrying cannot help.
 func permanent(err error) bool {
+	var pe *textproto.Error
+	if errors.As(err, &pe) {
+		return pe.Code >= 500 && pe.Code < 600
+	}
 	var se *mail.SendError
 	if errors.As(err, &se) {
 		code := se.ErrorCode()
@@ -197,7 +240,7 @@ func (e *Handler) Send(ctx context.Context, t *asynq.Task) error {
 	msg.SetBodyString(mail.TypeTextPlain, Render(row.Body, row, camp.Title))
 
 	start := time.Now()
-	err = m.send(ctx, msg)
+	accepted, err := m.send(ctx, msg)
 	e.Metrics.observeSend(time.Since(start), err)
 	if err != nil {
 		retry, _ := asynq.GetRetryCount(ctx)
@@ -210,7 +253,7 @@ func (e *Handler) Send(ctx context.Context, t *asynq.Task) error {
 		}
 		return fmt.Errorf("send email %d: %w", p.EmailID, err)
 	}
-	if _, err := e.Store.MarkEmailSent(context.WithoutCancel(ctx), row.ID, "<"+msgID+">"); err != nil {
+	if _, err := e.Store.MarkEmailSent(context.WithoutCancel(ctx), row.ID, "<"+msgID+">", accepted); err != nil {
 		// The message is out; retrying would send it again. Log loudly, and
 		// let the archived task's error tell the sweeper it was accepted
 		// (Postgres, where we would say so, is what just failed).
@@ -290,7 +333,7 @@ func (e *Handler) VerifyResponse(ctx context.Context, t *asynq.Task) error {
 	msg.SetBodyString(mail.TypeTextPlain, fmt.Sprintf(
 		"Thank you for sharing %s's response on \"%s\".\n\nConfirm it by opening this link (valid 30 days):\n\n%s\n\n"+
 			"If you did not post a response, ignore this email.\n", r.RepresentativeName, camp.Title, link))
-	if err := m.send(ctx, msg); err != nil {
+	if _, err := m.send(ctx, msg); err != nil {
 		if permanent(err) {
 			return e.verificationFailed(ctx, r.ID, fmt.Errorf("verify response %d: %v: %w", r.ID, err, asynq.SkipRetry))
 		}
@@ -322,7 +365,8 @@ func (e *Handler) verificationFailed(ctx context.Context, id int64, err error) e
 }
 
 // Sweep handles email:sweep: it enqueues QUEUED rows untouched for
-// OlderThanSeconds, and verification emails that never went out. A row whose
+// OlderThanSeconds, and verification emails that never went out, then counts
+// the emails sent since the last sweep on their campaigns. A row whose
 // task is still live answers asynq.ErrTaskIDConflict and is left alone, so
 // sweeping never sends twice; a row whose task is archived is repaired (see
 // repairStuck).
@@ -406,7 +450,25 @@ func (e *Handler) Sweep(ctx context.Context, t *asynq.Task) error {
 		e.Log.Info("sweeper repaired queued rows", "enqueued", enqueued, "marked_failed", failed,
 			"marked_sent", sent, "queued_rows", len(ids))
 	}
-	return nil
+	return e.applyCounts(ctx)
+}
+
+// countBatch bounds one transaction of ApplyEmailCounts, so a large backlog
+// holds each campaign row only briefly.
+const countBatch = 2000
+
+// applyCounts folds the emails sent since the last sweep into their
+// campaigns' counts (see storage.Store.MarkEmailSent for why sending does not).
+func (e *Handler) applyCounts(ctx context.Context) error {
+	for {
+		n, err := e.Store.ApplyEmailCounts(ctx, countBatch)
+		if err != nil {
+			return fmt.Errorf("sweep: %w", err)
+		}
+		if n < countBatch {
+			return nil
+		}
+	}
 }
 
 // repairStuckVerification handles an unsent verification whose task ID is
@@ -498,7 +560,13 @@ func (e *Handler) repairStuck(ctx context.Context, id int64, info *asynq.TaskInf
 	if msgID, accepted := acceptedMessageID(info.LastErr); accepted {
 		// The SMTP server took it; only marking the row failed. FAILED would
 		// invite an admin retry, and with it a second copy.
-		ok, err := e.Store.MarkEmailSent(ctx, id, msgID)
+		// The archive time is the closest we know to the acceptance: the
+		// worker archived the task right after the server's 250.
+		sentAt := info.LastFailedAt
+		if sentAt.IsZero() {
+			sentAt = time.Now()
+		}
+		ok, err := e.Store.MarkEmailSent(ctx, id, msgID, sentAt)
 		if err != nil || !ok {
 			return repairNone, err
 		}

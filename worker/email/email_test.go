@@ -214,3 +214,40 @@ func TestRender(t *testing.T) {
 		t.Errorf("Render = %q, want %q", got, want)
 	}
 }
+
+// TestSentAtIsTheSMTPAcceptance: sent_at is when the SMTP server answered 250
+// to the end of DATA, not when the worker got round to committing (after
+// RSET and QUIT, behind any wait on the database): a message is out at its
+// 250, and the gap is the duplicate window docs/influence.md measures.
+func TestSentAtIsTheSMTPAcceptance(t *testing.T) {
+	t.Parallel()
+	env := influencetest.New(t)
+	ctx := context.Background()
+	const hold = 1500 * time.Millisecond
+	env.SMTP.HoldAfterData(hold)
+	owner := env.CreateUser(storage.RoleInfluenceAdmin, "")
+	camp := env.CreateCampaign(t, owner.ID)
+	rows, err := env.Store.InsertEmails(ctx, []storage.CampaignEmail{{CampaignID: camp.ID, Method: storage.MethodSMTP,
+		Status: storage.EmailQueued, SenderName: "Chris", SenderEmail: "chris@home.example",
+		RecipientKind: storage.RecipientRepresentative, RecipientName: "Jane Federal",
+		RecipientEmail: "jane@parl.example", Subject: "Hello", Body: "Dear Jane"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	em := &email.Handler{Store: env.Store, Config: env.Config, Log: testenv.Logger(t)}
+	task, _ := tasks.NewSendEmail(tasks.SendEmail{EmailID: rows[0].ID})
+	if err := em.Send(ctx, task); err != nil {
+		t.Fatal(err)
+	}
+	msgs := env.SMTP.Messages()
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages, want 1", len(msgs))
+	}
+	row, _ := env.Store.EmailByID(ctx, rows[0].ID)
+	if row.Status != storage.EmailSent || row.SentAt == nil {
+		t.Fatalf("row = %s sent at %v, want SENT", row.Status, row.SentAt)
+	}
+	if gap := row.SentAt.Sub(msgs[0].AcceptedAt); gap < -hold/3 || gap > hold/3 {
+		t.Errorf("sent_at is %v after the server's 250, want the 250 itself (the server then stalled %v)", gap, hold)
+	}
+}

@@ -24,6 +24,28 @@ func (q *Queries) AddEmailCount(ctx context.Context, arg AddEmailCountParams) er
 	return err
 }
 
+const applyEmailCounts = `-- name: ApplyEmailCounts :one
+WITH picked AS (
+    SELECT id FROM campaign_emails WHERE count_pending LIMIT $1::bigint FOR UPDATE SKIP LOCKED
+), done AS (
+    UPDATE campaign_emails e SET count_pending = false FROM picked WHERE e.id = picked.id
+    RETURNING e.campaign_id
+), totals AS (
+    SELECT campaign_id, count(*)::integer AS n FROM done GROUP BY campaign_id
+), bumped AS (
+    UPDATE campaigns c SET email_count = c.email_count + totals.n FROM totals WHERE c.id = totals.campaign_id
+    RETURNING c.id
+)
+SELECT COALESCE(sum(n), 0)::bigint AS counted FROM totals
+`
+
+func (q *Queries) ApplyEmailCounts(ctx context.Context, maxRows int64) (int64, error) {
+	row := q.db.QueryRow(ctx, applyEmailCounts, maxRows)
+	var counted int64
+	err := row.Scan(&counted)
+	return counted, err
+}
+
 const countEmails = `-- name: CountEmails :one
 SELECT count(*) FROM campaign_emails
 WHERE campaign_id = $1 AND ($2::text IS NULL OR status = $2)
@@ -42,7 +64,7 @@ func (q *Queries) CountEmails(ctx context.Context, arg CountEmailsParams) (int64
 }
 
 const emailByID = `-- name: EmailByID :one
-SELECT id, campaign_id, method, status, sender_name, sender_email, postal_code, recipient_kind, recipient_name, recipient_title, recipient_district, recipient_level, recipient_email, subject, body, attempts, last_error, message_id, sent_at, created_at, updated_at FROM campaign_emails WHERE id = $1
+SELECT id, campaign_id, method, status, sender_name, sender_email, postal_code, recipient_kind, recipient_name, recipient_title, recipient_district, recipient_level, recipient_email, subject, body, attempts, last_error, message_id, sent_at, created_at, updated_at, count_pending FROM campaign_emails WHERE id = $1
 `
 
 func (q *Queries) EmailByID(ctx context.Context, id int64) (CampaignEmail, error) {
@@ -70,6 +92,7 @@ func (q *Queries) EmailByID(ctx context.Context, id int64) (CampaignEmail, error
 		&i.SentAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.CountPending,
 	)
 	return i, err
 }
@@ -132,7 +155,7 @@ INSERT INTO campaign_emails (campaign_id, method, status, sender_name, sender_em
 VALUES ($1, $2, $3, $4, $5, $6,
     $7, $8, $9, $10, $11,
     $12, $13, $14)
-RETURNING id, campaign_id, method, status, sender_name, sender_email, postal_code, recipient_kind, recipient_name, recipient_title, recipient_district, recipient_level, recipient_email, subject, body, attempts, last_error, message_id, sent_at, created_at, updated_at
+RETURNING id, campaign_id, method, status, sender_name, sender_email, postal_code, recipient_kind, recipient_name, recipient_title, recipient_district, recipient_level, recipient_email, subject, body, attempts, last_error, message_id, sent_at, created_at, updated_at, count_pending
 `
 
 type InsertEmailParams struct {
@@ -152,8 +175,9 @@ type InsertEmailParams struct {
 	Body              string
 }
 
-// Constituent emails. SMTP rows count on their campaign when sent, MAILTO
-// rows when recorded.
+// Constituent emails. MAILTO rows count on their campaign when recorded;
+// SMTP rows are flagged count_pending when sent and counted apart, in
+// batches (ApplyEmailCounts), so marking one SENT writes only its own row.
 func (q *Queries) InsertEmail(ctx context.Context, arg InsertEmailParams) (CampaignEmail, error) {
 	row := q.db.QueryRow(ctx, insertEmail,
 		arg.CampaignID,
@@ -194,12 +218,13 @@ func (q *Queries) InsertEmail(ctx context.Context, arg InsertEmailParams) (Campa
 		&i.SentAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.CountPending,
 	)
 	return i, err
 }
 
 const listEmails = `-- name: ListEmails :many
-SELECT id, campaign_id, method, status, sender_name, sender_email, postal_code, recipient_kind, recipient_name, recipient_title, recipient_district, recipient_level, recipient_email, subject, body, attempts, last_error, message_id, sent_at, created_at, updated_at FROM campaign_emails
+SELECT id, campaign_id, method, status, sender_name, sender_email, postal_code, recipient_kind, recipient_name, recipient_title, recipient_district, recipient_level, recipient_email, subject, body, attempts, last_error, message_id, sent_at, created_at, updated_at, count_pending FROM campaign_emails
 WHERE campaign_id = $1 AND ($2::text IS NULL OR status = $2)
 ORDER BY created_at DESC, id DESC
 LIMIT $4::bigint OFFSET $3::bigint
@@ -248,6 +273,7 @@ func (q *Queries) ListEmails(ctx context.Context, arg ListEmailsParams) ([]Campa
 			&i.SentAt,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.CountPending,
 		); err != nil {
 			return nil, err
 		}
@@ -259,23 +285,24 @@ func (q *Queries) ListEmails(ctx context.Context, arg ListEmailsParams) ([]Campa
 	return items, nil
 }
 
-const markEmailSent = `-- name: MarkEmailSent :one
-UPDATE campaign_emails SET status = 'SENT', message_id = $1, sent_at = now(), attempts = attempts + 1,
-    last_error = '', updated_at = now()
-WHERE id = $2 AND status = 'QUEUED'
-RETURNING campaign_id
+const markEmailSent = `-- name: MarkEmailSent :execrows
+UPDATE campaign_emails SET status = 'SENT', message_id = $1, sent_at = $2, attempts = attempts + 1,
+    last_error = '', count_pending = true, updated_at = now()
+WHERE id = $3 AND status = 'QUEUED'
 `
 
 type MarkEmailSentParams struct {
 	MessageID string
+	SentAt    *time.Time
 	ID        int64
 }
 
 func (q *Queries) MarkEmailSent(ctx context.Context, arg MarkEmailSentParams) (int64, error) {
-	row := q.db.QueryRow(ctx, markEmailSent, arg.MessageID, arg.ID)
-	var campaign_id int64
-	err := row.Scan(&campaign_id)
-	return campaign_id, err
+	result, err := q.db.Exec(ctx, markEmailSent, arg.MessageID, arg.SentAt, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const queuedEmailIDs = `-- name: QueuedEmailIDs :many
@@ -329,7 +356,7 @@ func (q *Queries) RecordEmailAttempt(ctx context.Context, arg RecordEmailAttempt
 const requeueFailedEmail = `-- name: RequeueFailedEmail :one
 UPDATE campaign_emails SET status = 'QUEUED', last_error = '', updated_at = now()
 WHERE id = $1 AND campaign_id = $2 AND status = 'FAILED' AND method = 'SMTP'
-RETURNING id, campaign_id, method, status, sender_name, sender_email, postal_code, recipient_kind, recipient_name, recipient_title, recipient_district, recipient_level, recipient_email, subject, body, attempts, last_error, message_id, sent_at, created_at, updated_at
+RETURNING id, campaign_id, method, status, sender_name, sender_email, postal_code, recipient_kind, recipient_name, recipient_title, recipient_district, recipient_level, recipient_email, subject, body, attempts, last_error, message_id, sent_at, created_at, updated_at, count_pending
 `
 
 type RequeueFailedEmailParams struct {
@@ -362,6 +389,7 @@ func (q *Queries) RequeueFailedEmail(ctx context.Context, arg RequeueFailedEmail
 		&i.SentAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.CountPending,
 	)
 	return i, err
 }

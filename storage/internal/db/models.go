@@ -70,6 +70,7 @@ type CampaignEmail struct {
 	SentAt            *time.Time
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
+	CountPending      bool
 }
 
 type CampaignRecipient struct {
