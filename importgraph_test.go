@@ -102,10 +102,11 @@ func violations(pkgs []goPackage) []string {
 }
 
 // isStandard says whether an import path belongs to the standard library:
-// its first element has no dot.
+// its first element has no dot, and it is not one of ours (whose module
+// path has no dot either).
 func isStandard(path string) bool {
 	first, _, _ := strings.Cut(path, "/")
-	return !strings.Contains(first, ".")
+	return !strings.Contains(first, ".") && !under(path, module)
 }
 
 func loadGraph(t *testing.T) []goPackage {
