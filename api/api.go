@@ -85,8 +85,29 @@ func (d Deps) health(service string) *httpx.Health {
 		Redis: httpx.RedisPinger{Client: d.Redis}}
 }
 
-func (d Deps) authHandler(c common) *auth.Handler {
-	return &auth.Handler{
+// module is what every module's New returns, so all are assembled one way.
+type module interface{ Routes(r fiber.Router) }
+
+// modules mounts modules on r in order and keeps the first error, so a
+// list of New calls reads as the list of modules.
+type modules struct {
+	r   fiber.Router
+	err error
+}
+
+func (m *modules) add(h module, err error) {
+	if m.err != nil {
+		return
+	}
+	if err != nil {
+		m.err = fmt.Errorf("build a module: %w", err)
+		return
+	}
+	h.Routes(m.r)
+}
+
+func (d Deps) authOptions(c common) auth.Options {
+	return auth.Options{
 		Store: d.Store, Tokens: c.tokens, Auth: c.auth, Limiter: c.limiter, Log: d.Log,
 		RefreshSecret: []byte(d.Config.JWTRefreshSecret), BcryptCost: d.BcryptCost,
 		LoginLimit:    httpx.Limit{Name: "login", Max: d.Config.LoginRateLimit, Window: d.Config.LoginRateWindow},
@@ -103,16 +124,18 @@ func NewMain(d Deps) (*App, error) {
 	r.Get("/health", d.health("main").Handler)
 	r.Get("/metrics", c.metrics.Handler())
 	r.Get("/openapi.json", openapi.MustHandler(openapi.Main))
-	if err := d.authHandler(c).Routes(r); err != nil {
-		return nil, fmt.Errorf("auth routes: %w", err)
-	}
-	(&users.Handler{Store: d.Store, Auth: c.auth, BcryptCost: d.BcryptCost}).Routes(r)
 	box, err := storage.NewSecretBox(d.Config.EncryptionKey)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("open the settings secret box: %w", err)
 	}
-	(&settings.Handler{Store: d.Store, Auth: c.auth, Box: box}).Routes(r)
-	d.influenceRoutes(r, c)
+	m := &modules{r: r}
+	m.add(auth.New(d.authOptions(c)))
+	m.add(users.New(users.Options{Store: d.Store, Auth: c.auth, BcryptCost: d.BcryptCost}))
+	m.add(settings.New(settings.Options{Store: d.Store, Auth: c.auth, Box: box}))
+	d.influenceRoutes(m, c)
+	if m.err != nil {
+		return nil, m.err
+	}
 	dash := queues.Mount(app, c.auth, d.AsynqRedis)
 	return &App{App: app, closers: []func() error{dash.Close}}, nil
 }
@@ -120,20 +143,21 @@ func NewMain(d Deps) (*App, error) {
 // influenceRoutes mounts campaigns, the representative lookup and the response
 // wall. The public routes answer 404 feature_disabled while the settings'
 // enableInfluence is off; the admin routes keep working.
-func (d Deps) influenceRoutes(r fiber.Router, c common) {
+func (d Deps) influenceRoutes(m *modules, c common) {
 	ic := d.Config.Influence
 	feature := &httpx.FeatureSwitch{Settings: d.Store, Feature: "campaigns", TTL: ic.ToggleCacheTTL, Log: d.Log,
 		On: func(st storage.Settings) bool { return st.EnableInfluence }}
 	for _, prefix := range []string{"/public/campaigns", "/public/representatives", "/public/responses"} {
-		r.Use(prefix, feature.Require()) // before the routes, so it runs first
+		m.r.Use(prefix, feature.Require()) // before the routes, so it runs first
 	}
-	(&campaigns.Handler{Store: d.Store, Auth: c.auth, Limiter: c.limiter, Queue: d.Queue,
-		Inspector: d.Inspector, Config: ic, Log: d.Log}).Routes(r)
-	(&representatives.Handler{Store: d.Store, Redis: d.Redis, Auth: c.auth, Limiter: c.limiter, Queue: d.Queue,
-		Inspector: d.Inspector, Config: ic, Log: d.Log}).Routes(r, c.metrics.Registry)
-	(&responses.Handler{Store: d.Store, Auth: c.auth, Limiter: c.limiter, Queue: d.Queue, Config: ic,
-		TokenKey: storage.ResponseTokenKey(d.Config.EncryptionKey), VoterSalt: storage.UpvoteSalt(d.Config.EncryptionKey),
-		Log: d.Log}).Routes(r)
+	m.add(campaigns.New(campaigns.Options{Store: d.Store, Auth: c.auth, Limiter: c.limiter, Queue: d.Queue,
+		Inspector: d.Inspector, Config: ic, Log: d.Log}))
+	m.add(representatives.New(representatives.Options{Store: d.Store, Redis: d.Redis, Auth: c.auth,
+		Limiter: c.limiter, Queue: d.Queue, Inspector: d.Inspector, Config: ic, Log: d.Log,
+		Registry: c.metrics.Registry}))
+	m.add(responses.New(responses.Options{Store: d.Store, Auth: c.auth, Limiter: c.limiter, Queue: d.Queue,
+		Config: ic, TokenKey: storage.ResponseTokenKey(d.Config.EncryptionKey),
+		VoterSalt: storage.UpvoteSalt(d.Config.EncryptionKey), Log: d.Log}))
 }
 
 // NewMedia builds the media API: health and metrics at the root and under
@@ -165,7 +189,7 @@ func NewMedia(d Deps) (*App, error) {
 		Auth: c.auth, Limiter: c.limiter, Registry: c.metrics.Registry, Log: d.Log,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("media routes: %w", err)
+		return nil, fmt.Errorf("build the media module: %w", err)
 	}
 	mh.Routes(r)
 	return &App{App: app, closers: []func() error{mh.Close}}, nil
@@ -180,8 +204,9 @@ func NewQueues(d Deps) (*App, error) {
 	r := app.Group("/api")
 	r.Get("/health", d.health("queues").Handler)
 	r.Get("/metrics", c.metrics.Handler())
-	if err := d.authHandler(c).Routes(r); err != nil {
-		return nil, fmt.Errorf("auth routes: %w", err)
+	m := &modules{r: r}
+	if m.add(auth.New(d.authOptions(c))); m.err != nil {
+		return nil, m.err
 	}
 	dash := queues.Mount(app, c.auth, d.AsynqRedis)
 	return &App{App: app, closers: []func() error{dash.Close}}, nil

@@ -8,15 +8,15 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"changemaker/internal/asynqconn"
 	"changemaker/internal/testenv"
 	"changemaker/scheduler"
-	"changemaker/storage"
 )
 
 func TestEntriesAreValid(t *testing.T) {
 	t.Parallel()
 	ropt := testenv.Redis(t)
-	s := asynq.NewScheduler(storage.AsynqRedis(ropt), nil)
+	s := asynq.NewScheduler(asynqconn.FromRedis(ropt), nil)
 	entries := scheduler.Entries()
 	if len(entries) == 0 {
 		t.Fatal("no periodic tasks")
@@ -45,7 +45,7 @@ func TestOnlyOneSchedulerLeads(t *testing.T) {
 	for i := range 2 {
 		ctxs[i], cancels[i] = context.WithCancel(context.Background())
 		go func() {
-			done[i] <- scheduler.Run(ctxs[i], scheduler.Options{Redis: storage.AsynqRedis(ropt), RedisCli: rdb, Log: log,
+			done[i] <- scheduler.Run(ctxs[i], scheduler.Options{Redis: asynqconn.FromRedis(ropt), RedisCli: rdb, Log: log,
 				LeaseTTL: 600 * time.Millisecond, OnLeading: func() { leading[i].Add(1) }})
 		}()
 	}

@@ -3,7 +3,6 @@ package storage
 import (
 	"fmt"
 
-	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -17,21 +16,4 @@ func RedisOptions(redisURL string, poolSize int) (*redis.Options, error) {
 		opt.PoolSize = poolSize
 	}
 	return opt, nil
-}
-
-// AsynqRedis turns parsed options into asynq's connection option, so asynq and
-// the rest of the process talk to the same server and database.
-func AsynqRedis(opt *redis.Options) asynq.RedisClientOpt {
-	return asynq.RedisClientOpt{
-		Network:      opt.Network,
-		Addr:         opt.Addr,
-		Username:     opt.Username,
-		Password:     opt.Password,
-		DB:           opt.DB,
-		DialTimeout:  opt.DialTimeout,
-		ReadTimeout:  opt.ReadTimeout,
-		WriteTimeout: opt.WriteTimeout,
-		PoolSize:     opt.PoolSize,
-		TLSConfig:    opt.TLSConfig,
-	}
 }

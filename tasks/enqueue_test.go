@@ -9,9 +9,9 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"changemaker/internal/asynqconn"
 	"changemaker/internal/asynqlog"
 	"changemaker/internal/testenv"
-	"changemaker/storage"
 	"changemaker/tasks"
 )
 
@@ -19,7 +19,7 @@ import (
 // with the ID held by a task in each state asynq can leave it in.
 func TestEnqueueUnique(t *testing.T) {
 	t.Parallel()
-	conn := storage.AsynqRedis(testenv.Redis(t))
+	conn := asynqconn.FromRedis(testenv.Redis(t))
 	client := asynq.NewClient(conn)
 	t.Cleanup(func() { client.Close() })
 	inspector := asynq.NewInspector(conn)

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"changemaker/internal/asynqconn"
 	"changemaker/internal/testenv"
 	"changemaker/storage"
 	"changemaker/tasks"
@@ -22,7 +23,7 @@ import (
 func TestGracefulShutdownHandsLongTaskBack(t *testing.T) {
 	t.Parallel()
 	ropt := testenv.Redis(t)
-	conn := storage.AsynqRedis(ropt)
+	conn := asynqconn.FromRedis(ropt)
 	client := asynq.NewClient(conn)
 	defer client.Close()
 	inspector := asynq.NewInspector(conn)

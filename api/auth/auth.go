@@ -25,6 +25,14 @@ const RefreshTokenTTL = 7 * 24 * time.Hour
 
 // Handler serves /api/auth.
 type Handler struct {
+	Options
+	// dummyHash is compared against when the email is unknown, so that an
+	// unknown email and a wrong password take the same time.
+	dummyHash string
+}
+
+// Options are what the auth module needs.
+type Options struct {
 	Store         *storage.Store
 	Tokens        *httpx.Tokens
 	Auth          *httpx.Auth
@@ -35,26 +43,25 @@ type Handler struct {
 	LoginLimit    httpx.Limit // applied per IP and per email
 	RegisterLimit httpx.Limit // applied per IP
 	SecureCookies bool
+}
 
-	// dummyHash is compared against when the email is unknown, so that an
-	// unknown email and a wrong password take the same time.
-	dummyHash string
+// New builds the module; it hashes the dummy password at BcryptCost.
+func New(o Options) (*Handler, error) {
+	dummy, err := password.Hash("not-a-real-password-at-all", o.BcryptCost)
+	if err != nil {
+		return nil, fmt.Errorf("hash the dummy password: %w", err)
+	}
+	return &Handler{Options: o, dummyHash: dummy}, nil
 }
 
 // Routes mounts the module on r (the /api group).
-func (h *Handler) Routes(r fiber.Router) error {
-	dummy, err := password.Hash("not-a-real-password-at-all", h.BcryptCost)
-	if err != nil {
-		return err
-	}
-	h.dummyHash = dummy
+func (h *Handler) Routes(r fiber.Router) {
 	g := r.Group("/auth")
 	g.Post("/register", h.register)
 	g.Post("/login", h.login)
 	g.Post("/refresh", h.refresh)
 	g.Post("/logout", h.logout)
 	g.Get("/me", h.Auth.Require(), h.me)
-	return nil
 }
 
 type credentials struct {

@@ -28,6 +28,12 @@ const (
 
 // Handler serves /api/campaigns and /api/public/campaigns.
 type Handler struct {
+	Options
+	pages *pageCache // public pages; nil when Config.PageCacheTTL is 0
+}
+
+// Options are what the campaigns module needs.
+type Options struct {
 	Store     *storage.Store
 	Auth      *httpx.Auth
 	Limiter   *httpx.RateLimiter
@@ -35,8 +41,11 @@ type Handler struct {
 	Inspector *asynq.Inspector
 	Config    config.InfluenceConfig
 	Log       *slog.Logger
+}
 
-	pages *pageCache // public pages; nil when Config.PageCacheTTL is 0
+// New builds the module and its public page cache.
+func New(o Options) (*Handler, error) {
+	return &Handler{Options: o, pages: newPageCache(o.Config.PageCacheTTL, maxCachedPages)}, nil
 }
 
 // maxCachedPages bounds the public page cache: a scan of random slugs finds
@@ -50,7 +59,6 @@ var adminRoles = []string{storage.RoleInfluenceAdmin}
 
 // Routes mounts the module on r (the /api group).
 func (h *Handler) Routes(r fiber.Router) {
-	h.pages = newPageCache(h.Config.PageCacheTTL, maxCachedPages)
 	g := r.Group("/campaigns", h.Auth.Require(adminRoles...))
 	g.Get("/", h.list)
 	g.Post("/", h.create)

@@ -102,7 +102,7 @@ func (h *Handler) publish(c *fiber.Ctx) error {
 		return httpx.Invalid(httpx.Detail{Field: "category",
 			Message: "must be lower-case letters, digits and dashes, like curated or highlights"})
 	}
-	v, err := h.o.Store.PublishVideo(c.UserContext(), id, req.Category, httpx.CurrentUser(c).ID)
+	v, err := h.Store.PublishVideo(c.UserContext(), id, req.Category, httpx.CurrentUser(c).ID)
 	if err != nil {
 		return httpx.NotFoundf(fmt.Errorf("publish video %d: %w", id, err), noSuchVideo)
 	}
@@ -115,7 +115,7 @@ func (h *Handler) unpublish(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := h.o.Store.UnpublishVideo(c.UserContext(), id); err != nil {
+	if err := h.Store.UnpublishVideo(c.UserContext(), id); err != nil {
 		return httpx.NotFoundf(fmt.Errorf("unpublish video %d: %w", id, err), "this video is not published")
 	}
 	h.invalidatePublic(c)
@@ -140,7 +140,7 @@ func (h *Handler) listShared(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	videos, total, err := h.o.Store.ListVideos(c.UserContext(), storage.VideoFilter{
+	videos, total, err := h.Store.ListVideos(c.UserContext(), storage.VideoFilter{
 		Published: true, Category: cat, Limit: p.Limit, Offset: p.Offset()})
 	if err != nil {
 		return err
@@ -159,19 +159,19 @@ func (h *Handler) listPublic(c *fiber.Ctx) error {
 		return err
 	}
 	ctx := c.UserContext()
-	version, verr := h.o.Redis.Get(ctx, publicVersionKey).Int64()
+	version, verr := h.Redis.Get(ctx, publicVersionKey).Int64()
 	if verr != nil && !errors.Is(verr, redis.Nil) {
-		h.o.Log.Warn("public gallery cache unavailable", "err", verr)
+		h.Log.Warn("public gallery cache unavailable", "err", verr)
 	}
 	key := publicPagePrefix + strconv.FormatInt(version, 10) + ":" + cat + ":" + strconv.Itoa(p.Page) + ":" + strconv.Itoa(p.Limit)
 	if verr == nil || errors.Is(verr, redis.Nil) {
-		if b, err := h.o.Redis.Get(ctx, key).Bytes(); err == nil {
+		if b, err := h.Redis.Get(ctx, key).Bytes(); err == nil {
 			c.Set("X-Cache", "HIT")
 			c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 			return c.Send(b)
 		}
 	}
-	videos, total, err := h.o.Store.ListVideos(ctx, storage.VideoFilter{
+	videos, total, err := h.Store.ListVideos(ctx, storage.VideoFilter{
 		Published: true, Category: cat, Limit: p.Limit, Offset: p.Offset()})
 	if err != nil {
 		return err
@@ -180,7 +180,7 @@ func (h *Handler) listPublic(c *fiber.Ctx) error {
 	for i, v := range videos {
 		ids[i] = v.ID
 	}
-	counts, err := h.o.Store.ReactionCounts(ctx, ids)
+	counts, err := h.Store.ReactionCounts(ctx, ids)
 	if err != nil {
 		return err
 	}
@@ -193,8 +193,8 @@ func (h *Handler) listPublic(c *fiber.Ctx) error {
 		return err
 	}
 	if verr == nil || errors.Is(verr, redis.Nil) {
-		if err := h.o.Redis.Set(ctx, key, b, h.o.Config.PublicCacheTTL).Err(); err != nil {
-			h.o.Log.Warn("cache public gallery page", "err", err)
+		if err := h.Redis.Set(ctx, key, b, h.Config.PublicCacheTTL).Err(); err != nil {
+			h.Log.Warn("cache public gallery page", "err", err)
 		}
 	}
 	c.Set("X-Cache", "MISS")
@@ -206,9 +206,9 @@ func (h *Handler) listPublic(c *fiber.Ctx) error {
 func (h *Handler) invalidatePublic(c *fiber.Ctx) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.UserContext()), 2*time.Second)
 	defer cancel()
-	if err := h.o.Redis.Incr(ctx, publicVersionKey).Err(); err != nil {
+	if err := h.Redis.Incr(ctx, publicVersionKey).Err(); err != nil {
 		// Pages cached before this change may show for up to PublicCacheTTL.
-		h.o.Log.Error("invalidate public gallery cache", "err", err)
+		h.Log.Error("invalidate public gallery cache", "err", err)
 	}
 }
 
@@ -217,7 +217,7 @@ func (h *Handler) publishedVideo(c *fiber.Ctx) (storage.Video, error) {
 	if err != nil {
 		return storage.Video{}, err
 	}
-	v, err := h.o.Store.PublishedVideo(c.UserContext(), id)
+	v, err := h.Store.PublishedVideo(c.UserContext(), id)
 	if err != nil {
 		return storage.Video{}, httpx.NotFoundf(fmt.Errorf("published video %d: %w", id, err), notInGallery)
 	}
@@ -229,12 +229,12 @@ func (h *Handler) getPublic(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	counts, err := h.o.Store.ReactionCounts(c.UserContext(), []int64{v.ID})
+	counts, err := h.Store.ReactionCounts(c.UserContext(), []int64{v.ID})
 	if err != nil {
 		return err
 	}
 	out := toPublic(v, counts[v.ID])
-	if out.MyReaction, err = h.o.Store.ViewerReaction(c.UserContext(), v.ID, h.viewer(c)); err != nil {
+	if out.MyReaction, err = h.Store.ViewerReaction(c.UserContext(), v.ID, h.viewer(c)); err != nil {
 		return err
 	}
 	return c.JSON(out)
@@ -246,20 +246,20 @@ func (h *Handler) view(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	window := h.o.Config.ViewWindow
+	window := h.Config.ViewWindow
 	if window <= 0 {
 		window = time.Hour
 	}
 	key := viewKeyPrefix + strconv.FormatInt(v.ID, 10) + ":" + h.viewer(c)
-	first, err := h.o.Redis.SetNX(c.UserContext(), key, 1, window).Result()
+	first, err := h.Redis.SetNX(c.UserContext(), key, 1, window).Result()
 	if err != nil {
 		// Without Redis a view cannot be told from a repeat: do not count it.
-		h.o.Log.Warn("view dedup unavailable", "err", err)
+		h.Log.Warn("view dedup unavailable", "err", err)
 		return c.JSON(fiber.Map{"counted": false, "viewCount": v.ViewCount})
 	}
 	count := v.ViewCount
 	if first {
-		if count, err = h.o.Store.CountView(c.UserContext(), v.ID); err != nil {
+		if count, err = h.Store.CountView(c.UserContext(), v.ID); err != nil {
 			return err
 		}
 	}
@@ -300,14 +300,14 @@ func (h *Handler) react(c *fiber.Ctx) error {
 		return err
 	}
 	ctx := c.UserContext()
-	if _, err := h.o.Store.PublishedVideo(ctx, req.MediaID); err != nil {
+	if _, err := h.Store.PublishedVideo(ctx, req.MediaID); err != nil {
 		return httpx.NotFoundf(fmt.Errorf("published video %d: %w", req.MediaID, err), notInGallery)
 	}
-	current, err := h.o.Store.React(ctx, req.MediaID, h.viewer(c), req.Type)
+	current, err := h.Store.React(ctx, req.MediaID, h.viewer(c), req.Type)
 	if err != nil {
 		return err
 	}
-	counts, err := h.o.Store.ReactionCounts(ctx, []int64{req.MediaID})
+	counts, err := h.Store.ReactionCounts(ctx, []int64{req.MediaID})
 	if err != nil {
 		return err
 	}

@@ -78,7 +78,7 @@ func (h *Handler) listJobs(c *fiber.Ctx) error {
 		return c.JSON(fiber.Map{"data": []job{}, "pagination": httpx.Paged([]job{}, p, 0).Pagination, "counts": jobCounts{}})
 	}
 	// Until a first media task is enqueued the queue does not exist.
-	info, err := h.o.Inspector.GetQueueInfo(tasks.QueueMedia)
+	info, err := h.Inspector.GetQueueInfo(tasks.QueueMedia)
 	if err != nil {
 		if h.queueMissing(err) {
 			return empty()
@@ -87,7 +87,7 @@ func (h *Handler) listJobs(c *fiber.Ctx) error {
 	}
 	counts := jobCounts{Pending: info.Pending, Active: info.Active, Scheduled: info.Scheduled, Retry: info.Retry,
 		Archived: info.Archived, Completed: info.Completed}
-	ins := h.o.Inspector
+	ins := h.Inspector
 	type lister func(string, ...asynq.ListOption) ([]*asynq.TaskInfo, error)
 	byState := map[string]struct {
 		list  lister
@@ -134,7 +134,7 @@ func (h *Handler) queueMissing(err error) bool {
 	if errors.Is(err, asynq.ErrQueueNotFound) {
 		return true
 	}
-	queues, qerr := h.o.Inspector.Queues()
+	queues, qerr := h.Inspector.Queues()
 	return qerr == nil && !slices.Contains(queues, tasks.QueueMedia)
 }
 
@@ -142,7 +142,7 @@ func (h *Handler) queueMissing(err error) bool {
 // reason other than a missing queue or task: a 503 when Redis does not
 // answer, else conflict (the task changed state under the request).
 func (h *Handler) refused(err, conflict error) error {
-	if _, qerr := h.o.Inspector.Queues(); qerr != nil {
+	if _, qerr := h.Inspector.Queues(); qerr != nil {
 		return h.queueUnavailable(err)
 	}
 	return conflict
@@ -153,7 +153,7 @@ func (h *Handler) findJob(c *fiber.Ctx) (*asynq.TaskInfo, error) {
 	if id == "" || len(id) > 200 {
 		return nil, httpx.Invalid(httpx.Detail{Field: "id", Message: "must be a job ID"})
 	}
-	info, err := h.o.Inspector.GetTaskInfo(tasks.QueueMedia, id)
+	info, err := h.Inspector.GetTaskInfo(tasks.QueueMedia, id)
 	if missing(err) {
 		return nil, errNoJob()
 	}
@@ -168,7 +168,7 @@ func errJobChanged() error { return httpx.Conflict("the job changed state; try a
 
 // queueUnavailable is the answer when Redis, which holds the jobs, does not.
 func (h *Handler) queueUnavailable(err error) error {
-	h.o.Log.Warn("media jobs: queue unavailable", "err", err)
+	h.Log.Warn("media jobs: queue unavailable", "err", err)
 	return httpx.NewError(fiber.StatusServiceUnavailable, httpx.CodeUnavailable, "the job queue is unavailable; try again later")
 }
 
@@ -191,7 +191,7 @@ func (h *Handler) retryJob(c *fiber.Ctx) error {
 	default:
 		return httpx.Conflict("only a failed, archived or scheduled job can be retried; this one is " + info.State.String())
 	}
-	if err := h.o.Inspector.RunTask(tasks.QueueMedia, info.ID); err != nil {
+	if err := h.Inspector.RunTask(tasks.QueueMedia, info.ID); err != nil {
 		if missing(err) {
 			return errNoJob()
 		}
@@ -208,12 +208,12 @@ func (h *Handler) cancelJob(c *fiber.Ctx) error {
 	}
 	switch info.State {
 	case asynq.TaskStateActive:
-		if err := h.o.Inspector.CancelProcessing(info.ID); err != nil {
+		if err := h.Inspector.CancelProcessing(info.ID); err != nil {
 			return h.queueUnavailable(err) // a publish to Redis: nothing else can fail
 		}
 		return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"id": info.ID, "cancel": "requested"})
 	case asynq.TaskStatePending, asynq.TaskStateScheduled, asynq.TaskStateRetry:
-		if err := h.o.Inspector.ArchiveTask(tasks.QueueMedia, info.ID); err != nil {
+		if err := h.Inspector.ArchiveTask(tasks.QueueMedia, info.ID); err != nil {
 			if missing(err) {
 				return errNoJob()
 			}

@@ -40,7 +40,7 @@ func (h *Handler) listVideos(c *fiber.Ctx) error {
 	if err := v.Err(); err != nil {
 		return err
 	}
-	videos, total, err := h.o.Store.ListVideos(c.UserContext(), f)
+	videos, total, err := h.Store.ListVideos(c.UserContext(), f)
 	if err != nil {
 		return err
 	}
@@ -52,7 +52,7 @@ func (h *Handler) liveVideo(c *fiber.Ctx, param string) (storage.Video, error) {
 	if err != nil {
 		return storage.Video{}, err
 	}
-	v, err := h.o.Store.VideoByID(c.UserContext(), id)
+	v, err := h.Store.VideoByID(c.UserContext(), id)
 	if err != nil {
 		return storage.Video{}, httpx.NotFoundf(fmt.Errorf("video %d: %w", id, err), noSuchVideo)
 	}
@@ -64,7 +64,7 @@ func (h *Handler) getVideo(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	counts, err := h.o.Store.ReactionCounts(c.UserContext(), []int64{v.ID})
+	counts, err := h.Store.ReactionCounts(c.UserContext(), []int64{v.ID})
 	if err != nil {
 		return err
 	}
@@ -109,7 +109,7 @@ func (h *Handler) patchVideo(c *fiber.Ctx) error {
 	if err := v.Err(); err != nil {
 		return err
 	}
-	video, err := h.o.Store.UpdateVideo(c.UserContext(), id, storage.VideoPatch{
+	video, err := h.Store.UpdateVideo(c.UserContext(), id, storage.VideoPatch{
 		Title: req.Title, Producer: req.Producer, Creator: req.Creator, Tags: req.Tags})
 	if err != nil {
 		return httpx.NotFoundf(fmt.Errorf("update video %d: %w", id, err), noSuchVideo)
@@ -125,7 +125,7 @@ func (h *Handler) deleteVideo(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	wasPublished, err := h.o.Store.DeleteVideo(c.UserContext(), id)
+	wasPublished, err := h.Store.DeleteVideo(c.UserContext(), id)
 	if err != nil {
 		return httpx.NotFoundf(fmt.Errorf("delete video %d: %w", id, err), noSuchVideo)
 	}
@@ -200,7 +200,7 @@ func errScanQueued() error {
 // is deleted to make way for the new one.
 func (h *Handler) enqueueScan(ctx context.Context, task *asynq.Task, id string) (*asynq.TaskInfo, error) {
 	// Two rounds: a second conflict is another admin's scan, taken in between.
-	info, err := tasks.EnqueueUnique(ctx, h.o.Queue, h.o.Inspector, task, tasks.QueueMedia, id, tasks.Policy{
+	info, err := tasks.EnqueueUnique(ctx, h.Queue, h.Inspector, task, tasks.QueueMedia, id, tasks.Policy{
 		Replace: []asynq.TaskState{asynq.TaskStateArchived, asynq.TaskStateCompleted}, Rounds: 2})
 	var held *tasks.HeldError
 	var replace *tasks.ReplaceError

@@ -56,7 +56,7 @@ const (
 
 // Handler serves the media API's routes.
 type Handler struct {
-	o         Options
+	Options
 	root      *blob.Root
 	viewerKey []byte
 	uploads   *prometheus.CounterVec
@@ -73,7 +73,7 @@ func New(o Options) (*Handler, error) {
 		return nil, err
 	}
 	key := sha256.Sum256([]byte("changemaker media viewer\x00" + o.ViewerSecret))
-	h := &Handler{o: o, root: root, viewerKey: key[:],
+	h := &Handler{Options: o, root: root, viewerKey: key[:],
 		streamLimit: httpx.Limit{Name: "media-stream", Max: o.Config.StreamRateLimit, Window: o.RateLimit.Window},
 		gallery: &httpx.FeatureSwitch{Settings: o.Store, Feature: "the media gallery", TTL: o.Config.SettingsTTL,
 			Log: o.Log, On: func(st storage.Settings) bool { return st.EnableMedia }},
@@ -102,7 +102,7 @@ func (h *Handler) Close() error { return h.root.Close() }
 
 // Routes mounts the media API on r (the /api/media group).
 func (h *Handler) Routes(r fiber.Router) {
-	auth := h.o.Auth
+	auth := h.Auth
 	r.Use(h.guard)
 
 	r.Post("/videos", auth.Optional(), h.uploadGate, auth.Require(ownerRoles...), h.upload)
@@ -163,11 +163,11 @@ func (h *Handler) guard(c *fiber.Ctx) error {
 	if err := h.readBody(c); err != nil {
 		return err
 	}
-	limit := h.o.RateLimit
+	limit := h.RateLimit
 	if isFileRequest(c) {
 		limit = h.streamLimit
 	}
-	if err := h.o.Limiter.Check(c, limit, httpx.ClientKey(c)); err != nil {
+	if err := h.Limiter.Check(c, limit, httpx.ClientKey(c)); err != nil {
 		return err
 	}
 	return c.Next()
@@ -178,7 +178,7 @@ func (h *Handler) readBody(c *fiber.Ctx) error {
 	if !req.IsBodyStream() {
 		return nil
 	}
-	limit := h.o.BodyLimit
+	limit := h.BodyLimit
 	if limit <= 0 {
 		limit = 1 << 20
 	}

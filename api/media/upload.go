@@ -36,7 +36,7 @@ const multipartSlack = 1 << 20
 // anyone else's attempt counts (and is refused by the role check after it).
 func (h *Handler) uploadGate(c *fiber.Ctx) error {
 	if u := httpx.CurrentUser(c); u == nil || u.Role != storage.RoleSuperAdmin {
-		if err := h.o.Limiter.Check(c, h.o.RateLimit, httpx.ClientKey(c)); err != nil {
+		if err := h.Limiter.Check(c, h.RateLimit, httpx.ClientKey(c)); err != nil {
 			c.Response().Header.SetConnectionClose()
 			return err
 		}
@@ -59,7 +59,7 @@ func (h *Handler) upload(c *fiber.Ctx) error {
 	}
 	defer in.tmp.Abort()
 
-	if dup, err := h.o.Store.VideoBySHA256(c.UserContext(), in.sha256); err == nil {
+	if dup, err := h.Store.VideoBySHA256(c.UserContext(), in.sha256); err == nil {
 		return duplicate(c, dup.ID)
 	} else if !errors.Is(err, storage.ErrNotFound) {
 		return err
@@ -70,7 +70,7 @@ func (h *Handler) upload(c *fiber.Ctx) error {
 	// transaction: once the file is in place nothing else is written, so no
 	// failure can leave a file or a row behind, nor a half-recorded video
 	// that a retry would find as a duplicate.
-	v, err := h.o.Store.CreateVideo(c.UserContext(), storage.NewVideo{
+	v, err := h.Store.CreateVideo(c.UserContext(), storage.NewVideo{
 		Title: in.title, OriginalName: in.originalName, Path: name, SHA256: in.sha256,
 		SizeBytes: in.size, Container: in.container, Source: "upload", UploadedBy: &u.ID,
 		Producer: in.producer, Creator: in.creator, Tags: in.tags,
@@ -87,14 +87,14 @@ func (h *Handler) upload(c *fiber.Ctx) error {
 		// file without a row can be removed by hand, a row without its file
 		// would be a video lost.
 		if errors.Is(err, storage.ErrOutcomeUnknown) {
-			h.o.Log.Error("upload outcome unknown: its file is kept", "path", name, "sha256", in.sha256, "err", err)
+			h.Log.Error("upload outcome unknown: its file is kept", "path", name, "sha256", in.sha256, "err", err)
 		} else if rerr := h.root.Remove(name); rerr != nil {
-			h.o.Log.Error("remove the file of an upload that was not recorded", "path", name, "err", rerr)
+			h.Log.Error("remove the file of an upload that was not recorded", "path", name, "err", rerr)
 		}
 	}
 	if err != nil {
 		if errors.Is(err, storage.ErrConflict) { // the same file, uploaded at the same moment
-			if dup, derr := h.o.Store.VideoBySHA256(c.UserContext(), in.sha256); derr == nil {
+			if dup, derr := h.Store.VideoBySHA256(c.UserContext(), in.sha256); derr == nil {
 				return duplicate(c, dup.ID)
 			}
 			return httpx.Conflict("this video is already in the library")
@@ -106,7 +106,7 @@ func (h *Handler) upload(c *fiber.Ctx) error {
 	if err := h.enqueueProbe(c, v.ID); err != nil {
 		// The video is recorded and the answer is the same: the media sweep
 		// (a scheduler entry) enqueues the probe once Redis is back.
-		h.o.Log.Error("enqueue probe after upload; the media sweep will retry", "video_id", v.ID, "err", err)
+		h.Log.Error("enqueue probe after upload; the media sweep will retry", "video_id", v.ID, "err", err)
 	}
 	return c.Status(fiber.StatusCreated).JSON(toVideoView(v))
 }
@@ -121,7 +121,7 @@ func (h *Handler) enqueueProbe(c *fiber.Ctx, id int64) error {
 	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), enqueueTimeout)
 	defer cancel()
-	_, err = h.o.Queue.EnqueueContext(ctx, task)
+	_, err = h.Queue.EnqueueContext(ctx, task)
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
 		return nil
 	}
@@ -154,7 +154,7 @@ type received struct {
 }
 
 func (h *Handler) receive(c *fiber.Ctx) (*received, error) {
-	max := h.o.Config.MaxUpload
+	max := h.Config.MaxUpload
 	req := c.Request()
 	if n := req.Header.ContentLength(); n > 0 && int64(n) > max+multipartSlack {
 		return nil, uploadTooLarge(max)
@@ -167,7 +167,7 @@ func (h *Handler) receive(c *fiber.Ctx) (*received, error) {
 	if body == nil { // an app without body streaming (not how the media API runs)
 		body = bytes.NewReader(req.Body())
 	}
-	cr := &connReader{r: body, limit: max + multipartSlack, conn: c.Context().Conn(), idle: h.o.Config.UploadIdleTimeout}
+	cr := &connReader{r: body, limit: max + multipartSlack, conn: c.Context().Conn(), idle: h.Config.UploadIdleTimeout}
 	fr, err := multipart.NewReader(cr, params["boundary"])
 	if err != nil {
 		return nil, httpx.BadRequest("the multipart boundary is invalid")

@@ -25,6 +25,12 @@ import (
 
 // Handler serves /api/public/representatives and /api/representatives.
 type Handler struct {
+	Options
+	lookups *prometheus.CounterVec
+}
+
+// Options are what the representatives module needs.
+type Options struct {
 	Store   *storage.Store
 	Redis   redis.UniversalClient
 	Auth    *httpx.Auth
@@ -35,22 +41,29 @@ type Handler struct {
 	Inspector *asynq.Inspector
 	Config    config.InfluenceConfig
 	Log       *slog.Logger
-	lookups   *prometheus.CounterVec
+	Registry  prometheus.Registerer // takes the lookup metrics; may be nil
+}
+
+// New builds the module and registers its metrics on o.Registry.
+func New(o Options) (*Handler, error) {
+	h := &Handler{Options: o, lookups: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "cm_represent_lookups_total",
+		Help: "Representative lookups by result: hit (fresh cache), miss (waited for the worker), pending (answered 202), " +
+			"unknown (404), unavailable (503: the last lookup of the code just failed).",
+	}, []string{"result"})}
+	if o.Registry != nil {
+		if err := o.Registry.Register(h.lookups); err != nil {
+			return nil, fmt.Errorf("register representative metrics: %w", err)
+		}
+	}
+	return h, nil
 }
 
 // pollInterval is how often a waiting lookup re-reads the cache.
 const pollInterval = 100 * time.Millisecond
 
-// Routes mounts the module on r (the /api group) and registers its metrics on reg (may be nil).
-func (h *Handler) Routes(r fiber.Router, reg prometheus.Registerer) {
-	h.lookups = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "cm_represent_lookups_total",
-		Help: "Representative lookups by result: hit (fresh cache), miss (waited for the worker), pending (answered 202), " +
-			"unknown (404), unavailable (503: the last lookup of the code just failed).",
-	}, []string{"result"})
-	if reg != nil {
-		reg.MustRegister(h.lookups)
-	}
+// Routes mounts the module on r (the /api group).
+func (h *Handler) Routes(r fiber.Router) {
 	r.Post("/public/representatives/lookup", h.lookup)
 	g := r.Group("/representatives", h.Auth.Require(storage.RoleInfluenceAdmin))
 	g.Get("/", h.list)

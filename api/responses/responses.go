@@ -30,6 +30,11 @@ const noSuchResponse = "no such response"
 
 // Handler serves the response wall routes.
 type Handler struct {
+	Options
+}
+
+// Options are what the responses module needs.
+type Options struct {
 	Store   *storage.Store
 	Auth    *httpx.Auth
 	Limiter *httpx.RateLimiter
@@ -39,6 +44,11 @@ type Handler struct {
 	TokenKey  []byte
 	VoterSalt []byte
 	Log       *slog.Logger
+}
+
+// New builds the module.
+func New(o Options) (*Handler, error) {
+	return &Handler{Options: o}, nil
 }
 
 // Routes mounts the module on r (the /api group).

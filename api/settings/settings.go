@@ -13,9 +13,19 @@ import (
 
 // Handler serves /api/settings and /api/public/settings.
 type Handler struct {
+	Options
+}
+
+// Options are what the settings module needs.
+type Options struct {
 	Store *storage.Store
 	Auth  *httpx.Auth
 	Box   *storage.SecretBox
+}
+
+// New builds the module.
+func New(o Options) (*Handler, error) {
+	return &Handler{Options: o}, nil
 }
 
 // Routes mounts the module on r (the /api group).

@@ -22,9 +22,19 @@ const (
 
 // Handler serves /api/users.
 type Handler struct {
+	Options
+}
+
+// Options are what the users module needs.
+type Options struct {
 	Store      *storage.Store
 	Auth       *httpx.Auth
 	BcryptCost int
+}
+
+// New builds the module.
+func New(o Options) (*Handler, error) {
+	return &Handler{Options: o}, nil
 }
 
 // Routes mounts the module on r (the /api group).

@@ -31,6 +31,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/wneessen/go-mail"
 
+	"changemaker/internal/asynqconn"
 	"changemaker/storage"
 	"changemaker/tasks"
 )
@@ -181,7 +182,7 @@ func enqueue(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	queue := asynq.NewClient(storage.AsynqRedis(opt))
+	queue := asynq.NewClient(asynqconn.FromRedis(opt))
 	defer queue.Close()
 	const batch = 500
 	for done := 0; done < *n; {

@@ -22,6 +22,7 @@ import (
 
 	"changemaker/api"
 	"changemaker/config"
+	"changemaker/internal/asynqconn"
 	"changemaker/internal/password"
 	"changemaker/scheduler"
 	"changemaker/storage"
@@ -56,7 +57,7 @@ func openEnv(ctx context.Context, cfg config.Config, log *slog.Logger) (*env, er
 	}
 	e.redis = redis.NewClient(ropt)
 	e.closers = append(e.closers, func() { e.redis.Close() })
-	e.asynqOpt = storage.AsynqRedis(ropt)
+	e.asynqOpt = asynqconn.FromRedis(ropt)
 	e.inspector = asynq.NewInspector(e.asynqOpt)
 	e.closers = append(e.closers, func() { e.inspector.Close() })
 	e.queue = asynq.NewClient(e.asynqOpt)

@@ -27,6 +27,7 @@ import (
 	"changemaker/api"
 	"changemaker/api/httpx"
 	"changemaker/config"
+	"changemaker/internal/asynqconn"
 	"changemaker/internal/password"
 	"changemaker/storage"
 )
@@ -87,7 +88,7 @@ func NewAPI(t testing.TB, opts ...func(*config.Config)) *API {
 	}
 	a := &API{t: t, Config: cfg, Store: DB(t)}
 	a.Redis, a.RedisOpt = RedisClient(t)
-	a.Asynq = storage.AsynqRedis(a.RedisOpt)
+	a.Asynq = asynqconn.FromRedis(a.RedisOpt)
 	inspector := asynq.NewInspector(a.Asynq)
 	t.Cleanup(func() { inspector.Close() })
 	queue := asynq.NewClient(a.Asynq)

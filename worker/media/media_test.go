@@ -19,6 +19,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/redis/go-redis/v9"
 
+	"changemaker/internal/asynqconn"
 	"changemaker/internal/testenv"
 	"changemaker/scheduler"
 	"changemaker/storage"
@@ -41,9 +42,9 @@ func setupMedia(t *testing.T) *mediaBundle {
 	t.Helper()
 	store := testenv.DB(t)
 	rdb, ropt := testenv.RedisClient(t)
-	queue := asynq.NewClient(storage.AsynqRedis(ropt))
+	queue := asynq.NewClient(asynqconn.FromRedis(ropt))
 	t.Cleanup(func() { queue.Close() })
-	inspector := asynq.NewInspector(storage.AsynqRedis(ropt))
+	inspector := asynq.NewInspector(asynqconn.FromRedis(ropt))
 	t.Cleanup(func() { inspector.Close() })
 	root := t.TempDir()
 	cfg := testenv.Config().Media

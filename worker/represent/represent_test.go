@@ -11,6 +11,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"changemaker/internal/asynqconn"
 	"changemaker/internal/asynqlog"
 	"changemaker/internal/testenv"
 	"changemaker/storage"
@@ -42,9 +43,9 @@ func newRepresent(t *testing.T) (*represent.Handler, *testenv.RepresentServer, *
 	store := testenv.DB(t)
 	rdb, opt := testenv.RedisClient(t)
 	srv := testenv.NewRepresentServer(t)
-	q := asynq.NewClient(storage.AsynqRedis(opt))
+	q := asynq.NewClient(asynqconn.FromRedis(opt))
 	t.Cleanup(func() { q.Close() })
-	inspector := asynq.NewInspector(storage.AsynqRedis(opt))
+	inspector := asynq.NewInspector(asynqconn.FromRedis(opt))
 	t.Cleanup(func() { inspector.Close() })
 	return &represent.Handler{Store: store, Redis: rdb, Queue: q, HTTP: &http.Client{Timeout: 5 * time.Second},
 		BaseURL: srv.URL, RateLimit: 55, CacheTTL: time.Hour, Inspector: inspector, RetryCooldown: time.Minute,
@@ -185,7 +186,7 @@ func archiveLookup(t *testing.T, rp *represent.Handler, srv *testenv.RepresentSe
 		t.Fatal(err)
 	}
 	opt := rp.Redis.(*redis.Client).Options()
-	server := asynq.NewServer(storage.AsynqRedis(opt), asynq.Config{Concurrency: 1,
+	server := asynq.NewServer(asynqconn.FromRedis(opt), asynq.Config{Concurrency: 1,
 		Queues: map[string]int{tasks.QueueRepresent: 1}, TaskCheckInterval: 20 * time.Millisecond,
 		Logger: asynqlog.New(testenv.Logger(t)), LogLevel: asynq.FatalLevel})
 	mux := asynq.NewServeMux()
