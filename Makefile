@@ -3,7 +3,7 @@
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO      ?= go
 
-.PHONY: build dev test bench generate fmt vet clean dashboards
+.PHONY: build dev test bench fuzz generate fmt vet clean dashboards
 
 ## build: compile bin/changemaker
 build:
@@ -21,6 +21,12 @@ test:
 bench:
 	./scripts/bench.sh
 	./scripts/bench-killnine.sh
+
+## fuzz: run every Go fuzz target for FUZZTIME each (scripts/fuzz.sh; JOBS at a time)
+FUZZTIME ?= 1m
+JOBS     ?= 2
+fuzz:
+	FUZZTIME=$(FUZZTIME) JOBS=$(JOBS) ./scripts/fuzz.sh
 
 ## generate: compile storage/queries/*.sql into storage/internal/db with sqlc
 generate:

@@ -174,15 +174,22 @@ func translate(err error) error {
 		case pgErr.Code == "22021" || pgErr.Code == "22P05": // character_not_in_repertoire, untranslatable_character
 			return fmt.Errorf("%w: %w", ErrInvalidText, err)
 		case pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03", // shutdown, crash, starting up
+			pgErr.Code == "53300",               // too_many_connections: full for now
 			strings.HasPrefix(pgErr.Code, "08"): // connection exceptions
 			return fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
 		return err
 	}
-	// A cancelled or expired context is the caller giving up, not the
-	// server being away; pgx reports it wrapping the network error.
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	// A cancelled context is the caller giving up (the client went away),
+	// not the server being away; pgx reports it wrapping the network error.
+	if errors.Is(err, context.Canceled) {
 		return err
+	}
+	// An expired deadline is Postgres not answering in time: a server that
+	// does not answer (connect_timeout), or no pooled connection free before
+	// the caller's deadline. Either may pass; the deadline stays in the chain.
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	var connectErr *pgconn.ConnectError
 	var netErr net.Error
