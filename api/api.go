@@ -21,6 +21,7 @@ import (
 	"changemaker/api/settings"
 	"changemaker/api/users"
 	"changemaker/config"
+	"changemaker/internal/password"
 	"changemaker/storage"
 )
 
@@ -36,6 +37,9 @@ type Deps struct {
 	AccessLog  *slog.Logger // nil: no access log
 	Version    string
 	BcryptCost int
+	// Hashing bounds the bcrypt computations of this process; nil: one is
+	// made from Config.
+	Hashing *password.Gate
 }
 
 // App is a built Fiber app and what must be closed with it.
@@ -88,7 +92,7 @@ func (d Deps) health(service string) *httpx.Health {
 func (d Deps) authHandler(c common) *auth.Handler {
 	return &auth.Handler{
 		Store: d.Store, Tokens: c.tokens, Auth: c.auth, Limiter: c.limiter, Log: d.Log,
-		RefreshSecret: []byte(d.Config.JWTRefreshSecret), BcryptCost: d.BcryptCost,
+		RefreshSecret: []byte(d.Config.JWTRefreshSecret), BcryptCost: d.BcryptCost, Hashing: d.Hashing,
 		LoginLimit:    httpx.Limit{Name: "login", Max: d.Config.LoginRateLimit, Window: d.Config.LoginRateWindow},
 		RegisterLimit: httpx.Limit{Name: "register", Max: d.Config.RegisterRateLimit, Window: d.Config.RegisterRateWindow},
 		SecureCookies: d.Config.IsProduction(),
@@ -97,6 +101,9 @@ func (d Deps) authHandler(c common) *auth.Handler {
 
 // NewMain builds the main API: everything under /api.
 func NewMain(d Deps) (*App, error) {
+	if d.Hashing == nil {
+		d.Hashing = password.NewGate(d.Config.HashConcurrency, d.Config.HashQueue, d.Config.HashWait)
+	}
 	c := newCommon(d)
 	app := httpx.NewApp(d.appOptions("main", d.Config.APIBodyLimit, c.metrics))
 	r := app.Group("/api")
@@ -106,7 +113,7 @@ func NewMain(d Deps) (*App, error) {
 	if err := d.authHandler(c).Routes(r); err != nil {
 		return nil, fmt.Errorf("auth routes: %w", err)
 	}
-	(&users.Handler{Store: d.Store, Auth: c.auth, BcryptCost: d.BcryptCost}).Routes(r)
+	(&users.Handler{Store: d.Store, Auth: c.auth, BcryptCost: d.BcryptCost, Hashing: d.Hashing}).Routes(r)
 	box, err := storage.NewSecretBox(d.Config.EncryptionKey)
 	if err != nil {
 		return nil, err

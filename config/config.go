@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -48,6 +49,12 @@ type Config struct {
 	RegisterRateWindow time.Duration
 	MediaRateLimit     int
 	MediaRateWindow    time.Duration
+
+	// Password hashing (bcrypt) per API process: how many run at once, how
+	// many requests may wait for a turn, and how long.
+	HashConcurrency int
+	HashQueue       int
+	HashWait        time.Duration
 
 	AccessLog string // "stdout", "off", or a file path
 	LogLevel  string
@@ -105,6 +112,10 @@ func Load(getenv func(string) string) (Config, error) {
 		MediaRateLimit:     r.int("MEDIA_RATE_LIMIT", 100),
 		MediaRateWindow:    r.duration("MEDIA_RATE_WINDOW", time.Minute),
 
+		HashConcurrency: r.int("PASSWORD_HASH_CONCURRENCY", 0),
+		HashQueue:       r.int("PASSWORD_HASH_QUEUE", 4),
+		HashWait:        r.duration("PASSWORD_HASH_WAIT", time.Second),
+
 		AccessLog: r.str("ACCESS_LOG", "stdout"),
 		LogLevel:  r.str("LOG_LEVEL", "info"),
 
@@ -120,6 +131,9 @@ func Load(getenv func(string) string) (Config, error) {
 			From:     r.str("SMTP_FROM", "noreply@localhost"),
 			FromName: r.str("SMTP_FROM_NAME", "Changemaker"),
 		},
+	}
+	if c.HashConcurrency == 0 {
+		c.HashConcurrency = max(1, runtime.GOMAXPROCS(0)/2)
 	}
 	c.Influence = loadInfluence(&r)
 	c.Media = loadMedia(&r)

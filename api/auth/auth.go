@@ -32,8 +32,9 @@ type Handler struct {
 	Log           *slog.Logger
 	RefreshSecret []byte
 	BcryptCost    int
-	LoginLimit    httpx.Limit // applied per IP and per email
-	RegisterLimit httpx.Limit // applied per IP
+	Hashing       *password.Gate // bounds bcrypt per process
+	LoginLimit    httpx.Limit    // applied per IP and per email
+	RegisterLimit httpx.Limit    // applied per IP
 	SecureCookies bool
 
 	// dummyHash is compared against when the email is unknown, so that an
@@ -100,7 +101,7 @@ func (h *Handler) register(c *fiber.Ctx) error {
 	if err := v.Err(); err != nil {
 		return err
 	}
-	hash, err := password.Hash(req.Password, h.BcryptCost)
+	hash, err := h.hasher().Hash(c.UserContext(), req.Password)
 	if err != nil {
 		return err
 	}
@@ -133,13 +134,19 @@ func (h *Handler) login(c *fiber.Ctx) error {
 	}
 	u, err := h.Store.UserByEmail(c.UserContext(), req.Email)
 	if errors.Is(err, storage.ErrNotFound) {
-		password.Check(h.dummyHash, req.Password)
+		if _, err := h.hasher().Check(c.UserContext(), h.dummyHash, req.Password); err != nil {
+			return err
+		}
 		return httpx.Unauthorized("invalid email or password")
 	}
 	if err != nil {
 		return err
 	}
-	if !password.Check(u.PasswordHash, req.Password) {
+	ok, err := h.hasher().Check(c.UserContext(), u.PasswordHash, req.Password)
+	if err != nil {
+		return err
+	}
+	if !ok {
 		return httpx.Unauthorized("invalid email or password")
 	}
 	if u.EffectiveStatus(time.Now()) != storage.StatusActive {
@@ -219,6 +226,10 @@ func (h *Handler) logout(c *fiber.Ctx) error {
 
 func (h *Handler) me(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"user": ToUser(*httpx.CurrentUser(c))})
+}
+
+func (h *Handler) hasher() *password.Hasher {
+	return &password.Hasher{Cost: h.BcryptCost, Gate: h.Hashing}
 }
 
 // issue answers with a new access token and a refresh token of a new family.

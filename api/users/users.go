@@ -25,6 +25,7 @@ type Handler struct {
 	Store      *storage.Store
 	Auth       *httpx.Auth
 	BcryptCost int
+	Hashing    *password.Gate // bounds bcrypt per process
 }
 
 // Routes mounts the module on r (the /api group).
@@ -104,7 +105,7 @@ func (h *Handler) create(c *fiber.Ctx) error {
 	if err := v.Err(); err != nil {
 		return err
 	}
-	hash, err := password.Hash(req.Password, h.BcryptCost)
+	hash, err := (&password.Hasher{Cost: h.BcryptCost, Gate: h.Hashing}).Hash(c.UserContext(), req.Password)
 	if err != nil {
 		return err
 	}
@@ -197,7 +198,7 @@ func (h *Handler) update(c *fiber.Ctx) error {
 		return err
 	}
 	if req.Password != nil {
-		hash, err := password.Hash(*req.Password, h.BcryptCost)
+		hash, err := (&password.Hasher{Cost: h.BcryptCost, Gate: h.Hashing}).Hash(c.UserContext(), *req.Password)
 		if err != nil {
 			return err
 		}
