@@ -94,6 +94,7 @@ func (d Deps) authHandler(c common) *auth.Handler {
 		Store: d.Store, Tokens: c.tokens, Auth: c.auth, Limiter: c.limiter, Log: d.Log,
 		RefreshSecret: []byte(d.Config.JWTRefreshSecret), BcryptCost: d.BcryptCost, Hashing: d.Hashing,
 		LoginLimit:    httpx.Limit{Name: "login", Max: d.Config.LoginRateLimit, Window: d.Config.LoginRateWindow},
+		AccountLimit:  httpx.Limit{Name: "login-account", Max: d.Config.LoginAccountRateLimit, Window: d.Config.LoginAccountRateWindow},
 		RegisterLimit: httpx.Limit{Name: "register", Max: d.Config.RegisterRateLimit, Window: d.Config.RegisterRateWindow},
 		SecureCookies: d.Config.IsProduction(),
 	}

@@ -43,12 +43,15 @@ type Config struct {
 	MediaBodyLimit int
 
 	// Rate limits: requests per window.
-	LoginRateLimit     int
-	LoginRateWindow    time.Duration
-	RegisterRateLimit  int
-	RegisterRateWindow time.Duration
-	MediaRateLimit     int
-	MediaRateWindow    time.Duration
+	LoginRateLimit  int
+	LoginRateWindow time.Duration
+	// Logins from unknown devices per account (device cookies: auth).
+	LoginAccountRateLimit  int
+	LoginAccountRateWindow time.Duration
+	RegisterRateLimit      int
+	RegisterRateWindow     time.Duration
+	MediaRateLimit         int
+	MediaRateWindow        time.Duration
 
 	// Password hashing (bcrypt) per API process: how many run at once, how
 	// many requests may wait for a turn, and how long.
@@ -105,12 +108,14 @@ func Load(getenv func(string) string) (Config, error) {
 		APIBodyLimit:      r.int("API_BODY_LIMIT", 1<<20),
 		MediaBodyLimit:    r.int("MEDIA_BODY_LIMIT", 1<<20),
 
-		LoginRateLimit:     r.int("LOGIN_RATE_LIMIT", 10),
-		LoginRateWindow:    r.duration("LOGIN_RATE_WINDOW", 15*time.Minute),
-		RegisterRateLimit:  r.int("REGISTER_RATE_LIMIT", 5),
-		RegisterRateWindow: r.duration("REGISTER_RATE_WINDOW", time.Hour),
-		MediaRateLimit:     r.int("MEDIA_RATE_LIMIT", 100),
-		MediaRateWindow:    r.duration("MEDIA_RATE_WINDOW", time.Minute),
+		LoginRateLimit:         r.int("LOGIN_RATE_LIMIT", 10),
+		LoginRateWindow:        r.duration("LOGIN_RATE_WINDOW", 15*time.Minute),
+		LoginAccountRateLimit:  r.int("LOGIN_ACCOUNT_RATE_LIMIT", 30),
+		LoginAccountRateWindow: r.duration("LOGIN_ACCOUNT_RATE_WINDOW", time.Hour),
+		RegisterRateLimit:      r.int("REGISTER_RATE_LIMIT", 5),
+		RegisterRateWindow:     r.duration("REGISTER_RATE_WINDOW", time.Hour),
+		MediaRateLimit:         r.int("MEDIA_RATE_LIMIT", 100),
+		MediaRateWindow:        r.duration("MEDIA_RATE_WINDOW", time.Minute),
 
 		HashConcurrency: r.int("PASSWORD_HASH_CONCURRENCY", 0),
 		HashQueue:       r.int("PASSWORD_HASH_QUEUE", 4),

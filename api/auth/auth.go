@@ -33,7 +33,8 @@ type Handler struct {
 	RefreshSecret []byte
 	BcryptCost    int
 	Hashing       *password.Gate // bounds bcrypt per process
-	LoginLimit    httpx.Limit    // applied per IP and per email
+	LoginLimit    httpx.Limit    // applied per IP, and per known device instead
+	AccountLimit  httpx.Limit    // applied per email to logins from unknown devices
 	RegisterLimit httpx.Limit    // applied per IP
 	SecureCookies bool
 
@@ -126,10 +127,8 @@ func (h *Handler) login(c *fiber.Ctx) error {
 	if err := v.Err(); err != nil {
 		return err
 	}
-	if err := h.Limiter.Check(c, h.LoginLimit, "ip:"+httpx.ClientKey(c)); err != nil {
-		return err
-	}
-	if err := h.Limiter.Check(c, h.LoginLimit, "email:"+strings.ToLower(strings.TrimSpace(req.Email))); err != nil {
+	email := strings.ToLower(strings.TrimSpace(req.Email))
+	if err := h.checkLoginLimits(c, email); err != nil {
 		return err
 	}
 	u, err := h.Store.UserByEmail(c.UserContext(), req.Email)
@@ -155,7 +154,11 @@ func (h *Handler) login(c *fiber.Ctx) error {
 	if err := h.Store.RecordLogin(c.UserContext(), u.ID); err != nil {
 		h.Log.Warn("record login", "user_id", u.ID, "err", err)
 	}
-	return h.issue(c, fiber.StatusOK, u)
+	if err := h.issue(c, fiber.StatusOK, u); err != nil {
+		return err
+	}
+	// After the access cookie, which clients that read one Set-Cookie expect.
+	return h.rememberDevice(c, email)
 }
 
 type refreshRequest struct {
