@@ -119,7 +119,7 @@ func NewMain(d Deps) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	(&settings.Handler{Store: d.Store, Auth: c.auth, Box: box}).Routes(r)
+	(&settings.Handler{Store: d.Store, Auth: c.auth, Box: box, AllowPrivateSMTP: d.Config.SMTPAllowPrivate}).Routes(r)
 	d.influenceRoutes(r, c)
 	dash := queues.Mount(app, c.auth, d.AsynqRedis)
 	return &App{App: app, closers: []func() error{dash.Close}}, nil

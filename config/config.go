@@ -66,6 +66,9 @@ type Config struct {
 	WorkerShutdownTimeout time.Duration
 
 	SMTP SMTP
+	// SMTPAllowPrivate lets the settings' smtpHost be a private or loopback
+	// address (self-hosting with a local relay).
+	SMTPAllowPrivate bool
 
 	Influence InfluenceConfig
 	Media     MediaConfig
@@ -139,6 +142,13 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if c.HashConcurrency == 0 {
 		c.HashConcurrency = max(1, runtime.GOMAXPROCS(0)/2)
+	}
+	switch v := strings.ToLower(r.str("SMTP_ALLOW_PRIVATE", "true")); v {
+	case "true", "1", "yes":
+		c.SMTPAllowPrivate = true
+	case "false", "0", "no":
+	default:
+		return Config{}, fmt.Errorf("SMTP_ALLOW_PRIVATE: want true or false, got %q", v)
 	}
 	c.Influence = loadInfluence(&r)
 	c.Media = loadMedia(&r)

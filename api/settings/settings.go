@@ -13,9 +13,10 @@ import (
 
 // Handler serves /api/settings and /api/public/settings.
 type Handler struct {
-	Store *storage.Store
-	Auth  *httpx.Auth
-	Box   *storage.SecretBox
+	Store            *storage.Store
+	Auth             *httpx.Auth
+	Box              *storage.SecretBox
+	AllowPrivateSMTP bool // SMTP_ALLOW_PRIVATE
 }
 
 // Routes mounts the module on r (the /api group).
@@ -72,6 +73,11 @@ func (h *Handler) put(c *fiber.Ctx) error {
 		req.EmailFromAddress = &trimmed
 		if trimmed != "" {
 			v.Email("emailFromAddress", trimmed)
+		}
+	}
+	if req.SMTPHost != nil {
+		if p := smtpHostProblem(*req.SMTPHost, h.AllowPrivateSMTP); p != "" {
+			v.Add("smtpHost", p)
 		}
 	}
 	if req.SMTPPort != nil {
