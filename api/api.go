@@ -21,6 +21,7 @@ import (
 	"changemaker/api/settings"
 	"changemaker/api/users"
 	"changemaker/config"
+	"changemaker/internal/password"
 	"changemaker/storage"
 )
 
@@ -36,6 +37,9 @@ type Deps struct {
 	AccessLog  *slog.Logger // nil: no access log
 	Version    string
 	BcryptCost int
+	// Hashing bounds the bcrypt computations of this process; nil: one is
+	// made from Config.
+	Hashing *password.Gate
 }
 
 // App is a built Fiber app and what must be closed with it.
@@ -109,8 +113,9 @@ func (m *modules) add(h module, err error) {
 func (d Deps) authOptions(c common) auth.Options {
 	return auth.Options{
 		Store: d.Store, Tokens: c.tokens, Auth: c.auth, Limiter: c.limiter, Log: d.Log,
-		RefreshSecret: []byte(d.Config.JWTRefreshSecret), BcryptCost: d.BcryptCost,
+		RefreshSecret: []byte(d.Config.JWTRefreshSecret), BcryptCost: d.BcryptCost, Hashing: d.Hashing,
 		LoginLimit:    httpx.Limit{Name: "login", Max: d.Config.LoginRateLimit, Window: d.Config.LoginRateWindow},
+		AccountLimit:  httpx.Limit{Name: "login-account", Max: d.Config.LoginAccountRateLimit, Window: d.Config.LoginAccountRateWindow},
 		RegisterLimit: httpx.Limit{Name: "register", Max: d.Config.RegisterRateLimit, Window: d.Config.RegisterRateWindow},
 		SecureCookies: d.Config.IsProduction(),
 	}
@@ -118,6 +123,9 @@ func (d Deps) authOptions(c common) auth.Options {
 
 // NewMain builds the main API: everything under /api.
 func NewMain(d Deps) (*App, error) {
+	if d.Hashing == nil {
+		d.Hashing = password.NewGate(d.Config.HashConcurrency, d.Config.HashQueue, d.Config.HashWait)
+	}
 	c := newCommon(d)
 	app := httpx.NewApp(d.appOptions("main", d.Config.APIBodyLimit, c.metrics))
 	r := app.Group("/api")
@@ -130,8 +138,8 @@ func NewMain(d Deps) (*App, error) {
 	}
 	m := &modules{r: r}
 	m.add(auth.New(d.authOptions(c)))
-	m.add(users.New(users.Options{Store: d.Store, Auth: c.auth, BcryptCost: d.BcryptCost}))
-	m.add(settings.New(settings.Options{Store: d.Store, Auth: c.auth, Box: box}))
+	m.add(users.New(users.Options{Store: d.Store, Auth: c.auth, BcryptCost: d.BcryptCost, Hashing: d.Hashing}))
+	m.add(settings.New(settings.Options{Store: d.Store, Auth: c.auth, Box: box, AllowPrivateSMTP: d.Config.SMTPAllowPrivate}))
 	d.influenceRoutes(m, c)
 	if m.err != nil {
 		return nil, m.err

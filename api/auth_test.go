@@ -296,14 +296,14 @@ func TestRegister(t *testing.T) {
 func TestLoginRateLimit(t *testing.T) {
 	t.Parallel()
 	env := testenv.NewAPI(t, func(c *config.Config) {
-		c.LoginRateLimit = 3
+		c.LoginRateLimit, c.LoginAccountRateLimit = 3, 3
 		// In-process requests come from 0.0.0.0: trust it as the proxy, so
 		// X-Real-Ip picks the client address as nginx would set it.
 		c.TrustedProxies = []string{"0.0.0.0"}
 	})
 	u := env.CreateUser(storage.RoleUser, "")
 
-	t.Run("per email, whatever the IP", func(t *testing.T) {
+	t.Run("per account from unknown devices, whatever the IP", func(t *testing.T) {
 		var last *testenv.Response
 		for i := 0; i < 4; i++ {
 			last = testenv.Do(t, env.Main, testenv.Request{Method: "POST", Path: "/api/auth/login",

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -42,12 +43,21 @@ type Config struct {
 	MediaBodyLimit int
 
 	// Rate limits: requests per window.
-	LoginRateLimit     int
-	LoginRateWindow    time.Duration
-	RegisterRateLimit  int
-	RegisterRateWindow time.Duration
-	MediaRateLimit     int
-	MediaRateWindow    time.Duration
+	LoginRateLimit  int
+	LoginRateWindow time.Duration
+	// Logins from unknown devices per account (device cookies: auth).
+	LoginAccountRateLimit  int
+	LoginAccountRateWindow time.Duration
+	RegisterRateLimit      int
+	RegisterRateWindow     time.Duration
+	MediaRateLimit         int
+	MediaRateWindow        time.Duration
+
+	// Password hashing (bcrypt) per API process: how many run at once, how
+	// many requests may wait for a turn, and how long.
+	HashConcurrency int
+	HashQueue       int
+	HashWait        time.Duration
 
 	AccessLog string // "stdout", "off", or a file path
 	LogLevel  string
@@ -56,6 +66,9 @@ type Config struct {
 	WorkerShutdownTimeout time.Duration
 
 	SMTP SMTP
+	// SMTPAllowPrivate lets the settings' smtpHost be a private or loopback
+	// address (self-hosting with a local relay).
+	SMTPAllowPrivate bool
 
 	Influence InfluenceConfig
 	Media     MediaConfig
@@ -98,12 +111,18 @@ func Load(getenv func(string) string) (Config, error) {
 		APIBodyLimit:      r.int("API_BODY_LIMIT", 1<<20),
 		MediaBodyLimit:    r.int("MEDIA_BODY_LIMIT", 1<<20),
 
-		LoginRateLimit:     r.int("LOGIN_RATE_LIMIT", 10),
-		LoginRateWindow:    r.duration("LOGIN_RATE_WINDOW", 15*time.Minute),
-		RegisterRateLimit:  r.int("REGISTER_RATE_LIMIT", 5),
-		RegisterRateWindow: r.duration("REGISTER_RATE_WINDOW", time.Hour),
-		MediaRateLimit:     r.int("MEDIA_RATE_LIMIT", 100),
-		MediaRateWindow:    r.duration("MEDIA_RATE_WINDOW", time.Minute),
+		LoginRateLimit:         r.int("LOGIN_RATE_LIMIT", 10),
+		LoginRateWindow:        r.duration("LOGIN_RATE_WINDOW", 15*time.Minute),
+		LoginAccountRateLimit:  r.int("LOGIN_ACCOUNT_RATE_LIMIT", 30),
+		LoginAccountRateWindow: r.duration("LOGIN_ACCOUNT_RATE_WINDOW", time.Hour),
+		RegisterRateLimit:      r.int("REGISTER_RATE_LIMIT", 5),
+		RegisterRateWindow:     r.duration("REGISTER_RATE_WINDOW", time.Hour),
+		MediaRateLimit:         r.int("MEDIA_RATE_LIMIT", 100),
+		MediaRateWindow:        r.duration("MEDIA_RATE_WINDOW", time.Minute),
+
+		HashConcurrency: r.int("PASSWORD_HASH_CONCURRENCY", 0),
+		HashQueue:       r.int("PASSWORD_HASH_QUEUE", 4),
+		HashWait:        r.duration("PASSWORD_HASH_WAIT", time.Second),
 
 		AccessLog: r.str("ACCESS_LOG", "stdout"),
 		LogLevel:  r.str("LOG_LEVEL", "info"),
@@ -120,6 +139,16 @@ func Load(getenv func(string) string) (Config, error) {
 			From:     r.str("SMTP_FROM", "noreply@localhost"),
 			FromName: r.str("SMTP_FROM_NAME", "Changemaker"),
 		},
+	}
+	if c.HashConcurrency == 0 {
+		c.HashConcurrency = max(1, runtime.GOMAXPROCS(0)/2)
+	}
+	switch v := strings.ToLower(r.str("SMTP_ALLOW_PRIVATE", "true")); v {
+	case "true", "1", "yes":
+		c.SMTPAllowPrivate = true
+	case "false", "0", "no":
+	default:
+		return Config{}, fmt.Errorf("SMTP_ALLOW_PRIVATE: want true or false, got %q", v)
 	}
 	c.Influence = loadInfluence(&r)
 	c.Media = loadMedia(&r)

@@ -40,8 +40,10 @@ type Options struct {
 	Log           *slog.Logger
 	RefreshSecret []byte
 	BcryptCost    int
-	LoginLimit    httpx.Limit // applied per IP and per email
-	RegisterLimit httpx.Limit // applied per IP
+	Hashing       *password.Gate // bounds bcrypt per process
+	LoginLimit    httpx.Limit    // applied per IP, and per known device instead
+	AccountLimit  httpx.Limit    // applied per email to logins from unknown devices
+	RegisterLimit httpx.Limit    // applied per IP
 	SecureCookies bool
 }
 
@@ -107,7 +109,7 @@ func (h *Handler) register(c *fiber.Ctx) error {
 	if err := v.Err(); err != nil {
 		return err
 	}
-	hash, err := password.Hash(req.Password, h.BcryptCost)
+	hash, err := h.hasher().Hash(c.UserContext(), req.Password)
 	if err != nil {
 		return err
 	}
@@ -132,21 +134,25 @@ func (h *Handler) login(c *fiber.Ctx) error {
 	if err := v.Err(); err != nil {
 		return err
 	}
-	if err := h.Limiter.Check(c, h.LoginLimit, "ip:"+httpx.ClientKey(c)); err != nil {
-		return err
-	}
-	if err := h.Limiter.Check(c, h.LoginLimit, "email:"+strings.ToLower(strings.TrimSpace(req.Email))); err != nil {
+	email := strings.ToLower(strings.TrimSpace(req.Email))
+	if err := h.checkLoginLimits(c, email); err != nil {
 		return err
 	}
 	u, err := h.Store.UserByEmail(c.UserContext(), req.Email)
 	if errors.Is(err, storage.ErrNotFound) {
-		password.Check(h.dummyHash, req.Password)
+		if _, err := h.hasher().Check(c.UserContext(), h.dummyHash, req.Password); err != nil {
+			return err
+		}
 		return httpx.Unauthorized("invalid email or password")
 	}
 	if err != nil {
 		return err
 	}
-	if !password.Check(u.PasswordHash, req.Password) {
+	ok, err := h.hasher().Check(c.UserContext(), u.PasswordHash, req.Password)
+	if err != nil {
+		return err
+	}
+	if !ok {
 		return httpx.Unauthorized("invalid email or password")
 	}
 	if u.EffectiveStatus(time.Now()) != storage.StatusActive {
@@ -155,7 +161,11 @@ func (h *Handler) login(c *fiber.Ctx) error {
 	if err := h.Store.RecordLogin(c.UserContext(), u.ID); err != nil {
 		h.Log.Warn("record login", "user_id", u.ID, "err", err)
 	}
-	return h.issue(c, fiber.StatusOK, u)
+	if err := h.issue(c, fiber.StatusOK, u); err != nil {
+		return err
+	}
+	// After the access cookie, which clients that read one Set-Cookie expect.
+	return h.rememberDevice(c, email)
 }
 
 type refreshRequest struct {
@@ -226,6 +236,10 @@ func (h *Handler) logout(c *fiber.Ctx) error {
 
 func (h *Handler) me(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"user": ToUser(*httpx.CurrentUser(c))})
+}
+
+func (h *Handler) hasher() *password.Hasher {
+	return &password.Hasher{Cost: h.BcryptCost, Gate: h.Hashing}
 }
 
 // issue answers with a new access token and a refresh token of a new family.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"changemaker/internal/password"
 	"changemaker/storage"
 )
 
@@ -113,6 +114,9 @@ func domainErrors() []domainError {
 		// Postgres is restarting or out of reach: the request may well work
 		// in a moment. First, so that no wrapping description hides it.
 		{storage.ErrUnavailable, http.StatusServiceUnavailable, CodeUnavailable, "the service is unavailable; try again later", 5},
+		// Every password-hashing slot of this process is busy (a flood of
+		// login guesses): answered at once, without hashing.
+		{password.ErrBusy, http.StatusServiceUnavailable, CodeUnavailable, "too busy to check passwords; try again shortly", 1},
 		// Text Postgres cannot store (a NUL, a bad byte sequence) came from
 		// the client: a 400, whichever field carried it.
 		{storage.ErrInvalidText, http.StatusBadRequest, CodeInvalidText, "text must be valid UTF-8 without NUL characters", 0},

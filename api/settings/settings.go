@@ -18,9 +18,10 @@ type Handler struct {
 
 // Options are what the settings module needs.
 type Options struct {
-	Store *storage.Store
-	Auth  *httpx.Auth
-	Box   *storage.SecretBox
+	Store            *storage.Store
+	Auth             *httpx.Auth
+	Box              *storage.SecretBox
+	AllowPrivateSMTP bool // SMTP_ALLOW_PRIVATE
 }
 
 // New builds the module.
@@ -82,6 +83,11 @@ func (h *Handler) put(c *fiber.Ctx) error {
 		req.EmailFromAddress = &trimmed
 		if trimmed != "" {
 			v.Email("emailFromAddress", trimmed)
+		}
+	}
+	if req.SMTPHost != nil {
+		if p := smtpHostProblem(*req.SMTPHost, h.AllowPrivateSMTP); p != "" {
+			v.Add("smtpHost", p)
 		}
 	}
 	if req.SMTPPort != nil {

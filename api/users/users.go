@@ -30,6 +30,7 @@ type Options struct {
 	Store      *storage.Store
 	Auth       *httpx.Auth
 	BcryptCost int
+	Hashing    *password.Gate // bounds bcrypt per process
 }
 
 // New builds the module.
@@ -114,7 +115,7 @@ func (h *Handler) create(c *fiber.Ctx) error {
 	if err := v.Err(); err != nil {
 		return err
 	}
-	hash, err := password.Hash(req.Password, h.BcryptCost)
+	hash, err := (&password.Hasher{Cost: h.BcryptCost, Gate: h.Hashing}).Hash(c.UserContext(), req.Password)
 	if err != nil {
 		return err
 	}
@@ -207,7 +208,7 @@ func (h *Handler) update(c *fiber.Ctx) error {
 		return err
 	}
 	if req.Password != nil {
-		hash, err := password.Hash(*req.Password, h.BcryptCost)
+		hash, err := (&password.Hasher{Cost: h.BcryptCost, Gate: h.Hashing}).Hash(c.UserContext(), *req.Password)
 		if err != nil {
 			return err
 		}

@@ -38,6 +38,7 @@ import (
 	"github.com/emersion/go-smtp"
 	"github.com/hibiken/asynq"
 
+	"changemaker/internal/asynqconn"
 	"changemaker/storage"
 	"changemaker/tasks"
 )
@@ -112,7 +113,7 @@ func run(ctx context.Context, bin string, n, kills, conc int, timeout time.Durat
 	if err != nil {
 		return 0, err
 	}
-	redisOpt := storage.AsynqRedis(ropt)
+	redisOpt := asynqconn.FromRedis(ropt)
 	queue := asynq.NewClient(redisOpt)
 	defer queue.Close()
 	inspector := asynq.NewInspector(redisOpt)

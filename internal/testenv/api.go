@@ -94,7 +94,8 @@ func NewAPI(t testing.TB, opts ...func(*config.Config)) *API {
 	queue := asynq.NewClient(a.Asynq)
 	t.Cleanup(func() { queue.Close() })
 	a.Deps = api.Deps{Config: cfg, Store: a.Store, Redis: a.Redis, AsynqRedis: a.Asynq, Queue: queue, Inspector: inspector,
-		Log: Logger(t), Version: "test", BcryptCost: bcrypt.MinCost}
+		Log: Logger(t), Version: "test", BcryptCost: bcrypt.MinCost,
+		Hashing: password.NewGate(cfg.HashConcurrency, cfg.HashQueue, cfg.HashWait)}
 	var err error
 	if a.Main, err = api.NewMain(a.Deps); err != nil {
 		t.Fatalf("build main API: %v", err)
