@@ -5,6 +5,7 @@ package email
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/hibiken/asynq"
 	"github.com/wneessen/go-mail"
@@ -139,6 +141,30 @@ func oneLine(s string) string {
 	}), " ")
 }
 
+// setSubject sets the Subject through go-mail's encoder (RFC 2047 when the
+// text is not plain ASCII). Plain ASCII that looks like an encoded word
+// ("=?utf-8?q?…?=") would pass through that encoder as it is and then be
+// decoded by the reader's client into something else, so such a subject is
+// always written as base64 encoded words.
+func setSubject(msg *mail.Msg, s string) {
+	if !strings.Contains(s, "=?") {
+		msg.Subject(s)
+		return
+	}
+	var words []string
+	for s != "" {
+		// 45 bytes make 60 base64 characters: with "=?UTF-8?B?" and "?=",
+		// 72, under RFC 2047's 75. Words end on a rune boundary.
+		n := min(len(s), 45)
+		for n < len(s) && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		words = append(words, "=?UTF-8?B?"+base64.StdEncoding.EncodeToString([]byte(s[:n]))+"?=")
+		s = s[n:]
+	}
+	msg.SetGenHeaderPreformatted(mail.HeaderSubject, strings.Join(words, " "))
+}
+
 // address is name and addr as one header address. The header is written by
 // net/mail.Address.String, which quotes the name or encodes it (RFC 2047)
 // as it needs: a name is never pasted between quotes by hand, so no quote,
@@ -218,7 +244,7 @@ func (e *Handler) Send(ctx context.Context, t *asynq.Task) error {
 		return fmt.Errorf("send email %d: reply-to: %v: %w", p.EmailID, err, asynq.SkipRetry)
 	}
 	msg.ReplyToMailAddress(replyTo)
-	msg.Subject(oneLine(Render(row.Subject, row, camp.Title)))
+	setSubject(msg, oneLine(Render(row.Subject, row, camp.Title)))
 	msg.SetMessageIDWithValue(msgID)
 	msg.SetDate()
 	msg.SetGenHeader("X-Changemaker-Campaign", camp.Slug)
@@ -331,7 +357,7 @@ func (e *Handler) VerifyResponse(ctx context.Context, t *asynq.Task) error {
 		return e.verificationFailed(ctx, r.ID, fmt.Errorf("verify response %d: to: %v: %w", r.ID, err, asynq.SkipRetry))
 	}
 	msg.AddToMailAddress(to)
-	msg.Subject(oneLine("Please confirm the response you posted: " + camp.Title))
+	setSubject(msg, oneLine("Please confirm the response you posted: "+camp.Title))
 	msg.SetMessageIDWithValue(fmt.Sprintf("response-verification-%d@%s", r.ID, m.domain()))
 	msg.SetDate()
 	msg.SetBodyString(mail.TypeTextPlain, VerificationBody(camp.Title, link))
