@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -165,6 +166,28 @@ func (s *Store) MarkVerificationFailed(ctx context.Context, id int64, errText st
 		return false, fmt.Errorf("mark verification of response %d failed: %w", id, err)
 	}
 	return n == 1, nil
+}
+
+// VerificationEmailInterval is how long an address that was sent a
+// response-wall verification email waits before the next one.
+const VerificationEmailInterval = time.Hour
+
+// VerificationThrottled is the verification error of a response whose email
+// was not sent because its address had one less than an hour before.
+const VerificationThrottled = "not sent: this address was sent a verification email less than an hour before"
+
+// ClaimVerificationEmail lets response id send the verification email to
+// addr, unless another response did so less than VerificationEmailInterval
+// ago. Addresses are compared lower-cased. It reports whether the claim is
+// the response's; claiming again what it already holds succeeds.
+func (s *Store) ClaimVerificationEmail(ctx context.Context, addr string, id int64) (bool, error) {
+	got, err := s.q().ClaimVerificationEmail(ctx, db.ClaimVerificationEmailParams{
+		Address: strings.ToLower(strings.TrimSpace(addr)), ResponseID: id,
+		IntervalSeconds: VerificationEmailInterval.Seconds()})
+	if err != nil {
+		return false, fmt.Errorf("claim the verification email of response %d: %w", id, err)
+	}
+	return len(got) == 1 && got[0] == id, nil
 }
 
 // UnsentVerificationIDs lists responses created between after and before

@@ -105,7 +105,7 @@ func (h *Handler) register(c *fiber.Ctx) error {
 		v.Add("password", p)
 	}
 	v.MaxLen("name", req.Name, 200)
-	v.NoLineBreaks("name", req.Name)
+	v.SingleLine("name", req.Name)
 	if err := v.Err(); err != nil {
 		return err
 	}

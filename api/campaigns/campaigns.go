@@ -178,7 +178,7 @@ func (req *campaignRequest) validate(v *httpx.Validator, creating bool) storage.
 	}
 	if req.Title != nil && v.Required("title", *req.Title) {
 		v.MaxLen("title", *req.Title, maxTitle)
-		v.NoLineBreaks("title", *req.Title)
+		v.SingleLine("title", *req.Title)
 	}
 	if req.Slug != nil {
 		*req.Slug = strings.ToLower(*req.Slug)
@@ -186,20 +186,23 @@ func (req *campaignRequest) validate(v *httpx.Validator, creating bool) storage.
 	}
 	if req.EmailSubject != nil {
 		v.MaxLen("emailSubject", *req.EmailSubject, maxSubject)
-		v.NoLineBreaks("emailSubject", *req.EmailSubject)
+		v.SingleLine("emailSubject", *req.EmailSubject)
 	}
 	if req.EmailBody != nil {
 		v.MaxLen("emailBody", *req.EmailBody, maxBody)
+		v.MultiLine("emailBody", *req.EmailBody)
 	}
 	if req.Description != nil {
 		v.MaxLen("description", *req.Description, maxDescription)
+		v.MultiLine("description", *req.Description)
 	}
 	if req.CallToAction != nil {
 		v.MaxLen("callToAction", *req.CallToAction, maxShort)
+		v.SingleLine("callToAction", *req.CallToAction)
 	}
 	if req.CoverPhoto != nil {
 		v.MaxLen("coverPhoto", *req.CoverPhoto, maxURL)
-		v.NoLineBreaks("coverPhoto", *req.CoverPhoto)
+		v.SingleLine("coverPhoto", *req.CoverPhoto)
 		v.Check(*req.CoverPhoto == "" || imageURL(*req.CoverPhoto), "coverPhoto",
 			"must be an http(s) URL or a path starting with /")
 	}
@@ -350,10 +353,10 @@ func (h *Handler) addRecipient(c *fiber.Ctx) error {
 	var v httpx.Validator
 	if v.Required("name", req.Name) {
 		v.MaxLen("name", req.Name, maxTitle)
-		v.NoLineBreaks("name", req.Name)
+		v.SingleLine("name", req.Name)
 	}
 	v.MaxLen("title", req.Title, maxTitle)
-	v.NoLineBreaks("title", req.Title)
+	v.SingleLine("title", req.Title)
 	if v.Required("email", req.Email) {
 		v.Email("email", req.Email)
 	}

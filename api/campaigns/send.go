@@ -40,7 +40,7 @@ func validateSender(v *httpx.Validator, name, email, postal *string, postalRequi
 	*name, *email = strings.TrimSpace(*name), strings.TrimSpace(*email)
 	if v.Required("senderName", *name) {
 		v.MaxLen("senderName", *name, maxSenderName)
-		v.NoLineBreaks("senderName", *name)
+		v.SingleLine("senderName", *name)
 	}
 	if v.Required("senderEmail", *email) {
 		v.Email("senderEmail", *email)
@@ -214,13 +214,14 @@ func (h *Handler) sendEmail(c *fiber.Ctx) error {
 	if req.Subject != nil {
 		s := strings.TrimSpace(*req.Subject)
 		v.MaxLen("subject", s, maxSubject)
-		v.NoLineBreaks("subject", s)
+		v.SingleLine("subject", s)
 		if camp.AllowEmailEditing && s != "" {
 			subject = s
 		}
 	}
 	if req.Body != nil {
 		v.MaxLen("body", *req.Body, maxBody)
+		v.MultiLine("body", *req.Body)
 		if camp.AllowEmailEditing && strings.TrimSpace(*req.Body) != "" {
 			body = *req.Body
 		}
@@ -294,7 +295,7 @@ func (h *Handler) mailto(c *fiber.Ctx) error {
 	var v httpx.Validator
 	req.SenderName, req.SenderEmail = strings.TrimSpace(req.SenderName), strings.TrimSpace(req.SenderEmail)
 	v.MaxLen("senderName", req.SenderName, maxSenderName)
-	v.NoLineBreaks("senderName", req.SenderName)
+	v.SingleLine("senderName", req.SenderName)
 	if req.SenderEmail != "" {
 		v.Email("senderEmail", req.SenderEmail)
 	}

@@ -98,12 +98,32 @@ func (v *Validator) OneOf(field, s string, allowed []string) {
 	}
 }
 
-// NoLineBreaks rejects CR and LF, which would let a value inject mail headers.
-func (v *Validator) NoLineBreaks(field, s string) {
-	if strings.ContainsAny(s, "\r\n") {
+// SingleLine rejects line breaks and every other C0/C1 control character
+// (U+0000–U+001F, U+007F–U+009F, and U+2028/U+2029) in a name, subject or
+// other one-line field. Such a value cannot be put in a mail header as it
+// stands: accepting it would mean a 2xx now and a message that never leaves.
+func (v *Validator) SingleLine(field, s string) {
+	switch {
+	case strings.ContainsAny(s, "\r\n\u0085\u2028\u2029"):
 		v.Add(field, "must not contain line breaks")
+	case strings.IndexFunc(s, isControl) >= 0:
+		v.Add(field, "must not contain control characters")
 	}
 }
+
+// MultiLine rejects the control characters of SingleLine in a body or other
+// multi-line text, except the line feed and the tab.
+func (v *Validator) MultiLine(field, s string) {
+	if strings.IndexFunc(s, func(r rune) bool { return r != '\n' && r != '\t' && isControl(r) }) >= 0 {
+		v.Add(field, "must not contain control characters other than line feeds and tabs")
+	}
+}
+
+// NoLineBreaks is SingleLine under its former name.
+func (v *Validator) NoLineBreaks(field, s string) { v.SingleLine(field, s) }
+
+// isControl reports whether r is a C0 or C1 control character.
+func isControl(r rune) bool { return r < 0x20 || (r >= 0x7f && r <= 0x9f) }
 
 // Err returns the collected problems as a 400, or nil.
 func (v *Validator) Err() error {

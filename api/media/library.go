@@ -95,7 +95,7 @@ func (h *Handler) patchVideo(c *fiber.Ctx) error {
 		if s != nil {
 			*s = strings.TrimSpace(*s)
 			v.MaxLen(field, *s, 200)
-			v.NoLineBreaks(field, *s)
+			v.SingleLine(field, *s)
 		}
 	}
 	if req.Title != nil {

@@ -351,7 +351,7 @@ func checkField(v *httpx.Validator, name, value string) {
 		return
 	}
 	v.MaxLen(name, value, 200)
-	v.NoLineBreaks(name, value)
+	v.SingleLine(name, value)
 }
 
 // cleanName keeps a client's file name for display only: its last element,

@@ -109,10 +109,10 @@ func (h *Handler) submit(c *fiber.Ctx) error {
 	var v httpx.Validator
 	if v.Required("representativeName", req.RepresentativeName) {
 		v.MaxLen("representativeName", req.RepresentativeName, 200)
-		v.NoLineBreaks("representativeName", req.RepresentativeName)
+		v.SingleLine("representativeName", req.RepresentativeName)
 	}
 	v.MaxLen("representativeTitle", req.RepresentativeTitle, 200)
-	v.NoLineBreaks("representativeTitle", req.RepresentativeTitle)
+	v.SingleLine("representativeTitle", req.RepresentativeTitle)
 	if req.RepresentativeLevel != "" {
 		v.OneOf("representativeLevel", req.RepresentativeLevel, storage.GovernmentLevels)
 	}
@@ -122,10 +122,12 @@ func (h *Handler) submit(c *fiber.Ctx) error {
 	v.OneOf("responseType", req.ResponseType, storage.ResponseTypes)
 	if v.Required("responseText", req.ResponseText) {
 		v.MaxLen("responseText", req.ResponseText, 10_000)
+		v.MultiLine("responseText", req.ResponseText)
 	}
 	v.MaxLen("comment", req.Comment, 2000)
+	v.MultiLine("comment", req.Comment)
 	v.MaxLen("submitterName", req.SubmitterName, 100)
-	v.NoLineBreaks("submitterName", req.SubmitterName)
+	v.SingleLine("submitterName", req.SubmitterName)
 	if req.SubmitterEmail != "" {
 		v.Email("submitterEmail", req.SubmitterEmail)
 	}
@@ -144,11 +146,30 @@ func (h *Handler) submit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if resp.SubmitterEmail != "" {
+	verification := resp.SubmitterEmail != "" && h.claimVerification(c.UserContext(), resp)
+	if verification {
 		h.enqueueVerification(c.UserContext(), resp.ID)
 	}
 	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"response": fiber.Map{"id": resp.ID, "status": resp.Status},
-		"verificationEmail": resp.SubmitterEmail != ""})
+		"verificationEmail": verification})
+}
+
+// claimVerification reports whether resp may send its verification email:
+// an address gets at most one an hour. A response that may not is recorded
+// as such, so the sweeper leaves it. When Postgres cannot tell, it answers
+// true and leaves the decision to the worker, which claims again.
+func (h *Handler) claimVerification(ctx context.Context, resp storage.Response) bool {
+	ok, err := h.Store.ClaimVerificationEmail(ctx, resp.SubmitterEmail, resp.ID)
+	if err != nil {
+		h.Log.Warn("claim verification email; the worker will decide", "response_id", resp.ID, "err", err)
+		return true
+	}
+	if !ok {
+		if _, err := h.Store.MarkVerificationFailed(ctx, resp.ID, storage.VerificationThrottled); err != nil {
+			h.Log.Warn("record throttled verification; the worker will", "response_id", resp.ID, "err", err)
+		}
+	}
+	return ok
 }
 
 // enqueueVerification asks the email fleet for the verification email. A
@@ -327,6 +348,7 @@ func (h *Handler) moderate(c *fiber.Ctx) error {
 	v.Check(slices.Contains([]string{storage.ResponseApproved, storage.ResponseRejected}, req.Status), "status",
 		"must be APPROVED or REJECTED")
 	v.MaxLen("note", req.Note, 2000)
+	v.MultiLine("note", req.Note)
 	if err := v.Err(); err != nil {
 		return err
 	}

@@ -72,7 +72,7 @@ func (h *Handler) put(c *fiber.Ctx) error {
 		{"smtpHost", req.SMTPHost}, {"smtpUsername", req.SMTPUsername}} {
 		if f.val != nil {
 			v.MaxLen(f.name, *f.val, 200)
-			v.NoLineBreaks(f.name, *f.val)
+			v.SingleLine(f.name, *f.val)
 		}
 	}
 	if req.OrganizationName != nil {

@@ -96,7 +96,7 @@ func (h *Handler) create(c *fiber.Ctx) error {
 		v.Email("email", req.Email)
 	}
 	v.MaxLen("name", req.Name, 200)
-	v.NoLineBreaks("name", req.Name)
+	v.SingleLine("name", req.Name)
 	v.OneOf("role", req.Role, storage.Roles)
 	v.OneOf("status", req.Status, storage.UserStatuses)
 	if req.ExpiresAt != nil {
@@ -181,7 +181,7 @@ func (h *Handler) update(c *fiber.Ctx) error {
 	}
 	if req.Name != nil {
 		v.MaxLen("name", *req.Name, 200)
-		v.NoLineBreaks("name", *req.Name)
+		v.SingleLine("name", *req.Name)
 	}
 	if req.Role != nil {
 		v.OneOf("role", *req.Role, storage.Roles)

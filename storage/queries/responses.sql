@@ -67,3 +67,15 @@ INSERT INTO response_upvotes (response_id, voter_key) VALUES (@response_id, @vot
 
 -- name: CountUpvote :one
 UPDATE campaign_responses SET upvote_count = upvote_count + 1 WHERE id = @id RETURNING upvote_count;
+
+-- name: ClaimVerificationEmail :many
+-- The claim is this response's when the address is free, its claim is older
+-- than @interval_seconds, or it is already this response's (the worker claims
+-- again what the API claimed; that keeps the claim's time).
+INSERT INTO verification_email_claims AS c (address, response_id, claimed_at)
+VALUES (@address, @response_id, now())
+ON CONFLICT (address) DO UPDATE
+SET response_id = EXCLUDED.response_id,
+    claimed_at = CASE WHEN c.response_id = EXCLUDED.response_id THEN c.claimed_at ELSE now() END
+WHERE c.response_id = EXCLUDED.response_id OR c.claimed_at < now() - make_interval(secs => @interval_seconds::float8)
+RETURNING response_id;

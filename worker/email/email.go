@@ -5,12 +5,16 @@ package email
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
+	netmail "net/mail"
 	"net/textproto"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/hibiken/asynq"
 	"github.com/wneessen/go-mail"
@@ -171,9 +175,53 @@ func permanent(err error) bool {
 	return false
 }
 
-// oneLine keeps a value that goes into a header on one line.
+// oneLine keeps a value that goes into a header on one line, without
+// control characters. The API refuses them; rows stored before it did may
+// still hold some, and they must not keep a message from leaving.
 func oneLine(s string) string {
-	return strings.Join(strings.Fields(strings.NewReplacer("\r", " ", "\n", " ").Replace(s)), " ")
+	return strings.Join(strings.FieldsFunc(s, func(r rune) bool {
+		return unicode.IsSpace(r) || r < 0x20 || (r >= 0x7f && r <= 0x9f)
+	}), " ")
+}
+
+// setSubject sets the Subject through go-mail's encoder (RFC 2047 when the
+// text is not plain ASCII). Plain ASCII that looks like an encoded word
+// ("=?utf-8?q?…?=") would pass through that encoder as it is and then be
+// decoded by the reader's client into something else, so such a subject is
+// always written as base64 encoded words.
+func setSubject(msg *mail.Msg, s string) {
+	if !strings.Contains(s, "=?") {
+		msg.Subject(s)
+		return
+	}
+	var words []string
+	for s != "" {
+		// 45 bytes make 60 base64 characters: with "=?UTF-8?B?" and "?=",
+		// 72, under RFC 2047's 75. Words end on a rune boundary.
+		n := min(len(s), 45)
+		for n < len(s) && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		words = append(words, "=?UTF-8?B?"+base64.StdEncoding.EncodeToString([]byte(s[:n]))+"?=")
+		s = s[n:]
+	}
+	msg.SetGenHeaderPreformatted(mail.HeaderSubject, strings.Join(words, " "))
+}
+
+// address is name and addr as one header address. The header is written by
+// net/mail.Address.String, which quotes the name or encodes it (RFC 2047)
+// as it needs: a name is never pasted between quotes by hand, so no quote,
+// backslash or comma in it can break the header. addr must be a bare
+// address.
+func address(name, addr string) (*netmail.Address, error) {
+	a, err := netmail.ParseAddress(addr)
+	if err != nil {
+		return nil, fmt.Errorf("address %q: %w", addr, err)
+	}
+	if a.Name != "" || a.Address != strings.TrimSpace(addr) {
+		return nil, fmt.Errorf("address %q: not a bare address", addr)
+	}
+	return &netmail.Address{Name: oneLine(name), Address: a.Address}, nil
 }
 
 // Render fills a campaign email's placeholders. {{userName}} and
@@ -222,18 +270,24 @@ func (e *Handler) Send(ctx context.Context, t *asynq.Task) error {
 	}
 	msgID := CampaignMessageID(row.ID, m.domain())
 	msg := mail.NewMsg()
-	if err := msg.FromFormat(oneLine(m.fromName), m.fromAddr); err != nil {
-		return fmt.Errorf("send email %d: from address %q: %v: %w", p.EmailID, m.fromAddr, err, asynq.SkipRetry)
+	from, err := address(m.fromName, m.fromAddr)
+	if err != nil {
+		return fmt.Errorf("send email %d: from: %v: %w", p.EmailID, err, asynq.SkipRetry)
 	}
-	if err := msg.AddToFormat(oneLine(row.RecipientName), row.RecipientEmail); err != nil {
+	msg.FromMailAddress(from)
+	to, err := address(row.RecipientName, row.RecipientEmail)
+	if err != nil {
 		e.fail(ctx, row.ID, err.Error(), true)
 		return fmt.Errorf("send email %d: recipient: %v: %w", p.EmailID, err, asynq.SkipRetry)
 	}
-	if err := msg.ReplyToFormat(oneLine(row.SenderName), row.SenderEmail); err != nil {
+	msg.AddToMailAddress(to)
+	replyTo, err := address(row.SenderName, row.SenderEmail)
+	if err != nil {
 		e.fail(ctx, row.ID, err.Error(), true)
 		return fmt.Errorf("send email %d: reply-to: %v: %w", p.EmailID, err, asynq.SkipRetry)
 	}
-	msg.Subject(oneLine(Render(row.Subject, row, camp.Title)))
+	msg.ReplyToMailAddress(replyTo)
+	setSubject(msg, oneLine(Render(row.Subject, row, camp.Title)))
 	msg.SetMessageIDWithValue(msgID)
 	msg.SetDate()
 	msg.SetGenHeader("X-Changemaker-Campaign", camp.Slug)
@@ -309,6 +363,18 @@ func (e *Handler) VerifyResponse(ctx context.Context, t *asynq.Task) error {
 	if r.VerificationSentAt != nil || r.VerificationFailedAt != nil || r.VerifiedAt != nil || r.SubmitterEmail == "" {
 		return nil
 	}
+	// The API claimed the address already; claiming again covers a response
+	// the sweeper brings back and one whose claim the API could not make.
+	claimed, err := e.Store.ClaimVerificationEmail(ctx, r.SubmitterEmail, r.ID)
+	if err != nil {
+		return fmt.Errorf("verify response %d: %w", r.ID, err)
+	}
+	if !claimed {
+		if _, err := e.Store.MarkVerificationFailed(ctx, r.ID, storage.VerificationThrottled); err != nil {
+			return fmt.Errorf("verify response %d: record it throttled: %w", r.ID, err)
+		}
+		return nil
+	}
 	camp, err := e.Store.CampaignByID(ctx, r.CampaignID)
 	if err != nil {
 		return fmt.Errorf("verify response %d: load campaign: %w", p.ResponseID, err)
@@ -320,19 +386,24 @@ func (e *Handler) VerifyResponse(ctx context.Context, t *asynq.Task) error {
 	token := storage.SignResponseToken(storage.ResponseTokenKey(e.Config.EncryptionKey), r.ID,
 		time.Now().Add(storage.ResponseTokenTTL))
 	link := e.Config.Influence.PublicURL + "/api/public/responses/verify/" + token
+	// Only our words and the campaign's title: whoever submits chooses the
+	// recipient, so nothing else they typed (not even the name they gave)
+	// may ride along to a stranger's inbox.
 	msg := mail.NewMsg()
-	if err := msg.FromFormat(oneLine(m.fromName), m.fromAddr); err != nil {
+	from, err := address(m.fromName, m.fromAddr)
+	if err != nil {
 		return e.verificationFailed(ctx, r.ID, fmt.Errorf("verify response %d: from: %v: %w", r.ID, err, asynq.SkipRetry))
 	}
-	if err := msg.AddToFormat(oneLine(r.SubmitterName), r.SubmitterEmail); err != nil {
+	msg.FromMailAddress(from)
+	to, err := address("", r.SubmitterEmail)
+	if err != nil {
 		return e.verificationFailed(ctx, r.ID, fmt.Errorf("verify response %d: to: %v: %w", r.ID, err, asynq.SkipRetry))
 	}
-	msg.Subject(oneLine("Please confirm the response you posted: " + camp.Title))
+	msg.AddToMailAddress(to)
+	setSubject(msg, oneLine("Please confirm the response you posted: "+camp.Title))
 	msg.SetMessageIDWithValue(fmt.Sprintf("response-verification-%d@%s", r.ID, m.domain()))
 	msg.SetDate()
-	msg.SetBodyString(mail.TypeTextPlain, fmt.Sprintf(
-		"Thank you for sharing %s's response on \"%s\".\n\nConfirm it by opening this link (valid 30 days):\n\n%s\n\n"+
-			"If you did not post a response, ignore this email.\n", r.RepresentativeName, camp.Title, link))
+	msg.SetBodyString(mail.TypeTextPlain, VerificationBody(camp.Title, link))
 	if _, err := m.send(ctx, msg); err != nil {
 		if permanent(err) {
 			return e.verificationFailed(ctx, r.ID, fmt.Errorf("verify response %d: %v: %w", r.ID, err, asynq.SkipRetry))
@@ -353,6 +424,13 @@ func (e *Handler) VerifyResponse(ctx context.Context, t *asynq.Task) error {
 			r.ID, acceptedNote(fmt.Sprintf("response-verification-%d@%s", r.ID, m.domain())), err, asynq.SkipRetry)
 	}
 	return nil
+}
+
+// VerificationBody is the text of a verification email.
+func VerificationBody(campaignTitle, link string) string {
+	return fmt.Sprintf("Someone posted a response to the campaign \"%s\" on the response wall and gave this "+
+		"address.\n\nIf it was you, confirm it by opening this link (valid 30 days):\n\n%s\n\n"+
+		"If it was not you, ignore this email.\n", campaignTitle, link)
 }
 
 // verificationFailed records that the verification email of response id

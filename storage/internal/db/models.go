@@ -227,3 +227,9 @@ type User struct {
 	UpdatedAt    time.Time
 	DeletedAt    *time.Time
 }
+
+type VerificationEmailClaim struct {
+	Address    string
+	ResponseID int64
+	ClaimedAt  time.Time
+}

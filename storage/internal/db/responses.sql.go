@@ -10,6 +10,45 @@ import (
 	"time"
 )
 
+const claimVerificationEmail = `-- name: ClaimVerificationEmail :many
+INSERT INTO verification_email_claims AS c (address, response_id, claimed_at)
+VALUES ($1, $2, now())
+ON CONFLICT (address) DO UPDATE
+SET response_id = EXCLUDED.response_id,
+    claimed_at = CASE WHEN c.response_id = EXCLUDED.response_id THEN c.claimed_at ELSE now() END
+WHERE c.response_id = EXCLUDED.response_id OR c.claimed_at < now() - make_interval(secs => $3::float8)
+RETURNING response_id
+`
+
+type ClaimVerificationEmailParams struct {
+	Address         string
+	ResponseID      int64
+	IntervalSeconds float64
+}
+
+// The claim is this response's when the address is free, its claim is older
+// than @interval_seconds, or it is already this response's (the worker claims
+// again what the API claimed; that keeps the claim's time).
+func (q *Queries) ClaimVerificationEmail(ctx context.Context, arg ClaimVerificationEmailParams) ([]int64, error) {
+	rows, err := q.db.Query(ctx, claimVerificationEmail, arg.Address, arg.ResponseID, arg.IntervalSeconds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []int64{}
+	for rows.Next() {
+		var response_id int64
+		if err := rows.Scan(&response_id); err != nil {
+			return nil, err
+		}
+		items = append(items, response_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const countResponses = `-- name: CountResponses :one
 SELECT count(*) FROM campaign_responses r
 WHERE ($1::bigint IS NULL OR r.campaign_id = $1)
