@@ -239,7 +239,14 @@ type errorPayload struct {
 func ErrorHandler(log *slog.Logger) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
 		e := AsError(err)
-		if e.Status >= 500 {
+		switch {
+		case e.Status == http.StatusServiceUnavailable:
+			// Expected under load or an outage (busy hashing, Postgres
+			// away), and answered with Retry-After: a flood of them must
+			// not read as a flood of bugs.
+			log.Warn("request refused for now", "err", err, "method", c.Method(), "path", c.Path(),
+				"request_id", RequestID(c))
+		case e.Status >= 500:
 			log.Error("request failed", "err", err, "method", c.Method(), "path", c.Path(),
 				"request_id", RequestID(c))
 		}
