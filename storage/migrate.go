@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -190,6 +192,9 @@ func (s *Store) migrateUp(ctx context.Context, fsys fs.FS) (applied []Migration,
 	if err != nil {
 		return nil, err
 	}
+	if err := s.requireExtensions(ctx, fsys); err != nil {
+		return nil, err
+	}
 	m, drv, done, err := s.migrator(ctx, fsys)
 	if err != nil {
 		return nil, err
@@ -206,6 +211,73 @@ func (s *Store) migrateUp(ctx context.Context, fsys fs.FS) (applied []Migration,
 		return applied, fmt.Errorf("migrate up: %w", err)
 	}
 	return applied, nil
+}
+
+// extensionShape finds the extensions a migration creates.
+var extensionShape = regexp.MustCompile(`(?i)CREATE\s+EXTENSION\s+IF\s+NOT\s+EXISTS\s+"?([a-z0-9_]+)"?`)
+
+// ErrMissingExtension is a Postgres server without an extension the
+// migrations need (PostGIS: its package is not installed on the server).
+// Nothing was migrated.
+type ErrMissingExtension struct{ Names []string }
+
+func (e ErrMissingExtension) Error() string {
+	msg := fmt.Sprintf("the Postgres server lacks the extension(s) %s that the migrations create; nothing was migrated", strings.Join(e.Names, ", "))
+	for _, n := range e.Names {
+		if n == "postgis" {
+			msg += ". Install PostGIS on the database server: on Debian/Ubuntu `apt-get install postgresql-<major>-postgis-3` " +
+				"for the server's major version (scripts/install-deps.sh does this for a local server), " +
+				"or run the postgis/postgis image (deploy/compose.yaml); then run `changemaker migrate up` again"
+			break
+		}
+	}
+	return msg
+}
+
+// requireExtensions checks, before anything runs, that the server offers
+// every extension a migration creates. Without the check, a missing
+// PostGIS would fail the migration part-way and leave the database dirty.
+func (s *Store) requireExtensions(ctx context.Context, fsys fs.FS) error {
+	want := map[string]bool{}
+	files, err := fs.Glob(fsys, "*.up.sql")
+	if err != nil {
+		return fmt.Errorf("read migrations: %w", err)
+	}
+	for _, f := range files {
+		b, err := fs.ReadFile(fsys, f)
+		if err != nil {
+			return fmt.Errorf("read migration %s: %w", f, err)
+		}
+		for _, m := range extensionShape.FindAllSubmatch(b, -1) {
+			want[strings.ToLower(string(m[1]))] = true
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	names := make([]string, 0, len(want))
+	for n := range want {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	rows, err := s.Pool.Query(ctx, `SELECT name FROM pg_available_extensions WHERE name = ANY($1)`, names)
+	if err != nil {
+		return translate(fmt.Errorf("list available extensions: %w", err))
+	}
+	have, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return translate(fmt.Errorf("list available extensions: %w", err))
+	}
+	var missing []string
+	for _, n := range names {
+		if !slices.Contains(have, n) {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		return ErrMissingExtension{Names: missing}
+	}
+	return nil
 }
 
 // MigrateDown reverts the newest applied migration. It returns nil, nil when

@@ -292,3 +292,42 @@ func TestMigrateDirtyState(t *testing.T) {
 		t.Fatalf("up after force and fix applied %v, err %v; want 9001", versions(applied), err)
 	}
 }
+
+// A server without an extension a migration creates (PostGIS not installed)
+// is told how to install it, and nothing runs: the database is not left dirty.
+func TestMigrateMissingExtensionSaysHowToInstall(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := openEmpty(t)
+	first := upFiles(t)[0]
+	body, _ := fs.ReadFile(migrations.FS, first)
+	needs := fstest.MapFS{
+		first:                   &fstest.MapFile{Data: body},
+		"9002_spatial.up.sql":   &fstest.MapFile{Data: []byte("CREATE EXTENSION IF NOT EXISTS postgis;\nCREATE EXTENSION IF NOT EXISTS cm_no_such_extension;")},
+		"9002_spatial.down.sql": &fstest.MapFile{Data: []byte("SELECT 1")},
+	}
+	applied, err := store.MigrateUpFrom(ctx, needs)
+	var missing storage.ErrMissingExtension
+	if !errors.As(err, &missing) || len(applied) != 0 {
+		t.Fatalf("up without the extension applied %v, err %v; want ErrMissingExtension and nothing applied", versions(applied), err)
+	}
+	if len(missing.Names) != 1 || missing.Names[0] != "cm_no_such_extension" {
+		t.Errorf("missing = %v, want only cm_no_such_extension (postgis is installed here)", missing.Names)
+	}
+	status, err := store.MigrationStatus(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range status {
+		if m.Applied || m.Dirty {
+			t.Errorf("%04d applied=%v dirty=%v after a refused run", m.Version, m.Applied, m.Dirty)
+		}
+	}
+	// The message for PostGIS names the package and the command.
+	msg := storage.ErrMissingExtension{Names: []string{"postgis"}}.Error()
+	for _, want := range []string{"postgresql-<major>-postgis-3", "migrate up"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message %q does not say %q", msg, want)
+		}
+	}
+}

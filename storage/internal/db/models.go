@@ -107,6 +107,64 @@ type CampaignResponse struct {
 	VerificationError    string
 }
 
+type MapCut struct {
+	ID          int64
+	Name        string
+	Description string
+	Category    string
+	Color       string
+	Opacity     float32
+	IsPublic    bool
+	Geom        interface{}
+	CreatedBy   *int64
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+type MapLocation struct {
+	ID                int64
+	Address           string
+	City              string
+	Province          string
+	PostalCode        string
+	Geom              interface{}
+	BuildingType      string
+	GeocodeProvider   string
+	GeocodeConfidence *int16
+	GeocodedAt        *time.Time
+	Source            string
+	SourceID          *string
+	AddressKey        string
+	CreatedBy         *int64
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+
+type MapLocationHistory struct {
+	ID         int64
+	LocationID int64
+	UnitID     *int64
+	UserID     *int64
+	Action     string
+	Changes    []byte
+	CreatedAt  time.Time
+}
+
+type MapUnit struct {
+	ID           int64
+	LocationID   int64
+	UnitLabel    string
+	SourceID     *string
+	ResidentName string
+	Phone        string
+	Email        string
+	SupportLevel *int16
+	LawnSign     string
+	Notes        string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
 type MediaReaction struct {
 	VideoID   int64
 	Viewer    string
