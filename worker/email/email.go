@@ -5,10 +5,12 @@ package email
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	netmail "net/mail"
 	"net/textproto"
 	"strings"
@@ -20,6 +22,7 @@ import (
 	"github.com/wneessen/go-mail"
 
 	"changemaker/config"
+	"changemaker/internal/netguard"
 	"changemaker/storage"
 	"changemaker/tasks"
 )
@@ -53,6 +56,11 @@ type mailer struct {
 	port                          int
 	fromAddr, fromName            string
 	timeout                       time.Duration
+	// publicOnly: the server comes from the settings (a SUPER_ADMIN's
+	// choice) and SMTP_ALLOW_PRIVATE is off, so the connection must not go
+	// to a private, loopback or link-local address, whatever the name
+	// resolves to at send time.
+	publicOnly bool
 }
 
 func (e *Handler) mailer(ctx context.Context) (mailer, error) {
@@ -65,6 +73,7 @@ func (e *Handler) mailer(ctx context.Context) (mailer, error) {
 		fromAddr: env.From, fromName: env.FromName, timeout: e.Config.Influence.SMTPTimeout}
 	if st.SMTPHost != "" {
 		m.host, m.port, m.username, m.tls, m.password = st.SMTPHost, st.SMTPPort, st.SMTPUsername, st.SMTPTLS, ""
+		m.publicOnly = !e.Config.SMTPAllowPrivate
 		if len(st.SMTPPasswordEnc) > 0 && e.Box != nil {
 			pw, err := e.Box.Open(st.SMTPPasswordEnc)
 			if err != nil {
@@ -117,6 +126,9 @@ func (m mailer) send(ctx context.Context, msg *mail.Msg) (time.Time, error) {
 		}
 		opts = append(opts, mail.WithSMTPAuth(auth), mail.WithUsername(m.username), mail.WithPassword(m.password))
 	}
+	if m.publicOnly {
+		opts = append(opts, mail.WithDialContextFunc(m.publicDial))
+	}
 	client, err := mail.NewClient(m.host, opts...)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("smtp client: %w", err)
@@ -160,9 +172,29 @@ func (m mailer) send(ctx context.Context, msg *mail.Msg) (time.Time, error) {
 	return time.Now(), nil
 }
 
-// permanent reports whether the server refused the message for good (a 5xx
-// reply): retrying cannot help.
+// publicDial connects only to public addresses (netguard), and speaks TLS
+// from the start when the server wants it (go-mail does that itself only
+// with its own dialer).
+func (m mailer) publicDial(ctx context.Context, network, addr string) (net.Conn, error) {
+	conn, err := netguard.PublicDialer(net.DefaultResolver, m.timeout)(ctx, network, addr)
+	if err != nil || m.tls != "tls" {
+		return conn, err
+	}
+	tc := tls.Client(conn, &tls.Config{ServerName: m.host, MinVersion: tls.VersionTLS12})
+	if err := tc.HandshakeContext(ctx); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return tc, nil
+}
+
+// permanent reports whether the message cannot go out by trying again: the
+// server refused it for good (a 5xx reply), or the server of the settings
+// is an address SMTP_ALLOW_PRIVATE=false forbids.
 func permanent(err error) bool {
+	if netguard.IsPrivateAddr(err) {
+		return true
+	}
 	var pe *textproto.Error
 	if errors.As(err, &pe) {
 		return pe.Code >= 500 && pe.Code < 600
