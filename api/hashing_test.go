@@ -68,6 +68,15 @@ func TestLoginFloodCannotStarveTheProcess(t *testing.T) {
 			t.Fatalf("health with hashing saturated = %d %s, want 200", res.Status, res.Body)
 		}
 	})
+	t.Run("refused attempts do not count against the owner's limits", func(t *testing.T) {
+		// More 503s than the per-address limit allows guesses: none of them
+		// checked a password, so none may turn into a 429 afterwards.
+		for i := 0; i <= env.Config.LoginRateLimit; i++ {
+			if res, _ := login(t, env, u.Email, testenv.Password); res.Status != 503 {
+				t.Fatalf("login %d with hashing saturated = %d %s, want 503", i+1, res.Status, res.Body)
+			}
+		}
+	})
 	release()
 	t.Run("once a slot is free, login works again", func(t *testing.T) {
 		if res, _ := login(t, env, u.Email, testenv.Password); res.Status != 200 {
