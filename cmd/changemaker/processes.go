@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"runtime/debug"
 	"strconv"
 	"sync"
 	"time"
@@ -128,10 +127,6 @@ func serveApp(ctx context.Context, e *env, name string, port int, app *api.App) 
 		return fmt.Errorf("%s: listen on port %d: %w", name, port, err)
 	}
 	e.log.Info("listening", "service", name, "port", port)
-	// Building the app parsed the OpenAPI document and compiled routes: ~25
-	// MiB of short-lived garbage. Give those pages back to the OS now rather
-	// than minutes later, so a process's resident size is its working size.
-	debug.FreeOSMemory()
 	done := make(chan error, 1)
 	go func() { done <- app.Listener(ln) }()
 	select {
