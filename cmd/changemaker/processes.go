@@ -21,6 +21,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"changemaker/api"
+	"changemaker/api/httpx"
 	"changemaker/config"
 	"changemaker/internal/asynqconn"
 	"changemaker/internal/password"
@@ -306,6 +307,9 @@ func runAdmin(ctx context.Context, cfg config.Config, args []string, out io.Writ
 	}
 	if *email == "" || *role == "" {
 		return usageError{"admin create-user needs --email and --role"}
+	}
+	if !httpx.ValidEmail(*email) {
+		return usageError{fmt.Sprintf("--email %q is not an email address", *email)}
 	}
 	valid := false
 	for _, r := range storage.Roles {
