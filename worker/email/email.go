@@ -107,9 +107,17 @@ func (m mailer) domain() string {
 
 // send delivers msg and returns when the SMTP server accepted it: the moment
 // it answered 250 to the end of DATA. That is when the message is out, so it
-// is the time recorded as sent_at; the RSET and QUIT that follow are not
-// waited on by the caller's clock.
-func (m mailer) send(ctx context.Context, msg *mail.Msg) (time.Time, error) {
+// is the time recorded as sent_at. The QUIT is left to the caller: quit, which
+// send returns, ends the conversation; call it (always, even on error) after
+// recording the delivery, so a round trip to the server never sits inside the
+// duplicate window between the 250 and the commit.
+func (m mailer) send(ctx context.Context, msg *mail.Msg) (accepted time.Time, quit func(), err error) {
+	quit = func() {}
+	accepted, err = m.deliver(ctx, msg, &quit)
+	return accepted, quit, err
+}
+
+func (m mailer) deliver(ctx context.Context, msg *mail.Msg, quit *func()) (time.Time, error) {
 	opts := []mail.Option{mail.WithPort(m.port), mail.WithTimeout(m.timeout)}
 	switch m.tls {
 	case "tls":
@@ -140,8 +148,9 @@ func (m mailer) send(ctx context.Context, msg *mail.Msg) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("smtp dial: %w", err)
 	}
 	// QUIT is a courtesy once the message is accepted (or refused): its
-	// failure changes nothing.
-	defer client.CloseWithSMTPClient(conn) //nolint:errcheck
+	// failure changes nothing. The connection's deadline (the timeout)
+	// bounds it.
+	*quit = func() { client.CloseWithSMTPClient(conn) } //nolint:errcheck
 	from, err := msg.GetSender(false)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("smtp sender: %w", err)
@@ -326,7 +335,8 @@ func (e *Handler) Send(ctx context.Context, t *asynq.Task) error {
 	msg.SetBodyString(mail.TypeTextPlain, Render(row.Body, row, camp.Title))
 
 	start := time.Now()
-	accepted, err := m.send(ctx, msg)
+	accepted, quit, err := m.send(ctx, msg)
+	defer quit() // after the row is marked: see send
 	e.Metrics.observeSend(time.Since(start), err)
 	if err != nil {
 		retry, _ := asynq.GetRetryCount(ctx)
@@ -436,7 +446,9 @@ func (e *Handler) VerifyResponse(ctx context.Context, t *asynq.Task) error {
 	msg.SetMessageIDWithValue(fmt.Sprintf("response-verification-%d@%s", r.ID, m.domain()))
 	msg.SetDate()
 	msg.SetBodyString(mail.TypeTextPlain, VerificationBody(camp.Title, link))
-	if _, err := m.send(ctx, msg); err != nil {
+	_, quit, err := m.send(ctx, msg)
+	defer quit()
+	if err != nil {
 		if permanent(err) {
 			return e.verificationFailed(ctx, r.ID, fmt.Errorf("verify response %d: %v: %w", r.ID, err, asynq.SkipRetry))
 		}
