@@ -262,8 +262,20 @@ func TestMainTokenWorksOnMediaAPI(t *testing.T) {
 
 func TestRegister(t *testing.T) {
 	t.Parallel()
-	env := testenv.NewAPI(t)
+	env := testenv.NewAPI(t, func(c *config.Config) { c.RegisterRateLimit = 100 })
 	body := map[string]string{"email": "new@example.test", "password": "a-long-enough-password", "name": "New"}
+	// Off on a fresh install: an anonymous visitor cannot make an account.
+	if res := testenv.Do(t, env.Main, testenv.Request{Method: "POST", Path: "/api/auth/register", Body: body}); res.Status != 403 {
+		t.Fatalf("register on a fresh install = %d %s, want 403 (registration is off by default)", res.Status, res.Body)
+	}
+	var st struct {
+		AllowRegistration bool `json:"allowRegistration"`
+	}
+	testenv.Do(t, env.Main, testenv.Request{Method: "GET", Path: "/api/settings", Token: env.TokenFor(storage.RoleSuperAdmin)}).JSON(t, &st)
+	if st.AllowRegistration {
+		t.Errorf("settings allowRegistration = true on a fresh install, want false")
+	}
+	env.AllowRegistration()
 	res := testenv.Do(t, env.Main, testenv.Request{Method: "POST", Path: "/api/auth/register", Body: body})
 	var tk tokens
 	res.JSON(t, &tk)

@@ -23,6 +23,7 @@ func TestLoginFloodCannotStarveTheProcess(t *testing.T) {
 	})
 	u := env.CreateUser(storage.RoleUser, "")
 	admin := env.CreateUser(storage.RoleSuperAdmin, "")
+	env.AllowRegistration()
 
 	// The first request of an app pays for loading the OpenAPI checker:
 	// pay it before timing anything.
