@@ -162,8 +162,10 @@ func (h *Handler) login(c *fiber.Ctx) error {
 	if u.EffectiveStatus(time.Now()) != storage.StatusActive {
 		return httpx.Forbidden("this account is not active")
 	}
-	if err := h.Store.RecordLogin(c.UserContext(), u.ID); err != nil {
+	if at, err := h.Store.RecordLogin(c.UserContext(), u.ID); err != nil {
 		h.Log.Warn("record login", "user_id", u.ID, "err", err)
+	} else {
+		u.LastLoginAt = &at // the answer shows this login, as /auth/me will
 	}
 	if err := h.issue(c, fiber.StatusOK, u); err != nil {
 		return err
