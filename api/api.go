@@ -22,6 +22,7 @@ import (
 	"changemaker/api/users"
 	"changemaker/config"
 	"changemaker/internal/password"
+	"changemaker/internal/queuemetrics"
 	"changemaker/storage"
 )
 
@@ -72,7 +73,7 @@ func newCommon(d Deps) common {
 		tokens:  tokens,
 		auth:    httpx.NewAuth(tokens, d.Store),
 		limiter: httpx.NewRateLimiter(d.Redis, d.Log),
-		metrics: httpx.NewMetrics(httpx.NewRegistry(d.Inspector)),
+		metrics: httpx.NewMetrics(httpx.NewRegistry()),
 	}
 }
 
@@ -207,6 +208,11 @@ func NewMedia(d Deps) (*App, error) {
 // queues.RootPath, the auth routes its sign-in page needs, and health.
 func NewQueues(d Deps) (*App, error) {
 	c := newCommon(d)
+	// The queues' state is in Redis: one process per deployment exports it,
+	// this one (it runs once, and in `all`), not every API replica.
+	if d.Inspector != nil {
+		c.metrics.Registry.MustRegister(queuemetrics.New(d.Inspector, d.Log))
+	}
 	app := httpx.NewApp(d.appOptions("queues", d.Config.APIBodyLimit, c.metrics))
 	app.Get("/", func(ctx *fiber.Ctx) error { return ctx.Redirect(queues.RootPath, fiber.StatusFound) })
 	r := app.Group("/api")

@@ -140,6 +140,24 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
+// InfoGauge is cm_worker_info{queues="…"} 1: which queues this worker process
+// serves (sorted, comma-separated; every queue under `all`). Scrape
+// configurations cannot know it from a port — a Procfile worker and the one
+// of `all` use the same WORKER_METRICS_PORT — so the process says it.
+func InfoGauge(queues map[string]int) prometheus.Collector {
+	names := make([]string, 0, len(queues))
+	for q := range queues {
+		names = append(names, q)
+	}
+	sort.Strings(names)
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "cm_worker_info",
+		Help: "1 for this worker process; queues lists the queues it serves.",
+	}, []string{"queues"})
+	g.WithLabelValues(strings.Join(names, ",")).Set(1)
+	return g
+}
+
 // Processed returns the counter for one task type and result.
 func (m *Metrics) Processed(taskType, result string) prometheus.Counter {
 	return m.processed.WithLabelValues(taskType, result)

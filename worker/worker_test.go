@@ -3,11 +3,17 @@ package worker_test
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"changemaker/internal/asynqconn"
@@ -150,5 +156,40 @@ func TestPurgeRefreshTokensDeletesOnlyLongExpired(t *testing.T) {
 	}
 	if left != 2 {
 		t.Fatalf("%d tokens left, want 2 (only the one expired 48h ago purged)", left)
+	}
+}
+
+// TestWorkerMetricsSayWhichQueuesAndPassPromtool: a worker's endpoint says
+// which queues the process serves (scrape configs cannot tell a Procfile
+// worker from the one of `all` by its port), and passes promtool's lint.
+func TestWorkerMetricsSayWhichQueuesAndPassPromtool(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewRegistry()
+	m := worker.NewMetrics(reg)
+	m.Processed(tasks.TypePurgeRefreshTokens, "ok").Inc()
+	queues, err := worker.ParseQueues("represent,email")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.MustRegister(worker.InfoGauge(queues))
+	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	defer srv.Close()
+	res, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.Contains(string(body), `cm_worker_info{queues="email,represent"} 1`) {
+		t.Errorf("worker metrics lack cm_worker_info for email,represent:\n%s", body)
+	}
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Fatal("promtool is not installed (scripts/install-deps.sh --test installs Debian's prometheus)")
+	}
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = strings.NewReader(string(body))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("promtool check metrics: %v\n%s", err, out)
 	}
 }

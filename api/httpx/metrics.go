@@ -6,23 +6,18 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
-	"github.com/hibiken/asynq"
-	asynqmetrics "github.com/hibiken/asynq/x/metrics"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// NewRegistry returns a registry with the Go runtime and process collectors
-// and, when inspector is not nil, asynq's per-queue metrics (size, latency,
-// processed and failed counts). Each API app gets its own registry so that
-// `changemaker all` can run both without clashing.
-func NewRegistry(inspector *asynq.Inspector) *prometheus.Registry {
+// NewRegistry returns a registry with the Go runtime and process
+// collectors. Each app gets its own registry so that `changemaker all` can
+// run them side by side without clashing. (The queue metrics are the
+// `queues` app's alone: internal/queuemetrics.)
+func NewRegistry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if inspector != nil {
-		reg.MustRegister(asynqmetrics.NewQueueMetricsCollector(inspector))
-	}
 	return reg
 }
 

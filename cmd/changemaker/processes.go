@@ -188,6 +188,7 @@ func workerPart(queueList string, concurrency int) part {
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 		metrics := worker.NewMetrics(reg)
+		reg.MustRegister(worker.InfoGauge(queues))
 		if e.cfg.WorkerMetricsPort > 0 {
 			srv := &http.Server{Addr: listenAddr(e.cfg.WorkerMetricsHost, e.cfg.WorkerMetricsPort),
 				Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}

@@ -100,7 +100,7 @@ func rows() []row {
 				queries:     []query{{`max by (queue) (asynq_queue_latency_seconds)`, "{{queue}}"}}},
 			{title: "Tasks by queue and state", unit: units.Short,
 				description: "retry: waiting to be tried again; archived: out of retries (alert ChangemakerTasksArchived).",
-				queries:     []query{{`max by (queue, state) (asynq_tasks_enqueued_total{state=~"pending|active|scheduled|retry|archived"})`, "{{queue}} {{state}}"}}},
+				queries:     []query{{`max by (queue, state) (asynq_queue_tasks{state=~"pending|active|scheduled|retry|archived"})`, "{{queue}} {{state}}"}}},
 			{title: "Processed and failed per second, by queue", unit: units.OpsPerSecond,
 				description: "Failed counts attempts that returned an error (alert ChangemakerTasksFailing).",
 				queries: []query{
