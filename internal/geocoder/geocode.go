@@ -1,10 +1,10 @@
-// Package geocode holds the geocoding providers the geocode fleet tries in
+// Package geocoder holds the geocoding providers the geocode fleet tries in
 // turn: clients for Nominatim, Photon, Mapbox and Google behind one
 // interface. Every client gets its URL, key and limits from its config
 // (nothing here reads the environment), uses an http.Client with a
 // timeout, honours the context, and sorts failures into permanent and
 // retryable so a task handler knows whether asking again can help.
-package geocode
+package geocoder
 
 import (
 	"context"
