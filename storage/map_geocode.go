@@ -314,3 +314,10 @@ func (s *Store) FinishGeocodeItem(ctx context.Context, jobID, locationID int64, 
 	}
 	return n > 0, nil
 }
+
+// GeocodeItemIDs returns up to limit location IDs of job after afterID, in
+// order, whatever their status: the planner cuts chunks from them, the same
+// chunks however often it runs.
+func (s *Store) GeocodeItemIDs(ctx context.Context, jobID, afterID int64, limit int) ([]int64, error) {
+	return s.q().GeocodeItemIDs(ctx, db.GeocodeItemIDsParams{JobID: jobID, AfterID: afterID, MaxItems: int32(limit)})
+}

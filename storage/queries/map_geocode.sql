@@ -155,3 +155,10 @@ UPDATE map_geocode_jobs j SET
     updated_at  = now()
 FROM counted
 WHERE j.id = @job_id AND counted.done + counted.failed > 0;
+
+-- name: GeocodeItemIDs :many
+SELECT location_id
+FROM map_geocode_job_items
+WHERE job_id = @job_id AND location_id > @after_id
+ORDER BY location_id
+LIMIT @max_items::int;

@@ -171,6 +171,40 @@ func (q *Queries) FinishGeocodeItem(ctx context.Context, arg FinishGeocodeItemPa
 	return result.RowsAffected(), nil
 }
 
+const geocodeItemIDs = `-- name: GeocodeItemIDs :many
+SELECT location_id
+FROM map_geocode_job_items
+WHERE job_id = $1 AND location_id > $2
+ORDER BY location_id
+LIMIT $3::int
+`
+
+type GeocodeItemIDsParams struct {
+	JobID    int64
+	AfterID  int64
+	MaxItems int32
+}
+
+func (q *Queries) GeocodeItemIDs(ctx context.Context, arg GeocodeItemIDsParams) ([]int64, error) {
+	rows, err := q.db.Query(ctx, geocodeItemIDs, arg.JobID, arg.AfterID, arg.MaxItems)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []int64{}
+	for rows.Next() {
+		var location_id int64
+		if err := rows.Scan(&location_id); err != nil {
+			return nil, err
+		}
+		items = append(items, location_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const geocodeJobByID = `-- name: GeocodeJobByID :one
 SELECT id, status, total, done, failed, request, error, created_by, created_at, started_at, finished_at, updated_at FROM map_geocode_jobs WHERE id = $1
 `
