@@ -56,8 +56,8 @@ func TestNARFindsAddressesWrittenDifferently(t *testing.T) {
 		{"#101-123 Main St N", "main", 100},
 		{"101-123 Main St N", "main", 100},
 		{"Unit 101 123 Main St. N.", "main", 100},
-		{"123 Main St N #999", "main", 85},       // the building is right, the register has no unit 999
-		{"123 Main St N, K2P 1A1", "main", 75},   // another postal code: still the only building
+		{"123 Main St N #999", "main", 85},     // the building is right, the register has no unit 999
+		{"123 Main St N, K2P 1A1", "main", 75}, // another postal code: still the only building
 		{"1234 rue St-Denis app. 4", "denis", 100},
 		{"4-1234 RUE SAINT DENIS, Montreal", "denis", 100},
 		{"500 boulevard René-Lévesque Ouest", "rene", 95},
