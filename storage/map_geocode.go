@@ -142,11 +142,11 @@ type NARCandidate struct {
 	Meters     float64  // distance from the asked point (NearestNAR only)
 }
 
-// NARByKey returns the register buildings (source NAR, with a point) whose
-// address_key is key (address.Key.Building().String()), with their unit
-// labels, at most 50.
-func (s *Store) NARByKey(ctx context.Context, key string) ([]NARCandidate, error) {
-	rows, err := s.q().NARLocationsByKey(ctx, key)
+// NARByKeys returns the register buildings (source NAR, with a point) whose
+// address_key is one of keys (address.Key.Building().String()), with their
+// unit labels, at most 50.
+func (s *Store) NARByKeys(ctx context.Context, keys []string) ([]NARCandidate, error) {
+	rows, err := s.q().NARLocationsByKey(ctx, keys)
 	if err != nil {
 		return nil, fmt.Errorf("register buildings by key: %w", err)
 	}

@@ -17,7 +17,7 @@ import (
 // NARStore is what the nar provider reads: the imported National Address
 // Register buildings (storage.Store).
 type NARStore interface {
-	NARByKey(ctx context.Context, key string) ([]storage.NARCandidate, error)
+	NARByKeys(ctx context.Context, keys []string) ([]storage.NARCandidate, error)
 	NearestNAR(ctx context.Context, lat, lng float64) (storage.NARCandidate, error)
 }
 
@@ -54,12 +54,26 @@ func (n *NAR) Geocode(ctx context.Context, query string) (Result, error) {
 	if a.Civic == "" || a.Street == "" {
 		return Result{}, fmt.Errorf("nar geocode: no civic number and street in the address: %w", ErrNotFound)
 	}
-	cands, err := n.Store.NARByKey(ctx, a.Key.Building().String())
+	cands, err := n.Store.NARByKeys(ctx, []string{a.Key.Building().String()})
 	if err != nil {
 		return Result{}, n.storeError("geocode", ctx, err)
 	}
+	loose := false
 	if len(cands) == 0 {
-		return Result{}, notFound("nar", "geocode")
+		// What people leave out or add: the street type ("1010
+		// Ste-Catherine O"), a French article the register does not
+		// write ("chemin de la Côte-des-Neiges").
+		keys := looseKeys(a.Key.Building())
+		if len(keys) == 0 {
+			return Result{}, notFound("nar", "geocode")
+		}
+		if cands, err = n.Store.NARByKeys(ctx, keys); err != nil {
+			return Result{}, n.storeError("geocode", ctx, err)
+		}
+		if len(cands) == 0 {
+			return Result{}, notFound("nar", "geocode")
+		}
+		loose = true
 	}
 	folded := " " + foldWords(query) + " "
 	best, bestScore, tied := -1, -1, false
@@ -87,6 +101,9 @@ func (n *NAR) Geocode(ctx context.Context, query string) (Result, error) {
 	}
 	c := cands[best]
 	conf := 95
+	if loose {
+		conf -= 10
+	}
 	if a.PostalCode != "" && !postalOK {
 		conf -= 20 // the address says another postal code
 	}
@@ -182,4 +199,35 @@ func foldWords(s string) string {
 
 func distanceMeters(lat1, lng1, lat2, lng2 float64) float64 {
 	return geo.Distance(geo.LatLng{Lat: lat1, Lng: lng1}, geo.LatLng{Lat: lat2, Lng: lng2})
+}
+
+// looseKeys are the building keys k may have meant: without a leading
+// French article (the register often writes names without them), and, when
+// k has no street type, with each common one.
+func looseKeys(k address.Key) []string {
+	commonTypes := [...]string{"ST", "AVE", "RD", "DR", "BLVD", "CRES", "CRT", "PL", "LANE", "WAY", "RUE", "CH",
+		"MONTEE", "RANG", "COTE", "TERR", "CIR", "GATE", "TRAIL", "PKY", "HWY", "LINE", "CONC", "SDRD"}
+	frenchArticles := [...]string{"DE LA ", "DE L ", "DES ", "DU ", "DE ", "D "}
+	streets := []string{k.Street}
+	for _, a := range frenchArticles {
+		if rest, ok := strings.CutPrefix(k.Street, a); ok && rest != "" {
+			streets = append(streets, rest)
+			break
+		}
+	}
+	var out []string
+	for i, st := range streets {
+		v := k
+		v.Street = st
+		if i > 0 {
+			out = append(out, v.String())
+		}
+		if k.Type == "" {
+			for _, t := range commonTypes {
+				v.Type = t
+				out = append(out, v.String())
+			}
+		}
+	}
+	return out
 }

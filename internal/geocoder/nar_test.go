@@ -30,6 +30,8 @@ func TestNARFindsAddressesWrittenDifferently(t *testing.T) {
 			Province: "QC", PostalCode: "H2X 3J6", Lat: 45.5155, Lng: -73.5637, Units: []string{"4"}}},
 		"rene": {row: geocodertest.NARRow{Civic: "500", Street: "René-Lévesque", Type: "BOUL", Dir: "O",
 			City: "Montréal", Province: "QC", PostalCode: "H2Z 1W7", Lat: 45.5017, Lng: -73.5673}},
+		"cdn": {row: geocodertest.NARRow{Civic: "3000", Street: "Côte-des-Neiges", Type: "CH", City: "Montréal",
+			Province: "QC", Lat: 45.49, Lng: -73.61}},
 		"first": {row: geocodertest.NARRow{Civic: "45", Street: "1st", Type: "AVE", City: "Ottawa", Province: "ON",
 			PostalCode: "K1S 2G5", Lat: 45.3990, Lng: -75.6890}},
 		"elm": {row: geocodertest.NARRow{Civic: "12", Suffix: "A", Street: "Elm", Type: "CRES", City: "Kanata",
@@ -68,12 +70,14 @@ func TestNARFindsAddressesWrittenDifferently(t *testing.T) {
 		{"10 King St E, Kingston, ON", "king-kingston", 95},
 		{"10 King Street East, Toronto", "king-toronto", 95},
 		{"10 King St E, M5C 1C3", "king-toronto", 95},
-		{"10 King St E", "", 0},        // two towns, nothing says which
-		{"123 Main St S", "", 0},       // another direction is another street
-		{"124 Main St N", "", 0},       // another door
-		{"123 Main Ave N", "", 0},      // another street type
-		{"Main Street", "", 0},         // no civic number
-		{"1234 Saint-Denis St", "", 0}, // a street is not a rue
+		{"1234 Saint-Denis, Montréal", "denis", 85},      // no street type typed
+		{"3000 chemin de la Côte-des-Neiges", "cdn", 85}, // an article the register does not write
+		{"10 King St E", "", 0},                          // two towns, nothing says which
+		{"123 Main St S", "", 0},                         // another direction is another street
+		{"124 Main St N", "", 0},                         // another door
+		{"123 Main Ave N", "", 0},                        // another street type
+		{"Main Street", "", 0},                           // no civic number
+		{"1234 Saint-Denis St", "", 0},                   // a street is not a rue
 	}
 	for _, tc := range cases {
 		r, err := nar.Geocode(ctx, tc.typed)

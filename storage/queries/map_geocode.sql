@@ -44,7 +44,7 @@ SELECT id, address, city, province, postal_code,
     ST_Y(geom)::float8 AS lat,
     ST_X(geom)::float8 AS lng
 FROM map_locations
-WHERE address_key = @address_key AND source = 'NAR' AND geom IS NOT NULL
+WHERE address_key = ANY(@address_keys::text[]) AND source = 'NAR' AND geom IS NOT NULL
 ORDER BY id
 LIMIT 50;
 

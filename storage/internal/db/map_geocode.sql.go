@@ -345,7 +345,7 @@ SELECT id, address, city, province, postal_code,
     ST_Y(geom)::float8 AS lat,
     ST_X(geom)::float8 AS lng
 FROM map_locations
-WHERE address_key = $1 AND source = 'NAR' AND geom IS NOT NULL
+WHERE address_key = ANY($1::text[]) AND source = 'NAR' AND geom IS NOT NULL
 ORDER BY id
 LIMIT 50
 `
@@ -360,8 +360,8 @@ type NARLocationsByKeyRow struct {
 	Lng        float64
 }
 
-func (q *Queries) NARLocationsByKey(ctx context.Context, addressKey string) ([]NARLocationsByKeyRow, error) {
-	rows, err := q.db.Query(ctx, nARLocationsByKey, addressKey)
+func (q *Queries) NARLocationsByKey(ctx context.Context, addressKeys []string) ([]NARLocationsByKeyRow, error) {
+	rows, err := q.db.Query(ctx, nARLocationsByKey, addressKeys)
 	if err != nil {
 		return nil, err
 	}
