@@ -144,12 +144,18 @@ func TestTwoWorkersKeepNominatimToOneRequestASecond(t *testing.T) {
 	for i, r := range reqs {
 		agents[r.UserAgent]++
 		if i > 0 {
-			// The slot is a second as Redis counts; allow the few
-			// milliseconds between a grant and its request's arrival.
-			if gap := r.At.Sub(reqs[i-1].At); gap < 900*time.Millisecond {
+			// The slot is a second as Redis counts. Between a grant and its
+			// request's arrival a loaded machine may stall a goroutine, so
+			// one gap may look shorter by that stall; without the limit the
+			// six concurrent tasks would send within milliseconds.
+			if gap := r.At.Sub(reqs[i-1].At); gap < 700*time.Millisecond {
 				t.Errorf("requests %d and %d reached nominatim %v apart", i-1, i, gap)
 			}
 		}
+	}
+	// Over the whole run only the first and last stall count.
+	if span, least := reqs[len(reqs)-1].At.Sub(reqs[0].At), time.Duration(len(reqs)-1)*time.Second-300*time.Millisecond; span < least {
+		t.Errorf("%d requests within %v; at one a second they take at least %v", len(reqs), span, least)
 	}
 	for _, contact := range []string{"worker-a@example.org", "worker-b@example.org"} {
 		if agents["Changemaker geocoder ("+contact+")"] == 0 {
