@@ -13,6 +13,7 @@ import (
 	"changemaker/api/auth"
 	"changemaker/api/campaigns"
 	"changemaker/api/httpx"
+	"changemaker/api/mapgeocode"
 	"changemaker/api/media"
 	"changemaker/api/openapi"
 	"changemaker/api/queues"
@@ -142,6 +143,7 @@ func NewMain(d Deps) (*App, error) {
 	m.add(users.New(users.Options{Store: d.Store, Auth: c.auth, BcryptCost: d.BcryptCost, Hashing: d.Hashing}))
 	m.add(settings.New(settings.Options{Store: d.Store, Auth: c.auth, Box: box, AllowPrivateSMTP: d.Config.SMTPAllowPrivate}))
 	d.influenceRoutes(m, c)
+	m.add(mapgeocode.New(mapgeocode.Options{Config: d.Config.Geocode, Store: d.Store, Redis: d.Redis, Queue: d.Queue, Auth: c.auth, Registry: c.metrics.Registry, Log: d.Log}))
 	if m.err != nil {
 		return nil, m.err
 	}

@@ -80,6 +80,7 @@ type Config struct {
 
 	Influence InfluenceConfig
 	Media     MediaConfig
+	Geocode   GeocodeConfig
 }
 
 // SMTP is the fallback mail server, used when the settings singleton names none.
@@ -164,6 +165,7 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	c.Influence = loadInfluence(&r)
 	c.Media = loadMedia(&r)
+	c.Geocode = loadGeocode(&r)
 	if r.err != nil {
 		return Config{}, r.err
 	}

@@ -1,6 +1,6 @@
 // Package worker is the asynq server, the ServeMux and its middleware. The
 // task handlers live in one package per fleet (worker/email,
-// worker/represent, worker/media, worker/maintenance), each registering its
+// worker/represent, worker/media, worker/maintenance, worker/geocode), each registering its
 // task types through a Register(mux, fleet.Deps); NewMux calls them. Only
 // cmd imports this package.
 package worker
@@ -21,6 +21,7 @@ import (
 	"changemaker/tasks"
 	"changemaker/worker/email"
 	"changemaker/worker/fleet"
+	"changemaker/worker/geocode"
 	"changemaker/worker/maintenance"
 	"changemaker/worker/media"
 	"changemaker/worker/represent"
@@ -46,6 +47,7 @@ func NewMux(d Deps, m *Metrics) *asynq.ServeMux {
 		email.Register,
 		represent.Register,
 		media.Register,
+		geocode.Register,
 	} {
 		register(mux, d)
 	}

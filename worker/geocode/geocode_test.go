@@ -1,629 +1,323 @@
-package geocode
+package geocode_test
 
 import (
 	"context"
 	"errors"
-	"net/http"
-	"net/http/httptest"
+	"fmt"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"changemaker/config"
+	"changemaker/internal/asynqconn"
+	"changemaker/internal/geocoder/geocodertest"
+	"changemaker/internal/testenv"
+	"changemaker/storage"
+	"changemaker/tasks"
+	"changemaker/worker/fleet"
+	"changemaker/worker/geocode"
 )
 
-var (
-	_ Geocoder = (*Nominatim)(nil)
-	_ Geocoder = (*Photon)(nil)
-	_ Geocoder = (*Mapbox)(nil)
-	_ Geocoder = (*Google)(nil)
-)
-
-const (
-	testKey     = "sk.SECRET-KEY-must-never-appear"
-	testContact = "maps@example.org"
-)
-
-// recorded is one request as the fake provider saw it.
-type recorded struct {
-	path  string
-	query map[string]string
-	agent string
-}
-
-// fake is a local provider: it answers each request with the next of
-// answers (status, body), repeating the last, and records what it saw.
-type fake struct {
-	srv     *httptest.Server
-	mu      sync.Mutex
-	seen    []recorded
-	answers []answer
-	header  http.Header
-}
-
-type answer struct {
-	status int
-	body   string
-}
-
-func newFake(t *testing.T, answers ...answer) *fake {
-	t.Helper()
-	f := &fake{answers: answers, header: http.Header{}}
-	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		q := map[string]string{}
-		for k, v := range r.URL.Query() {
-			q[k] = v[0]
+func answerAll(path, q string) geocodertest.Place {
+	if strings.Contains(q, "Nowhere") {
+		return geocodertest.Place{}
+	}
+	// A point per address, so a wrong answer shows.
+	var h float64
+	for _, r := range q {
+		h = h*31 + float64(r)
+		for h > 1000 {
+			h -= 1000
 		}
-		f.seen = append(f.seen, recorded{path: r.URL.Path, query: q, agent: r.UserAgent()})
-		a := f.answers[min(len(f.seen), len(f.answers))-1]
-		for k, v := range f.header {
-			w.Header()[k] = v
-		}
-		f.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.WriteHeader(a.status)
-		_, _ = w.Write([]byte(a.body))
-	}))
-	t.Cleanup(f.srv.Close)
-	return f
+	}
+	return geocodertest.Place{Found: true, Lat: 45 + h/10000, Lng: -75 - h/10000, Name: q + ", Canada", Rank: 30}
 }
 
-func (f *fake) requests() []recorded {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]recorded(nil), f.seen...)
+func testConfig(nominatimURL, contact string, providers ...string) config.Config {
+	c := testenv.Config()
+	c.Geocode.Providers = providers
+	c.Geocode.NominatimURL = nominatimURL
+	c.Geocode.Contact = contact
+	return c
 }
 
-func ok(body string) answer { return answer{http.StatusOK, body} }
-
-// providers builds each client against a fake's URL.
-var providers = []struct {
-	name string
-	make func(t *testing.T, url string, th Throttle) Geocoder
-}{
-	{"nominatim", func(t *testing.T, url string, th Throttle) Geocoder {
-		g, err := NewNominatim(NominatimConfig{BaseURL: url, Contact: testContact, CountryCodes: "ca", Throttle: th, Timeout: 5 * time.Second})
-		must(t, err)
-		return g
-	}},
-	{"photon", func(t *testing.T, url string, th Throttle) Geocoder {
-		g, err := NewPhoton(PhotonConfig{BaseURL: url, Throttle: th, Timeout: 5 * time.Second})
-		must(t, err)
-		return g
-	}},
-	{"mapbox", func(t *testing.T, url string, th Throttle) Geocoder {
-		g, err := NewMapbox(MapboxConfig{BaseURL: url, Token: testKey, Country: "ca", Throttle: th, Timeout: 5 * time.Second})
-		must(t, err)
-		return g
-	}},
-	{"google", func(t *testing.T, url string, th Throttle) Geocoder {
-		g, err := NewGoogle(GoogleConfig{BaseURL: url, Key: testKey, Region: "ca", Throttle: th, Timeout: 5 * time.Second})
-		must(t, err)
-		return g
-	}},
-}
-
-func must(t *testing.T, err error) {
+func openStore(t *testing.T, url string) *storage.Store {
 	t.Helper()
+	s, err := storage.Open(context.Background(), url, 5)
 	if err != nil {
 		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// startWorker runs one geocode worker process: its own Postgres pool, its
+// own Redis clients and asynq server; it shares only the databases.
+func startWorker(t *testing.T, dbURL string, ropt *redis.Options, cfg config.Config) {
+	t.Helper()
+	rdb := redis.NewClient(ropt)
+	t.Cleanup(func() { rdb.Close() })
+	conn := asynqconn.FromRedis(ropt)
+	q := asynq.NewClient(conn)
+	t.Cleanup(func() { q.Close() })
+	mux := asynq.NewServeMux()
+	geocode.Register(mux, fleet.Deps{Config: cfg, Store: openStore(t, dbURL), Redis: rdb, Queue: q, Log: testenv.Logger(t)})
+	srv := asynq.NewServer(conn, asynq.Config{Concurrency: 3, Queues: map[string]int{tasks.QueueGeocode: 1},
+		ShutdownTimeout: 2 * time.Second, LogLevel: asynq.ErrorLevel})
+	if err := srv.Start(mux); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+}
+
+func waitDone(t *testing.T, s *storage.Store, jobID int64, timeout time.Duration) storage.GeocodeJob {
+	t.Helper()
+	var job storage.GeocodeJob
+	testenv.Eventually(t, timeout, fmt.Sprintf("geocode job %d to end", jobID), func() bool {
+		var err error
+		job, err = s.GeocodeJobByID(context.Background(), jobID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return job.Status == storage.GeocodeJobDone || job.Status == storage.GeocodeJobFailed
+	})
+	return job
+}
+
+// TestTwoWorkersKeepNominatimToOneRequestASecond: two worker processes
+// sharing only Redis and Postgres place a batch; the fake Nominatim never
+// sees two requests less than a second apart, both workers did their
+// share, addresses the register knows never reach Nominatim, and the job
+// ends DONE with the right counts.
+func TestTwoWorkersKeepNominatimToOneRequestASecond(t *testing.T) {
+	t.Parallel()
+	dbURL := testenv.DatabaseURLFor(t)
+	store := openStore(t, dbURL)
+	ropt := testenv.Redis(t)
+	fake := geocodertest.NewNominatim(t, answerAll)
+
+	geocodertest.AddNAR(t, store, geocodertest.NARRow{Civic: "40", Street: "Elgin", Type: "ST", City: "Ottawa",
+		Province: "ON", PostalCode: "K1P 1C7", Lat: 45.4215, Lng: -75.6953})
+	fromRegister := geocodertest.AddLocation(t, store, "40 Elgin Street", "Ottawa", "ON", "K1P 1C7")
+	var viaNominatim []int64
+	for i := range 6 {
+		viaNominatim = append(viaNominatim, geocodertest.AddLocation(t, store, fmt.Sprintf("%d Bank St", 100+i), "Ottawa", "ON", ""))
+	}
+	nowhere := geocodertest.AddLocation(t, store, "1 Nowhere Lane", "Ottawa", "ON", "")
+
+	ctx := context.Background()
+	job, err := store.CreateGeocodeJobForFilter(ctx, storage.GeocodeFilter{WithoutPoint: true}, 1000, map[string]any{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if job.Total != 8 || job.Status != storage.GeocodeJobQueued {
+		t.Fatalf("job %+v, want 8 locations queued (the register building has its point)", job)
+	}
+	for _, contact := range []string{"worker-a@example.org", "worker-b@example.org"} {
+		cfg := testConfig(fake.URL, contact, "nar", "nominatim")
+		cfg.Geocode.ChunkSize = 1 // a task per location, so both workers take some
+		cfg.Geocode.NominatimInterval = time.Second
+		startWorker(t, dbURL, ropt, cfg)
+	}
+	q := asynq.NewClient(asynqconn.FromRedis(ropt))
+	defer q.Close()
+	task, err := tasks.NewGeocodeJob(tasks.GeocodeJob{JobID: job.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Enqueue(task); err != nil {
+		t.Fatal(err)
+	}
+
+	job = waitDone(t, store, job.ID, 90*time.Second)
+	if job.Status != storage.GeocodeJobDone || job.Total != 8 || job.Done != 7 || job.Failed != 1 {
+		t.Fatalf("job ended %+v; want DONE, 7 placed, 1 failed", job)
+	}
+	reqs := fake.Requests()
+	if len(reqs) != 7 {
+		t.Fatalf("nominatim got %d requests, want 7 (6 found, 1 not; the register answered the 8th)", len(reqs))
+	}
+	agents := map[string]int{}
+	for i, r := range reqs {
+		agents[r.UserAgent]++
+		if i > 0 {
+			// The slot is a second as Redis counts. Between a grant and its
+			// request's arrival a loaded machine may stall a goroutine, so
+			// one gap may look shorter by that stall; without the limit the
+			// six concurrent tasks would send within milliseconds.
+			if gap := r.At.Sub(reqs[i-1].At); gap < 700*time.Millisecond {
+				t.Errorf("requests %d and %d reached nominatim %v apart", i-1, i, gap)
+			}
+		}
+	}
+	// Over the whole run only the first and last stall count.
+	if span, least := reqs[len(reqs)-1].At.Sub(reqs[0].At), time.Duration(len(reqs)-1)*time.Second-300*time.Millisecond; span < least {
+		t.Errorf("%d requests within %v; at one a second they take at least %v", len(reqs), span, least)
+	}
+	for _, contact := range []string{"worker-a@example.org", "worker-b@example.org"} {
+		if agents["Changemaker geocoder ("+contact+")"] == 0 {
+			t.Errorf("no request came from %s: %v", contact, agents)
+		}
+	}
+	if lat, lng, provider, conf, ok := geocodertest.Point(t, store, fromRegister); !ok || provider != "nar" ||
+		!near(lat, 45.4215) || !near(lng, -75.6953) || conf != 95 {
+		t.Errorf("40 Elgin St: %v %v %q %d %v", lat, lng, provider, conf, ok)
+	}
+	for i, id := range viaNominatim {
+		want := answerAll("/search", fmt.Sprintf("%d Bank St, Ottawa, ON", 100+i))
+		lat, lng, provider, conf, ok := geocodertest.Point(t, store, id)
+		if !ok || provider != "nominatim" || conf != 90 || !near(lat, want.Lat) || !near(lng, want.Lng) {
+			t.Errorf("location %d: %v %v %q %d %v, want %v %v", id, lat, lng, provider, conf, ok, want.Lat, want.Lng)
+		}
+		if n := geocodertest.HistoryCount(t, store, id, "GEOCODE"); n != 1 {
+			t.Errorf("location %d has %d GEOCODE history rows, want 1", id, n)
+		}
+	}
+	if _, _, _, _, ok := geocodertest.Point(t, store, nowhere); ok {
+		t.Error("1 Nowhere Lane got a point")
 	}
 }
 
 func near(a, b float64) bool { return a-b < 1e-6 && b-a < 1e-6 }
 
-func checkResult(t *testing.T, got Result, want Result) {
+func chunkTask(t *testing.T, jobID, first, last int64) *asynq.Task {
 	t.Helper()
-	if !near(got.Lat, want.Lat) || !near(got.Lng, want.Lng) || got.Address != want.Address ||
-		got.Provider != want.Provider || got.Confidence != want.Confidence {
-		t.Fatalf("result\n got %+v\nwant %+v", got, want)
+	task, err := tasks.NewGeocodeChunk(tasks.GeocodeChunk{JobID: jobID, FirstLocationID: first, LastLocationID: last})
+	if err != nil {
+		t.Fatal(err)
 	}
+	return task
 }
 
-func checkRequest(t *testing.T, r recorded, path string, want map[string]string) {
-	t.Helper()
-	if r.path != path {
-		t.Errorf("request path %q, want %q", r.path, path)
-	}
-	for k, v := range want {
-		if r.query[k] != v {
-			t.Errorf("query %s=%q, want %q (all: %v)", k, r.query[k], v, r.query)
-		}
-	}
-}
-
-func TestNominatim(t *testing.T) {
+// TestChunkRunTwiceCountsOnce: a chunk task that runs again counts nothing
+// twice, writes no second history row and asks no provider again; a
+// repeated address is answered from the cache.
+func TestChunkRunTwiceCountsOnce(t *testing.T) {
 	t.Parallel()
+	store := testenv.DB(t)
+	rdb, _ := testenv.RedisClient(t)
+	fake := geocodertest.NewNominatim(t, answerAll)
+	cfg := testConfig(fake.URL, "maps@example.org", "nominatim")
+	cfg.Geocode.NominatimInterval = 0
+	h := geocode.New(fleet.Deps{Config: cfg, Store: store, Redis: rdb, Log: testenv.Logger(t)})
+	a := geocodertest.AddLocation(t, store, "7 Rideau St", "Ottawa", "ON", "K1N 5W9")
+	b := geocodertest.AddLocation(t, store, "7 Rideau St", "Ottawa", "ON", "K1N 5W9") // the same address typed twice
+	c := geocodertest.AddLocation(t, store, "8 Rideau St", "Ottawa", "ON", "")
 	ctx := context.Background()
-	t.Run("search sends jsonv2 with a contact and reads the first place", func(t *testing.T) {
-		t.Parallel()
-		f := newFake(t, ok(nominatimSearch))
-		g := providers[0].make(t, f.srv.URL+"/", nil)
-		res, err := g.Geocode(ctx, "111 Wellington St, Ottawa")
-		must(t, err)
-		checkResult(t, res, Result{Lat: 45.4235937, Lng: -75.700929, Provider: "nominatim", Confidence: 90,
-			Address: "Centre Block, 111, Wellington Street, Centretown, Somerset, Ottawa, Eastern Ontario, Ontario, K1A 0A9, Canada"})
-		r := f.requests()[0]
-		checkRequest(t, r, "/search", map[string]string{"q": "111 Wellington St, Ottawa", "format": "jsonv2", "limit": "1", "countrycodes": "ca"})
-		if !strings.Contains(r.agent, testContact) {
-			t.Errorf("User-Agent %q does not carry the contact", r.agent)
-		}
-	})
-	t.Run("reverse asks at building zoom", func(t *testing.T) {
-		t.Parallel()
-		f := newFake(t, ok(nominatimReverse))
-		g := providers[0].make(t, f.srv.URL, nil)
-		res, err := g.Reverse(ctx, 45.42359, -75.70093)
-		must(t, err)
-		if res.Confidence != 90 || !strings.HasPrefix(res.Address, "Centre Block, 111, Wellington Street") {
-			t.Fatalf("result %+v", res)
-		}
-		checkRequest(t, f.requests()[0], "/reverse", map[string]string{"lat": "45.42359", "lon": "-75.70093", "format": "jsonv2", "zoom": "18"})
-	})
-	t.Run("a street is less sure than a building", func(t *testing.T) {
-		t.Parallel()
-		f := newFake(t, ok(nominatimReverseStreet))
-		res, err := providers[0].make(t, f.srv.URL, nil).Reverse(ctx, 45.4201, -75.7003)
-		must(t, err)
-		if res.Confidence != 55 {
-			t.Fatalf("confidence %d for a street, want 55", res.Confidence)
-		}
-	})
-	t.Run("no place found", func(t *testing.T) {
-		t.Parallel()
-		f := newFake(t, ok(`[]`))
-		_, err := providers[0].make(t, f.srv.URL, nil).Geocode(ctx, "nowhere at all")
-		if !errors.Is(err, ErrNotFound) || !IsPermanent(err) {
-			t.Fatalf("err = %v, want ErrNotFound", err)
-		}
-	})
-	t.Run("unable to geocode", func(t *testing.T) {
-		t.Parallel()
-		f := newFake(t, ok(nominatimUnableToGeocode))
-		_, err := providers[0].make(t, f.srv.URL, nil).Reverse(ctx, 0, 0)
-		if !errors.Is(err, ErrNotFound) {
-			t.Fatalf("err = %v, want ErrNotFound", err)
-		}
-	})
-}
-
-func TestNewNominatim(t *testing.T) {
-	t.Parallel()
-	if _, err := NewNominatim(NominatimConfig{}); err == nil || !strings.Contains(err.Error(), "contact") {
-		t.Fatalf("the public server without a contact: err = %v", err)
+	job, err := store.CreateGeocodeJobForIDs(ctx, []int64{a, b, c, a}, map[string]any{}, 0)
+	if err != nil || job.Total != 3 {
+		t.Fatalf("job %+v, %v; want 3 locations (a duplicate ID counts once)", job, err)
 	}
-	if _, err := NewNominatim(NominatimConfig{BaseURL: "http://nominatim.internal:8080"}); err != nil {
-		t.Fatalf("an own server needs no contact: %v", err)
-	}
-	for _, bad := range []string{"ftp://x", "not a url", "http://"} {
-		if _, err := NewNominatim(NominatimConfig{BaseURL: bad, Contact: testContact}); err == nil {
-			t.Errorf("base URL %q accepted", bad)
+	for run := range 2 {
+		if err := h.Chunk(ctx, chunkTask(t, job.ID, a, c)); err != nil {
+			t.Fatalf("run %d: %v", run, err)
 		}
 	}
-	if _, err := NewMapbox(MapboxConfig{}); err == nil {
-		t.Error("Mapbox without a token accepted")
+	job, err = store.GeocodeJobByID(ctx, job.ID)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := NewGoogle(GoogleConfig{}); err == nil {
-		t.Error("Google without a key accepted")
+	if job.Status != storage.GeocodeJobDone || job.Done != 3 || job.Failed != 0 || job.FinishedAt == nil {
+		t.Fatalf("job %+v; want DONE with 3 placed", job)
+	}
+	if n := len(fake.Requests()); n != 2 {
+		t.Fatalf("nominatim asked %d times, want 2 (the repeated address came from the cache)", n)
+	}
+	for _, id := range []int64{a, b, c} {
+		if n := geocodertest.HistoryCount(t, store, id, "GEOCODE"); n != 1 {
+			t.Errorf("location %d has %d GEOCODE history rows, want 1", id, n)
+		}
+	}
+	// Geocoding a location again to the same point records no new history.
+	job2, err := store.CreateGeocodeJobForIDs(ctx, []int64{a}, map[string]any{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Chunk(ctx, chunkTask(t, job2.ID, a, a)); err != nil {
+		t.Fatal(err)
+	}
+	if n := geocodertest.HistoryCount(t, store, a, "GEOCODE"); n != 1 {
+		t.Errorf("same point again: %d GEOCODE history rows, want 1", n)
 	}
 }
 
-func TestPhoton(t *testing.T) {
+// TestChunkLastAttemptEndsTheJob: when the providers keep failing, the last
+// attempt counts what is left failed, so the job ends; a location deleted
+// meanwhile fails with that reason.
+func TestChunkLastAttemptEndsTheJob(t *testing.T) {
 	t.Parallel()
+	store := testenv.DB(t)
+	rdb, _ := testenv.RedisClient(t)
+	cfg := testConfig("http://127.0.0.1:1", "maps@example.org", "nominatim") // nothing listens there
+	cfg.Geocode.NominatimInterval = 0
+	h := geocode.New(fleet.Deps{Config: cfg, Store: store, Redis: rdb, Log: testenv.Logger(t)})
+	a := geocodertest.AddLocation(t, store, "1 Sparks St", "Ottawa", "ON", "")
+	gone := geocodertest.AddLocation(t, store, "2 Sparks St", "Ottawa", "ON", "")
 	ctx := context.Background()
-	t.Run("search", func(t *testing.T) {
-		t.Parallel()
-		f := newFake(t, ok(photonSearch))
-		res, err := providers[1].make(t, f.srv.URL, nil).Geocode(ctx, "111 Wellington St Ottawa")
-		must(t, err)
-		checkResult(t, res, Result{Lat: 45.4235937, Lng: -75.700929, Provider: "photon", Confidence: 90,
-			Address: "111 Wellington Street, Ottawa, Ontario K1A 0A9, Canada"})
-		checkRequest(t, f.requests()[0], "/api", map[string]string{"q": "111 Wellington St Ottawa", "limit": "1"})
-	})
-	t.Run("reverse finds a street", func(t *testing.T) {
-		t.Parallel()
-		f := newFake(t, ok(photonReverseStreet))
-		res, err := providers[1].make(t, f.srv.URL, nil).Reverse(ctx, 45.4201, -75.7003)
-		must(t, err)
-		checkResult(t, res, Result{Lat: 45.4201, Lng: -75.7003, Provider: "photon", Confidence: 55,
-			Address: "Sparks Street, Ottawa, Ontario K1P 5B7, Canada"})
-		checkRequest(t, f.requests()[0], "/reverse", map[string]string{"lat": "45.4201", "lon": "-75.7003"})
-	})
-	t.Run("no features", func(t *testing.T) {
-		t.Parallel()
-		f := newFake(t, ok(photonEmpty))
-		if _, err := providers[1].make(t, f.srv.URL, nil).Geocode(ctx, "x"); !errors.Is(err, ErrNotFound) {
-			t.Fatalf("err = %v, want ErrNotFound", err)
-		}
-	})
+	job, err := store.CreateGeocodeJobForIDs(ctx, []int64{a, gone}, map[string]any{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Pool.Exec(ctx, `DELETE FROM map_locations WHERE id = $1`, gone); err != nil {
+		t.Fatal(err)
+	}
+	// Called directly, a handler runs as its task's last attempt.
+	err = h.Chunk(ctx, chunkTask(t, job.ID, a, gone))
+	if !errors.Is(err, asynq.SkipRetry) {
+		t.Fatalf("last attempt: %v, want SkipRetry", err)
+	}
+	job, err = store.GeocodeJobByID(ctx, job.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if job.Status != storage.GeocodeJobDone || job.Done != 0 || job.Failed != 2 {
+		t.Fatalf("job %+v; want DONE with 2 failed", job)
+	}
 }
 
-func TestMapbox(t *testing.T) {
+// TestPlanTwiceEnqueuesEachChunkOnce: planning runs again (a retry) and
+// queues no chunk twice.
+func TestPlanTwiceEnqueuesEachChunkOnce(t *testing.T) {
 	t.Parallel()
+	store := testenv.DB(t)
+	rdb, ropt := testenv.RedisClient(t)
+	q := asynq.NewClient(asynqconn.FromRedis(ropt))
+	defer q.Close()
+	cfg := testConfig("http://127.0.0.1:1", "maps@example.org", "nominatim")
+	cfg.Geocode.ChunkSize = 2
+	h := geocode.New(fleet.Deps{Config: cfg, Store: store, Redis: rdb, Queue: q, Log: testenv.Logger(t)})
+	var ids []int64
+	for i := range 5 {
+		ids = append(ids, geocodertest.AddLocation(t, store, fmt.Sprintf("%d Queen St", i+1), "Ottawa", "ON", ""))
+	}
 	ctx := context.Background()
-	t.Run("forward reads the rooftop point and match confidence", func(t *testing.T) {
-		t.Parallel()
-		f := newFake(t, ok(mapboxForward))
-		res, err := providers[2].make(t, f.srv.URL, nil).Geocode(ctx, "111 Wellington St, Ottawa")
-		must(t, err)
-		checkResult(t, res, Result{Lat: 45.42352, Lng: -75.700901, Provider: "mapbox", Confidence: 95,
-			Address: "111 Wellington Street, Ottawa, Ontario K1A 0A9, Canada"})
-		checkRequest(t, f.requests()[0], "/search/geocode/v6/forward", map[string]string{"q": "111 Wellington St, Ottawa", "access_token": testKey, "limit": "1", "country": "ca"})
-	})
-	t.Run("reverse of a place", func(t *testing.T) {
-		t.Parallel()
-		f := newFake(t, ok(mapboxReversePlace))
-		res, err := providers[2].make(t, f.srv.URL, nil).Reverse(ctx, 45.42153, -75.69719)
-		must(t, err)
-		checkResult(t, res, Result{Lat: 45.42153, Lng: -75.69719, Provider: "mapbox", Confidence: 20, Address: "Ottawa, Ontario, Canada"})
-		checkRequest(t, f.requests()[0], "/search/geocode/v6/reverse", map[string]string{"latitude": "45.42153", "longitude": "-75.69719", "access_token": testKey})
-	})
-	t.Run("no features", func(t *testing.T) {
-		t.Parallel()
-		f := newFake(t, ok(mapboxEmpty))
-		if _, err := providers[2].make(t, f.srv.URL, nil).Geocode(ctx, "x"); !errors.Is(err, ErrNotFound) {
-			t.Fatalf("err = %v, want ErrNotFound", err)
-		}
-	})
-	t.Run("a bad token is permanent and the token stays secret", func(t *testing.T) {
-		t.Parallel()
-		f := newFake(t, answer{http.StatusUnauthorized, mapboxUnauthorized})
-		_, err := providers[2].make(t, f.srv.URL, nil).Geocode(ctx, "x")
-		if !errors.Is(err, ErrPermanent) || !strings.Contains(err.Error(), "Not Authorized - Invalid Token") {
-			t.Fatalf("err = %v, want a permanent error quoting Mapbox", err)
-		}
-		if strings.Contains(err.Error(), testKey) {
-			t.Fatalf("error %q shows the token", err)
-		}
-	})
-}
-
-func TestGoogle(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	t.Run("geocode", func(t *testing.T) {
-		t.Parallel()
-		f := newFake(t, ok(googleOK))
-		res, err := providers[3].make(t, f.srv.URL, nil).Geocode(ctx, "111 Wellington St, Ottawa")
-		must(t, err)
-		checkResult(t, res, Result{Lat: 45.4235937, Lng: -75.700929, Provider: "google", Confidence: 95,
-			Address: "111 Wellington St, Ottawa, ON K1A 0A9, Canada"})
-		checkRequest(t, f.requests()[0], "/maps/api/geocode/json", map[string]string{"address": "111 Wellington St, Ottawa", "key": testKey, "region": "ca"})
-	})
-	t.Run("reverse", func(t *testing.T) {
-		t.Parallel()
-		f := newFake(t, ok(googleOK))
-		_, err := providers[3].make(t, f.srv.URL, nil).Reverse(ctx, 45.4235937, -75.700929)
-		must(t, err)
-		checkRequest(t, f.requests()[0], "/maps/api/geocode/json", map[string]string{"latlng": "45.4235937,-75.700929", "key": testKey})
-	})
-	t.Run("a partial match at a street's centre is unsure", func(t *testing.T) {
-		t.Parallel()
-		f := newFake(t, ok(googlePartial))
-		res, err := providers[3].make(t, f.srv.URL, nil).Geocode(ctx, "Wellington")
-		must(t, err)
-		if res.Confidence != 30 {
-			t.Fatalf("confidence %d, want 30", res.Confidence)
-		}
-	})
-	statuses := []struct {
-		body      string
-		notFound  bool
-		retryable bool
-		says      string
-	}{
-		{googleZero, true, false, ""},
-		{googleOverQueryLimit, false, true, "OVER_QUERY_LIMIT: You have exceeded your rate-limit"},
-		{googleDenied, false, false, "REQUEST_DENIED: The provided API key is invalid."},
-		{googleInvalid, false, false, "INVALID_REQUEST"},
-		{`{"results":[],"status":"OVER_DAILY_LIMIT"}`, false, false, "OVER_DAILY_LIMIT"},
-		{`{"results":[],"status":"UNKNOWN_ERROR"}`, false, true, "UNKNOWN_ERROR"},
+	job, err := store.CreateGeocodeJobForIDs(ctx, ids, map[string]any{}, 0)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, st := range statuses {
-		t.Run("status in a 200 answer: "+st.body, func(t *testing.T) {
-			t.Parallel()
-			f := newFake(t, ok(st.body))
-			_, err := providers[3].make(t, f.srv.URL, nil).Geocode(ctx, "x")
-			switch {
-			case err == nil:
-				t.Fatal("no error")
-			case st.notFound && !errors.Is(err, ErrNotFound):
-				t.Fatalf("err = %v, want ErrNotFound", err)
-			case !st.notFound && errors.Is(err, ErrRetryable) != st.retryable:
-				t.Fatalf("err = %v, retryable should be %v", err, st.retryable)
-			case !strings.Contains(err.Error(), st.says):
-				t.Fatalf("err = %v does not say %q", err, st.says)
-			case strings.Contains(err.Error(), testKey):
-				t.Fatalf("error %q shows the key", err)
-			}
-		})
+	task, err := tasks.NewGeocodeJob(tasks.GeocodeJob{JobID: job.ID})
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Run("a 403 with Google's own body", func(t *testing.T) {
-		t.Parallel()
-		f := newFake(t, answer{http.StatusForbidden, googleDenied})
-		_, err := providers[3].make(t, f.srv.URL, nil).Geocode(ctx, "x")
-		if !errors.Is(err, ErrPermanent) || !strings.Contains(err.Error(), "REQUEST_DENIED") {
-			t.Fatalf("err = %v", err)
-		}
-	})
-}
-
-// TestErrorKinds holds every provider to one classification of HTTP
-// failures: the ones asking again can fix are retryable, the rest
-// permanent, and no message shows a key.
-func TestErrorKinds(t *testing.T) {
-	t.Parallel()
-	cases := []struct {
-		status    int
-		body      string
-		retryable bool
-	}{
-		{http.StatusBadRequest, `{"message":"bad request"}`, false},
-		{http.StatusUnauthorized, `{"message":"Not Authorized - Invalid Token"}`, false},
-		{http.StatusForbidden, `{"error":"Forbidden"}`, false},
-		{http.StatusNotFound, `Not Found`, false},
-		{http.StatusUnprocessableEntity, `{"message":"Query too long"}`, false},
-		{http.StatusRequestTimeout, ``, true},
-		{http.StatusTooManyRequests, `{"message":"Rate limit exceeded"}`, true},
-		{http.StatusInternalServerError, `<html>oops</html>`, true},
-		{http.StatusBadGateway, ``, true},
-		{http.StatusServiceUnavailable, `{"error":{"code":503,"message":"busy"}}`, true},
-		{http.StatusOK, `<html>captive portal</html>`, true},
-	}
-	for _, p := range providers {
-		for _, tc := range cases {
-			t.Run(p.name+" "+http.StatusText(tc.status), func(t *testing.T) {
-				t.Parallel()
-				f := newFake(t, answer{tc.status, tc.body})
-				f.header.Set("Retry-After", "7")
-				g := p.make(t, f.srv.URL, nil)
-				for _, call := range []func() error{
-					func() error { _, err := g.Geocode(context.Background(), "1 Main St"); return err },
-					func() error { _, err := g.Reverse(context.Background(), 45, -75); return err },
-				} {
-					err := call()
-					var e *Error
-					if !errors.As(err, &e) {
-						t.Fatalf("err = %v (%T), want *Error", err, err)
-					}
-					if e.Retryable != tc.retryable || errors.Is(err, ErrRetryable) != tc.retryable || errors.Is(err, ErrPermanent) == tc.retryable {
-						t.Fatalf("err = %v: retryable %v, want %v", err, e.Retryable, tc.retryable)
-					}
-					// Go's transport may swallow a 408 as the server closing an
-					// idle connection; either way it must be retryable.
-					if tc.status != http.StatusOK && e.StatusCode != tc.status && tc.status != http.StatusRequestTimeout {
-						t.Fatalf("status %d, want %d", e.StatusCode, tc.status)
-					}
-					if (tc.status == http.StatusTooManyRequests || tc.status == http.StatusServiceUnavailable) && e.RetryAfter != 7*time.Second {
-						t.Fatalf("RetryAfter %v, want 7s", e.RetryAfter)
-					}
-					if e.Provider != p.name || strings.Contains(err.Error(), testKey) {
-						t.Fatalf("error %q: wrong provider or shows the key", err)
-					}
-				}
-			})
+	for range 2 {
+		if err := h.Plan(ctx, task); err != nil {
+			t.Fatal(err)
 		}
 	}
-}
-
-func TestNetworkFailures(t *testing.T) {
-	t.Parallel()
-	for _, p := range providers {
-		t.Run(p.name+" unreachable server is retryable and hides the key", func(t *testing.T) {
-			t.Parallel()
-			f := newFake(t, ok(`{}`))
-			url := f.srv.URL
-			f.srv.Close()
-			_, err := p.make(t, url, nil).Geocode(context.Background(), "1 Main St")
-			if !errors.Is(err, ErrRetryable) || strings.Contains(err.Error(), testKey) || strings.Contains(err.Error(), "access_token") {
-				t.Fatalf("err = %v", err)
-			}
-		})
-		t.Run(p.name+" timeout is retryable", func(t *testing.T) {
-			t.Parallel()
-			release := make(chan struct{})
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				select {
-				case <-r.Context().Done():
-				case <-release:
-				}
-			}))
-			t.Cleanup(srv.Close)
-			t.Cleanup(func() { close(release) })
-			g := withTimeout(t, p.name, srv.URL, 100*time.Millisecond)
-			_, err := g.Geocode(context.Background(), "1 Main St")
-			if !errors.Is(err, ErrRetryable) || strings.Contains(err.Error(), testKey) {
-				t.Fatalf("err = %v", err)
-			}
-		})
-		t.Run(p.name+" a cancelled context ends the request", func(t *testing.T) {
-			t.Parallel()
-			arrived := make(chan struct{})
-			release := make(chan struct{})
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				close(arrived)
-				select {
-				case <-r.Context().Done():
-				case <-release:
-				}
-			}))
-			t.Cleanup(srv.Close)
-			t.Cleanup(func() { close(release) })
-			ctx, cancel := context.WithCancel(context.Background())
-			go func() {
-				<-arrived
-				cancel()
-			}()
-			_, err := p.make(t, srv.URL, nil).Geocode(ctx, "1 Main St")
-			if !errors.Is(err, context.Canceled) {
-				t.Fatalf("err = %v, want context.Canceled", err)
-			}
-			var e *Error
-			if errors.As(err, &e) {
-				t.Fatalf("a cancelled request is not a provider failure: %v", err)
-			}
-		})
+	ins := asynq.NewInspector(asynqconn.FromRedis(ropt))
+	defer ins.Close()
+	pending, err := ins.ListPendingTasks(tasks.QueueGeocode)
+	if err != nil {
+		t.Fatal(err)
 	}
-}
-
-func withTimeout(t *testing.T, name, url string, d time.Duration) Geocoder {
-	t.Helper()
-	var g Geocoder
-	var err error
-	switch name {
-	case "nominatim":
-		g, err = NewNominatim(NominatimConfig{BaseURL: url, Contact: testContact, Timeout: d})
-	case "photon":
-		g, err = NewPhoton(PhotonConfig{BaseURL: url, Timeout: d})
-	case "mapbox":
-		g, err = NewMapbox(MapboxConfig{BaseURL: url, Token: testKey, Timeout: d})
-	case "google":
-		g, err = NewGoogle(GoogleConfig{BaseURL: url, Key: testKey, Timeout: d})
+	if len(pending) != 3 {
+		t.Fatalf("%d chunk tasks queued, want 3 (5 locations, 2 a chunk)", len(pending))
 	}
-	must(t, err)
-	return g
-}
-
-func TestBadInputSendsNothing(t *testing.T) {
-	t.Parallel()
-	for _, p := range providers {
-		t.Run(p.name, func(t *testing.T) {
-			t.Parallel()
-			f := newFake(t, ok(`{}`))
-			g := p.make(t, f.srv.URL, nil)
-			if _, err := g.Geocode(context.Background(), "  "); !errors.Is(err, ErrPermanent) {
-				t.Errorf("empty address: err = %v", err)
-			}
-			for _, pt := range [][2]float64{{91, 0}, {0, 181}, {-90.5, 0}} {
-				if _, err := g.Reverse(context.Background(), pt[0], pt[1]); !errors.Is(err, ErrPermanent) {
-					t.Errorf("reverse %v: err = %v", pt, err)
-				}
-			}
-			if n := len(f.requests()); n != 0 {
-				t.Fatalf("bad input sent %d requests", n)
-			}
-		})
-	}
-}
-
-// countingThrottle records how many times it was waited on.
-type countingThrottle struct {
-	waits atomic.Int64
-	err   error
-}
-
-func (c *countingThrottle) Wait(ctx context.Context) error {
-	c.waits.Add(1)
-	return c.err
-}
-
-func TestThrottle(t *testing.T) {
-	t.Parallel()
-	t.Run("waited on before every request", func(t *testing.T) {
-		t.Parallel()
-		th := &countingThrottle{}
-		var early atomic.Int64
-		var served atomic.Int64
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			// The throttle must have let this request through first.
-			if th.waits.Load() < served.Add(1) {
-				early.Add(1)
-			}
-			if r.URL.Path == "/reverse" {
-				_, _ = w.Write([]byte(nominatimReverse))
-				return
-			}
-			_, _ = w.Write([]byte(nominatimSearch))
-		}))
-		t.Cleanup(srv.Close)
-		g := providers[0].make(t, srv.URL, th)
-		for i := 0; i < 5; i++ {
-			_, err := g.Geocode(context.Background(), "111 Wellington St")
-			must(t, err)
-			_, err = g.Reverse(context.Background(), 45.4, -75.7)
-			must(t, err)
-		}
-		if th.waits.Load() != 10 || early.Load() != 0 {
-			t.Fatalf("throttle waited %d times for 10 requests; %d requests came before their wait", th.waits.Load(), early.Load())
-		}
-	})
-	t.Run("a failing throttle sends nothing and is retryable", func(t *testing.T) {
-		t.Parallel()
-		boom := errors.New("redis: connection refused")
-		th := &countingThrottle{err: boom}
-		f := newFake(t, ok(nominatimSearch))
-		_, err := providers[0].make(t, f.srv.URL, th).Geocode(context.Background(), "x")
-		if !errors.Is(err, boom) || !errors.Is(err, ErrRetryable) {
-			t.Fatalf("err = %v", err)
-		}
-		if len(f.requests()) != 0 {
-			t.Fatal("a request went out past a failing throttle")
-		}
-	})
-	t.Run("a throttle ended by the context", func(t *testing.T) {
-		t.Parallel()
-		ctx, cancel := context.WithCancel(context.Background())
-		cancel()
-		th := &countingThrottle{err: context.Canceled}
-		f := newFake(t, ok(nominatimSearch))
-		_, err := providers[0].make(t, f.srv.URL, th).Geocode(ctx, "x")
-		if !errors.Is(err, context.Canceled) || errors.Is(err, ErrRetryable) {
-			t.Fatalf("err = %v", err)
-		}
-	})
-	for _, p := range providers[1:] {
-		t.Run(p.name+" honours an optional throttle", func(t *testing.T) {
-			t.Parallel()
-			th := &countingThrottle{}
-			f := newFake(t, ok(`{}`))
-			_, _ = p.make(t, f.srv.URL, th).Geocode(context.Background(), "x")
-			if th.waits.Load() != 1 {
-				t.Fatalf("throttle waited %d times, want 1", th.waits.Load())
-			}
-		})
-	}
-}
-
-func TestRetryAfter(t *testing.T) {
-	t.Parallel()
-	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
-	cases := map[string]time.Duration{
-		"":                              0,
-		"30":                            30 * time.Second,
-		"-1":                            0,
-		"soon":                          0,
-		"Tue, 01 Dec 2026 12:01:00 GMT": time.Minute,
-		"Tue, 01 Dec 2026 11:00:00 GMT": 0,
-	}
-	for h, want := range cases {
-		if got := retryAfter(h, now); got != want {
-			t.Errorf("retryAfter(%q) = %v, want %v", h, got, want)
-		}
-	}
-}
-
-func TestConfidenceBounds(t *testing.T) {
-	t.Parallel()
-	for rank := -1; rank <= 31; rank++ {
-		if c := nominatimConfidence(rank); c < 0 || c > 100 {
-			t.Errorf("nominatim rank %d: %d", rank, c)
-		}
-	}
-	for _, m := range []string{"", "exact", "high", "medium", "low"} {
-		for _, ft := range []string{"", "address", "street", "place", "country"} {
-			for _, acc := range []string{"", "rooftop", "interpolated", "approximate"} {
-				if c := mapboxConfidence(m, ft, acc); c < 0 || c > 100 {
-					t.Errorf("mapbox %s/%s/%s: %d", m, ft, acc, c)
-				}
-			}
-		}
-	}
-	for _, lt := range []string{"ROOFTOP", "RANGE_INTERPOLATED", "GEOMETRIC_CENTER", "APPROXIMATE", ""} {
-		for _, partial := range []bool{false, true} {
-			if c := googleConfidence(lt, partial); c < 0 || c > 100 {
-				t.Errorf("google %s/%v: %d", lt, partial, c)
-			}
-		}
+	job, _ = store.GeocodeJobByID(ctx, job.ID)
+	if job.Status != storage.GeocodeJobRunning || job.StartedAt == nil {
+		t.Fatalf("job %+v, want RUNNING", job)
 	}
 }

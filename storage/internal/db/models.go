@@ -121,6 +121,30 @@ type MapCut struct {
 	UpdatedAt   time.Time
 }
 
+type MapGeocodeJob struct {
+	ID         int64
+	Status     string
+	Total      int32
+	Done       int32
+	Failed     int32
+	Request    []byte
+	Error      string
+	CreatedBy  *int64
+	CreatedAt  time.Time
+	StartedAt  *time.Time
+	FinishedAt *time.Time
+	UpdatedAt  time.Time
+}
+
+type MapGeocodeJobItem struct {
+	JobID      int64
+	LocationID int64
+	Status     string
+	Provider   string
+	Error      string
+	FinishedAt *time.Time
+}
+
 type MapLocation struct {
 	ID                int64
 	Address           string

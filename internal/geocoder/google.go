@@ -1,4 +1,4 @@
-package geocode
+package geocoder
 
 import (
 	"context"
@@ -15,7 +15,7 @@ const DefaultGoogleURL = "https://maps.googleapis.com"
 // GoogleConfig configures a Google Geocoding API client.
 type GoogleConfig struct {
 	BaseURL  string        // GOOGLE_GEOCODE_URL; DefaultGoogleURL when empty
-	Key      string        // GOOGLE_MAPS_API_KEY; required
+	Key      string        // GOOGLE_GEOCODE_KEY; required
 	Region   string        // optional ccTLD region bias ("ca")
 	Language string        // optional ("en", "fr")
 	Timeout  time.Duration // per request; DefaultTimeout when zero

@@ -1,4 +1,4 @@
-package geocode
+package geocoder
 
 import (
 	"context"

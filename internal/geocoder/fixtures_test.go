@@ -1,4 +1,4 @@
-package geocode
+package geocoder
 
 // Answers in each provider's own format, trimmed from real responses for
 // Parliament Hill, Ottawa (111 Wellington Street).
