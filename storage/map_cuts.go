@@ -2,13 +2,28 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"changemaker/storage/internal/db"
 )
+
+// ErrInvalidGeometry is a cut geometry PostGIS refuses (ST_IsValid, the
+// last word after internal/geo's checks).
+var ErrInvalidGeometry = errors.New("PostGIS finds the geometry invalid")
+
+// geometryError turns PostGIS's refusal of a geometry into ErrInvalidGeometry.
+func geometryError(err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && (pgErr.Code == "23514" || pgErr.Code == "XX000") {
+		return fmt.Errorf("%w: %s", ErrInvalidGeometry, pgErr.Message)
+	}
+	return err
+}
 
 // Cut categories.
 var CutCategories = []string{"CUSTOM", "WARD", "NEIGHBORHOOD", "DISTRICT"}
@@ -64,7 +79,7 @@ func (s *Store) CreateCut(ctx context.Context, f CutFields, createdBy int64) (Cu
 			Color: deref(f.Color, "#3388ff"), Opacity: float32(deref(f.Opacity, 0.3)),
 			IsPublic: deref(f.IsPublic, false), Geometry: deref(f.Geometry, ""), CreatedBy: optID(createdBy)})
 		if err != nil {
-			return fmt.Errorf("insert cut: %w", err)
+			return fmt.Errorf("insert cut: %w", geometryError(err))
 		}
 		r, err := q.MapCutByID(ctx, id)
 		out = cutFromDB(r)
@@ -92,7 +107,7 @@ func (s *Store) UpdateCut(ctx context.Context, id int64, f CutFields) (Cut, erro
 		n, err := q.UpdateMapCut(ctx, db.UpdateMapCutParams{ID: id, Name: f.Name, Description: f.Description,
 			Category: f.Category, Color: f.Color, Opacity: opacity, IsPublic: f.IsPublic, Geometry: f.Geometry})
 		if err != nil {
-			return fmt.Errorf("update cut %d: %w", id, err)
+			return fmt.Errorf("update cut %d: %w", id, geometryError(err))
 		}
 		if n == 0 {
 			return ErrNotFound
