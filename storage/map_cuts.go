@@ -167,18 +167,43 @@ func (s *Store) PublicCuts(ctx context.Context) ([]Cut, error) {
 }
 
 // CutLocations returns one page of the locations inside a cut (by id) and
-// their total. A missing cut is ErrNotFound.
+// their total, read in one scan of the cut's points. A missing cut is
+// ErrNotFound.
 func (s *Store) CutLocations(ctx context.Context, cutID int64, limit, offset int) ([]Location, int, error) {
-	if _, err := s.q().MapCutByID(ctx, cutID); err != nil {
-		return nil, 0, notFound(err)
+	out := []Location{}
+	total := 0
+	err := s.inTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		q := queries(tx)
+		if _, err := q.MapCutByID(ctx, cutID); err != nil {
+			return notFound(err)
+		}
+		rows, err := q.ListMapCutLocations(ctx, db.ListMapCutLocationsParams{CutID: cutID,
+			PageLimit: int64(limit), PageOffset: int64(offset)})
+		if err != nil {
+			return fmt.Errorf("list cut locations: %w", err)
+		}
+		for _, r := range rows {
+			total = int(r.Total)
+			out = append(out, locationFromDB(db.MapLocationByIDRow{ID: r.ID, Address: r.Address, City: r.City,
+				Province: r.Province, PostalCode: r.PostalCode, Lat: r.Lat, Lng: r.Lng, HasPoint: r.HasPoint,
+				BuildingType: r.BuildingType, GeocodeProvider: r.GeocodeProvider,
+				GeocodeConfidence: r.GeocodeConfidence, GeocodedAt: r.GeocodedAt, Source: r.Source,
+				SourceID: r.SourceID, AddressKey: r.AddressKey, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt,
+				UpdatedAt: r.UpdatedAt, UnitCount: r.UnitCount}))
+		}
+		if len(rows) == 0 && offset > 0 { // past the end: no row carried the total
+			n, err := q.CountMapCutLocations(ctx, cutID)
+			if err != nil {
+				return fmt.Errorf("count cut locations: %w", err)
+			}
+			total = int(n)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
 	}
-	return page(ctx, s, "cut locations",
-		func(ctx context.Context, q *db.Queries) (int64, error) { return q.CountMapCutLocations(ctx, cutID) },
-		func(ctx context.Context, q *db.Queries) ([]db.ListMapCutLocationsRow, error) {
-			return q.ListMapCutLocations(ctx, db.ListMapCutLocationsParams{CutID: cutID,
-				PageLimit: int64(limit), PageOffset: int64(offset)})
-		},
-		func(r db.ListMapCutLocationsRow) Location { return locationFromDB(db.MapLocationByIDRow(r)) })
+	return out, total, nil
 }
 
 // CutStats is what a cut holds.

@@ -35,14 +35,23 @@ const (
 // LoadBenchLocations fills an empty database with n locations in the
 // benchmark box and about 1.2 units each (70 % with a support level), with
 // generate_series inside Postgres (no rows cross the network), then
-// ANALYZEs. A million take about a minute on a quiet machine.
-func LoadBenchLocations(ctx context.Context, pool *pgxpool.Pool, n int) error {
+// ANALYZEs. sorted stores the rows in spatial order (by geohash), as
+// `CLUSTER map_locations USING map_locations_geom_idx` leaves them;
+// otherwise they lie in random order, the worst case for every spatial
+// query (each point found costs a heap page read). A million take about
+// two minutes on the shared development machine.
+func LoadBenchLocations(ctx context.Context, pool *pgxpool.Pool, n int, sorted bool) error {
+	order := "g"
+	if sorted {
+		order = "ST_GeoHash(p, 9)"
+	}
 	for _, q := range []string{
 		`SELECT setseed(0.42)`,
 		fmt.Sprintf(`INSERT INTO map_locations (address, city, province, geom, source)
-			SELECT g || ' Bench St', 'Benchville', 'ON',
-			       ST_SetSRID(ST_MakePoint(%g + random() * %g, %g + random() * %g), 4326), 'CSV'
-			FROM generate_series(1, %d) g`, benchMinLng, benchWidth, benchMinLat, benchHeight, n),
+			SELECT g || ' Bench St', 'Benchville', 'ON', p, 'CSV'
+			FROM (SELECT g, ST_SetSRID(ST_MakePoint(%g + random() * %g, %g + random() * %g), 4326) AS p
+			      FROM generate_series(1, %d) g) s
+			ORDER BY %s`, benchMinLng, benchWidth, benchMinLat, benchHeight, n, order),
 		`INSERT INTO map_units (location_id, unit_label, resident_name, support_level)
 			SELECT id, '', 'Resident ' || id,
 			       CASE WHEN random() < 0.7 THEN (1 + floor(random() * 4))::smallint END
@@ -60,6 +69,19 @@ func LoadBenchLocations(ctx context.Context, pool *pgxpool.Pool, n int) error {
 	return nil
 }
 
+// benchSorted is MAP_BENCH_LAYOUT: "sorted" (the default) or "random".
+func benchSorted(b *testing.B) bool {
+	switch s := os.Getenv("MAP_BENCH_LAYOUT"); s {
+	case "", "sorted":
+		return true
+	case "random":
+		return false
+	default:
+		b.Fatalf("MAP_BENCH_LAYOUT=%q: want sorted or random", s)
+		return false
+	}
+}
+
 // benchCount is MAP_BENCH_LOCATIONS, default 20,000 (the issue's figure is
 // 1,000,000: run that on a quiet machine).
 func benchCount(b *testing.B) int {
@@ -74,7 +96,8 @@ func benchCount(b *testing.B) int {
 	return n
 }
 
-// BenchmarkMapAtScale loads MAP_BENCH_LOCATIONS locations, then measures,
+// BenchmarkMapAtScale loads MAP_BENCH_LOCATIONS locations (laid out as
+// MAP_BENCH_LAYOUT says), then measures,
 // in-process through the whole main API (middleware, auth, handler,
 // Postgres): the first page of a cut's locations, tiles at a city zoom and
 // at street zoom, and the stats of a cut holding 5 % of the locations.
@@ -87,10 +110,11 @@ func BenchmarkMapAtScale(b *testing.B) {
 	env := testenv.NewAPI(b)
 	ctx := context.Background()
 	start := time.Now()
-	if err := LoadBenchLocations(ctx, env.Store.Pool, n); err != nil {
+	sorted := benchSorted(b)
+	if err := LoadBenchLocations(ctx, env.Store.Pool, n, sorted); err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("loaded %d locations in %s", n, time.Since(start).Round(time.Millisecond))
+	b.Logf("loaded %d locations (sorted: %v) in %s", n, sorted, time.Since(start).Round(time.Millisecond))
 	tok := env.TokenFor(storage.RoleMapAdmin)
 
 	side := math.Sqrt(benchCutShare)

@@ -159,6 +159,10 @@ func TestCutContainment(t *testing.T) {
 
 	withHole := createCut(t, env, tok, map[string]any{"name": "Donut", "category": "WARD",
 		"geometry": geometry("[" + square(-75.8, 45.3, -75.6, 45.5) + "," + reverseRing(square(-75.72, 45.38, -75.68, 45.42)) + "]")})
+	res := testenv.Do(t, env.Main, testenv.Request{Method: "GET", Path: fmt.Sprintf("/api/map/cuts/%d/locations?limit=1&page=5", withHole), Token: tok})
+	if res.Status != 200 || !strings.Contains(string(res.Body), `"data":[]`) || !strings.Contains(string(res.Body), `"total":2`) {
+		t.Errorf("a page past the end = %d %s, want no rows and total 2", res.Status, res.Body)
+	}
 	if got, want := cutLocationIDs(t, env, tok, withHole), []int64{inRing.ID, onEdge.ID}; !slices.Equal(got, want) {
 		t.Errorf("polygon with a hole holds %v, want %v (not %d in the hole, %d outside, %d without a point)",
 			got, want, inHole.ID, outside.ID, noPoint.ID)
@@ -170,7 +174,7 @@ func TestCutContainment(t *testing.T) {
 		t.Errorf("multipolygon holds %v, want %v", got, want)
 	}
 	// A GeoJSON Feature holding the polygon is accepted, and read back as a MultiPolygon.
-	res := testenv.Do(t, env.Main, testenv.Request{Method: "GET", Path: fmt.Sprintf("/api/map/cuts/%d", withHole), Token: tok})
+	res = testenv.Do(t, env.Main, testenv.Request{Method: "GET", Path: fmt.Sprintf("/api/map/cuts/%d", withHole), Token: tok})
 	if !strings.Contains(string(res.Body), `"type":"MultiPolygon"`) {
 		t.Errorf("cut geometry = %s", res.Body)
 	}

@@ -51,16 +51,29 @@ FROM map_cuts WHERE is_public ORDER BY name, id;
 SELECT count(*) FROM map_cuts c JOIN map_locations l ON ST_Intersects(c.geom, l.geom)
 WHERE c.id = @cut_id;
 
+-- ListMapCutLocations reads the page and the total in one scan of the
+-- cut's points (count(*) OVER () before the LIMIT); the unit counts are
+-- computed for the page's rows only. A page past the end has no row to
+-- carry the total: the caller counts then (CountMapCutLocations).
 -- name: ListMapCutLocations :many
-SELECT l.id, l.address, l.city, l.province, l.postal_code,
-    COALESCE(ST_Y(l.geom), 0)::float8 AS lat, COALESCE(ST_X(l.geom), 0)::float8 AS lng, (l.geom IS NOT NULL)::boolean AS has_point,
-    l.building_type, l.geocode_provider, l.geocode_confidence, l.geocoded_at, l.source, l.source_id,
-    l.address_key, l.created_by, l.created_at, l.updated_at,
-    (SELECT count(*) FROM map_units u WHERE u.location_id = l.id) AS unit_count
-FROM map_cuts c JOIN map_locations l ON ST_Intersects(c.geom, l.geom)
-WHERE c.id = @cut_id
-ORDER BY l.id
-LIMIT @page_limit::bigint OFFSET @page_offset::bigint;
+SELECT p.id, p.address, p.city, p.province, p.postal_code, p.lat, p.lng, p.has_point,
+    p.building_type, p.geocode_provider, p.geocode_confidence, p.geocoded_at, p.source, p.source_id,
+    p.address_key, p.created_by, p.created_at, p.updated_at,
+    (SELECT count(*) FROM map_units u WHERE u.location_id = p.id) AS unit_count,
+    p.total
+FROM (
+    SELECT l.id, l.address, l.city, l.province, l.postal_code,
+        COALESCE(ST_Y(l.geom), 0)::float8 AS lat, COALESCE(ST_X(l.geom), 0)::float8 AS lng,
+        (l.geom IS NOT NULL)::boolean AS has_point,
+        l.building_type, l.geocode_provider, l.geocode_confidence, l.geocoded_at, l.source, l.source_id,
+        l.address_key, l.created_by, l.created_at, l.updated_at,
+        count(*) OVER () AS total
+    FROM map_cuts c JOIN map_locations l ON ST_Intersects(c.geom, l.geom)
+    WHERE c.id = @cut_id
+    ORDER BY l.id
+    LIMIT @page_limit::bigint OFFSET @page_offset::bigint
+) p
+ORDER BY p.id;
 
 -- MapCutStats counts what a cut holds. Visits: the canvass tables come from
 -- another branch; "visited" is 0 until map_canvass_visits is joined here
@@ -91,27 +104,29 @@ LIMIT @max_rows::bigint;
 
 -- AdminMapTile is one Mapbox Vector Tile for organizers: layer "locations"
 -- (id, address, unitCount, maxSupportLevel per building) from zoom
--- point_zoom on, layer "clusters" (count per grid cell) below it, and
--- layer "cuts" (id, name, color, opacity). The points are found with the
--- GiST index in 4326 (geom && the tile's envelope transformed).
+-- point_zoom on, layer "clusters" (count per grid cell, 64 cells across
+-- the tile) below it, and layer "cuts" (id, name, color, opacity). Points
+-- are found with the GiST index in 4326 (geom && the tile's envelope
+-- transformed); clusters are grouped in degrees, so only their centres are
+-- transformed to 3857.
 -- name: AdminMapTile :one
 WITH bounds AS (
     SELECT ST_TileEnvelope(@z::int, @x::int, @y::int) AS b3857,
-           ST_Transform(ST_TileEnvelope(@z::int, @x::int, @y::int), 4326) AS b4326
-), pts AS (
-    SELECT l.id, ST_Transform(l.geom, 3857) AS g FROM map_locations l, bounds WHERE l.geom && bounds.b4326
+           ST_Transform(ST_TileEnvelope(@z::int, @x::int, @y::int), 4326) AS b4326,
+           360.0 / (2 ^ @z::int) / 64 AS cell
 ), loc AS (
-    SELECT ST_AsMVTGeom(p.g, bounds.b3857, 4096, 64, true) AS geom, p.id, l.address,
-        (SELECT count(*) FROM map_units u WHERE u.location_id = p.id)::int AS "unitCount",
-        (SELECT max(u.support_level) FROM map_units u WHERE u.location_id = p.id)::int AS "maxSupportLevel"
-    FROM pts p JOIN map_locations l ON l.id = p.id, bounds
-    WHERE @z::int >= @point_zoom::int
+    SELECT ST_AsMVTGeom(ST_Transform(l.geom, 3857), bounds.b3857, 4096, 64, true) AS geom, l.id, l.address,
+        (SELECT count(*) FROM map_units u WHERE u.location_id = l.id)::int AS "unitCount",
+        (SELECT max(u.support_level) FROM map_units u WHERE u.location_id = l.id)::int AS "maxSupportLevel"
+    FROM map_locations l, bounds
+    WHERE @z::int >= @point_zoom::int AND l.geom && bounds.b4326
 ), clu AS (
-    SELECT ST_AsMVTGeom(ST_Centroid(ST_Collect(p.g)), bounds.b3857, 4096, 64, true) AS geom,
+    SELECT ST_AsMVTGeom(ST_Transform(ST_SetSRID(ST_MakePoint(avg(ST_X(l.geom)), avg(ST_Y(l.geom))), 4326), 3857),
+            bounds.b3857, 4096, 64, true) AS geom,
         count(*)::int AS count
-    FROM pts p, bounds
-    WHERE @z::int < @point_zoom::int
-    GROUP BY ST_SnapToGrid(p.g, (ST_XMax(bounds.b3857) - ST_XMin(bounds.b3857)) / 64), bounds.b3857
+    FROM map_locations l, bounds
+    WHERE @z::int < @point_zoom::int AND l.geom && bounds.b4326
+    GROUP BY floor(ST_X(l.geom) / bounds.cell), floor(ST_Y(l.geom) / bounds.cell), bounds.b3857
 ), cut AS (
     SELECT ST_AsMVTGeom(ST_Transform(c.geom, 3857), bounds.b3857, 4096, 64, true) AS geom, c.id, c.name,
         c.color, c.opacity
@@ -123,25 +138,25 @@ SELECT ((SELECT COALESCE(ST_AsMVT(loc, 'locations', 4096, 'geom'), ''::bytea) FR
     AS tile;
 
 -- PublicMapTile is the tile anyone may read: no identifiers and no personal
--- data. Layer "points" (bare points) from zoom point_zoom on, "clusters"
--- (count per grid cell) below it, and the published cuts (name, color,
--- opacity).
+-- data. Layer "points" (bare points, one per distinct tile pixel) from zoom
+-- point_zoom on, "clusters" (count per grid cell) below it, and the
+-- published cuts (name, color, opacity).
 -- name: PublicMapTile :one
 WITH bounds AS (
     SELECT ST_TileEnvelope(@z::int, @x::int, @y::int) AS b3857,
-           ST_Transform(ST_TileEnvelope(@z::int, @x::int, @y::int), 4326) AS b4326
-), pts AS (
-    SELECT ST_Transform(l.geom, 3857) AS g FROM map_locations l, bounds WHERE l.geom && bounds.b4326
+           ST_Transform(ST_TileEnvelope(@z::int, @x::int, @y::int), 4326) AS b4326,
+           360.0 / (2 ^ @z::int) / 64 AS cell
 ), pt AS (
-    SELECT DISTINCT ST_AsMVTGeom(p.g, bounds.b3857, 4096, 64, true) AS geom
-    FROM pts p, bounds
-    WHERE @z::int >= @point_zoom::int
+    SELECT DISTINCT ST_AsMVTGeom(ST_Transform(l.geom, 3857), bounds.b3857, 4096, 64, true) AS geom
+    FROM map_locations l, bounds
+    WHERE @z::int >= @point_zoom::int AND l.geom && bounds.b4326
 ), clu AS (
-    SELECT ST_AsMVTGeom(ST_Centroid(ST_Collect(p.g)), bounds.b3857, 4096, 64, true) AS geom,
+    SELECT ST_AsMVTGeom(ST_Transform(ST_SetSRID(ST_MakePoint(avg(ST_X(l.geom)), avg(ST_Y(l.geom))), 4326), 3857),
+            bounds.b3857, 4096, 64, true) AS geom,
         count(*)::int AS count
-    FROM pts p, bounds
-    WHERE @z::int < @point_zoom::int
-    GROUP BY ST_SnapToGrid(p.g, (ST_XMax(bounds.b3857) - ST_XMin(bounds.b3857)) / 64), bounds.b3857
+    FROM map_locations l, bounds
+    WHERE @z::int < @point_zoom::int AND l.geom && bounds.b4326
+    GROUP BY floor(ST_X(l.geom) / bounds.cell), floor(ST_Y(l.geom) / bounds.cell), bounds.b3857
 ), cut AS (
     SELECT ST_AsMVTGeom(ST_Transform(c.geom, 3857), bounds.b3857, 4096, 64, true) AS geom, c.name,
         c.color, c.opacity
