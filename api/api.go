@@ -13,7 +13,9 @@ import (
 	"changemaker/api/auth"
 	"changemaker/api/campaigns"
 	"changemaker/api/httpx"
+	"changemaker/api/mapcuts"
 	"changemaker/api/mapgeocode"
+	"changemaker/api/maplocations"
 	"changemaker/api/media"
 	"changemaker/api/openapi"
 	"changemaker/api/queues"
@@ -143,6 +145,8 @@ func NewMain(d Deps) (*App, error) {
 	m.add(users.New(users.Options{Store: d.Store, Auth: c.auth, BcryptCost: d.BcryptCost, Hashing: d.Hashing}))
 	m.add(settings.New(settings.Options{Store: d.Store, Auth: c.auth, Box: box, AllowPrivateSMTP: d.Config.SMTPAllowPrivate}))
 	d.influenceRoutes(m, c)
+	m.add(maplocations.New(maplocations.Options{Store: d.Store, Auth: c.auth, Config: d.Config.Map, Log: d.Log}))
+	m.add(mapcuts.New(mapcuts.Options{Store: d.Store, Auth: c.auth, Config: d.Config.Map, Log: d.Log}))
 	m.add(mapgeocode.New(mapgeocode.Options{Config: d.Config.Geocode, Store: d.Store, Redis: d.Redis, Queue: d.Queue, Auth: c.auth, Registry: c.metrics.Registry, Log: d.Log}))
 	if m.err != nil {
 		return nil, m.err

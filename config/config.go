@@ -81,6 +81,7 @@ type Config struct {
 	Influence InfluenceConfig
 	Media     MediaConfig
 	Geocode   GeocodeConfig
+	Map       MapConfig
 }
 
 // SMTP is the fallback mail server, used when the settings singleton names none.
@@ -166,6 +167,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.Influence = loadInfluence(&r)
 	c.Media = loadMedia(&r)
 	c.Geocode = loadGeocode(&r)
+	c.Map = loadMap(&r)
 	if r.err != nil {
 		return Config{}, r.err
 	}
