@@ -32,6 +32,7 @@ func goldenCases() []goldenCase {
 		foundationCases(),
 		influenceCases(),
 		mediaCases(),
+		mapCanvassCases(),
 		// influenceCases(), mediaCases(), … one line per domain
 	} {
 		all = append(all, cases...)
