@@ -13,6 +13,8 @@ import (
 	"changemaker/api/auth"
 	"changemaker/api/campaigns"
 	"changemaker/api/httpx"
+	"changemaker/api/mapcanvass"
+	"changemaker/api/mapshifts"
 	"changemaker/api/media"
 	"changemaker/api/openapi"
 	"changemaker/api/queues"
@@ -141,6 +143,8 @@ func NewMain(d Deps) (*App, error) {
 	m.add(users.New(users.Options{Store: d.Store, Auth: c.auth, BcryptCost: d.BcryptCost, Hashing: d.Hashing}))
 	m.add(settings.New(settings.Options{Store: d.Store, Auth: c.auth, Box: box, AllowPrivateSMTP: d.Config.SMTPAllowPrivate}))
 	d.influenceRoutes(m, c)
+	m.add(mapshifts.New(mapshifts.Options{Store: d.Store, Auth: c.auth, Limiter: c.limiter, Queue: d.Queue, Config: d.Config.Canvass, Registry: c.metrics.Registry, Log: d.Log}))
+	m.add(mapcanvass.New(mapcanvass.Options{Store: d.Store, Auth: c.auth, Limiter: c.limiter, Config: d.Config.Canvass, Registry: c.metrics.Registry, Log: d.Log}))
 	if m.err != nil {
 		return nil, m.err
 	}
