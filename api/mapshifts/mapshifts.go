@@ -476,6 +476,13 @@ func (h *Handler) publicSignUp(c *fiber.Ctx) error {
 		}
 		return httpx.NotFoundf(err, noSuchShift)
 	}
+	// Checked again under the row's lock; here it spares the account.
+	switch s.Status {
+	case storage.ShiftFull:
+		return shiftConflict(storage.ErrShiftFull)
+	case storage.ShiftCancelled:
+		return shiftConflict(storage.ErrShiftClosed)
+	}
 	u, err := h.Store.TempUserFor(c.UserContext(), req.Email, req.Name)
 	if err != nil {
 		return err
