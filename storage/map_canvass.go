@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"changemaker/storage/internal/db"
 )
@@ -170,11 +171,27 @@ var ErrClientIDTaken = errors.New("clientId belongs to another volunteer's visit
 // level is written to the unit (the building's only unit when no unit is
 // named; a building without units gets its building unit), with a VISIT
 // row in the location's history. Sessions named must be the user's own.
+//
+// Two simultaneous batches that share clientIds or units may deadlock on
+// their locks; Postgres then aborts one, which is run again (up to three
+// times), so the phone sees an answer, not a 500.
 func (s *Store) RecordVisits(ctx context.Context, userID int64, visits []NewVisit) ([]VisitResult, error) {
+	var out []VisitResult
+	var err error
+	for attempt := 1; attempt <= 3; attempt++ {
+		out, err = s.recordVisits(ctx, userID, visits)
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || (pgErr.Code != "40P01" && pgErr.Code != "40001") {
+			break
+		}
+	}
+	return out, err
+}
+
+func (s *Store) recordVisits(ctx context.Context, userID int64, visits []NewVisit) ([]VisitResult, error) {
 	out := make([]VisitResult, 0, len(visits))
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
 		q := queries(tx)
-		out = out[:0]
 		if err := checkVisitRefs(ctx, q, userID, visits); err != nil {
 			return err
 		}

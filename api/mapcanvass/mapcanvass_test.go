@@ -218,6 +218,15 @@ func TestRepeatedClientIDCountedOnce(t *testing.T) {
 			t.Fatalf("= %d %s, want 400 on unitId", res.Status, res.Body)
 		}
 	})
+	t.Run("the metric counts each visit once", func(t *testing.T) {
+		res := testenv.Do(t, env.Main, testenv.Request{Method: "GET", Path: "/api/metrics"})
+		for _, want := range []string{`cm_map_canvass_visits_total{outcome="SPOKE_WITH"} 2`,
+			`cm_map_canvass_visits_total{outcome="NOT_HOME"} 1`, `cm_map_canvass_visits_total{outcome="REFUSED"} 1`} {
+			if !strings.Contains(string(res.Body), want) {
+				t.Errorf("metrics lack %s", want)
+			}
+		}
+	})
 	t.Run("the stats count each visit once", func(t *testing.T) {
 		res := testenv.Do(t, env.Main, testenv.Request{Method: "GET", Path: "/api/map/canvass/stats/me", Token: token})
 		var st struct {

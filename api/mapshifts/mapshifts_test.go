@@ -141,6 +141,12 @@ func TestSimultaneousSignupsNeverExceedCapacity(t *testing.T) {
 			t.Fatalf("status = %s, want FULL", got.Status)
 		}
 	})
+	t.Run("the metric counts the signups made", func(t *testing.T) {
+		res := testenv.Do(t, env.Main, testenv.Request{Method: "GET", Path: "/api/metrics"})
+		if want := `cm_map_shift_signups_total{source="SELF"} 11`; !strings.Contains(string(res.Body), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	})
 	t.Run("capacity cannot drop below the signups", func(t *testing.T) {
 		res := testenv.Do(t, env.Main, testenv.Request{Method: "PATCH", Token: admin,
 			Path: fmt.Sprintf("/api/map/shifts/%d", shift.ID), Body: map[string]any{"capacity": 5}})
