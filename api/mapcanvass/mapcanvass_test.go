@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -193,6 +194,40 @@ func TestRepeatedClientIDCountedOnce(t *testing.T) {
 			t.Fatalf("tower visits = %d, want 3", n)
 		}
 	})
+	t.Run("the same visit posted by many retries at once is one visit", func(t *testing.T) {
+		before := visits()
+		body := map[string]any{"clientId": uuid.NewString(), "sessionId": sess, "unitId": towerUnits[2],
+			"outcome": "COME_BACK_LATER", "supportLevel": 4}
+		ids := make([]int64, 8)
+		statuses := make([]int, 8)
+		var wg sync.WaitGroup
+		for i := range ids {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				res := testenv.Do(t, env.Main, testenv.Request{Method: "POST", Path: "/api/map/canvass/visits",
+					Token: token, Body: body})
+				var a visitAnswer
+				if res.Status == 201 {
+					res.JSON(t, &a)
+				}
+				ids[i], statuses[i] = a.Visit.ID, res.Status
+			}()
+		}
+		wg.Wait()
+		for i := range ids {
+			if statuses[i] != 201 || ids[i] != ids[0] {
+				t.Fatalf("answers = %v ids %v, want 201 and one visit", statuses, ids)
+			}
+		}
+		if n := visits(); n != before+1 {
+			t.Fatalf("visits = %d, want %d", n, before+1)
+		}
+		if n := f.count(`SELECT count(*) FROM map_location_history WHERE unit_id = $1 AND changes->>'visitId' = $2`,
+			towerUnits[2], fmt.Sprint(ids[0])); n != 1 {
+			t.Fatalf("history rows = %d, want 1", n)
+		}
+	})
 	t.Run("another volunteer cannot reuse a clientId", func(t *testing.T) {
 		res := testenv.Do(t, env.Main, testenv.Request{Method: "POST", Path: "/api/map/canvass/visits",
 			Token: env.TokenFor(storage.RoleUser), Body: map[string]any{"clientId": one["clientId"],
@@ -235,7 +270,7 @@ func TestRepeatedClientIDCountedOnce(t *testing.T) {
 			Doors     int            `json:"doors"`
 		}
 		res.JSON(t, &st)
-		if st.Visits != 4 || st.ByOutcome["SPOKE_WITH"] != 2 || st.Doors != 2 {
+		if st.Visits != 5 || st.ByOutcome["SPOKE_WITH"] != 2 || st.ByOutcome["COME_BACK_LATER"] != 1 || st.Doors != 2 {
 			t.Fatalf("stats = %s", res.Body)
 		}
 	})
