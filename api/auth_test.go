@@ -72,6 +72,23 @@ func TestLogin(t *testing.T) {
 		}
 	})
 
+	t.Run("the answer's lastLoginAt is this login, as /auth/me shows it", func(t *testing.T) {
+		before := time.Now().Add(-time.Second)
+		res, tk := login(t, env, u.Email, testenv.Password)
+		if res.Status != 200 || tk.User.LastLoginAt == nil || tk.User.LastLoginAt.Before(before) {
+			t.Fatalf("login = %d, user.lastLoginAt %v; want this login (after %v)", res.Status, tk.User.LastLoginAt, before)
+		}
+		var me struct {
+			User struct {
+				LastLoginAt *time.Time `json:"lastLoginAt"`
+			} `json:"user"`
+		}
+		testenv.Do(t, env.Main, testenv.Request{Method: "GET", Path: "/api/auth/me", Token: tk.AccessToken}).JSON(t, &me)
+		if got := me.User.LastLoginAt; got == nil || !got.Equal(*tk.User.LastLoginAt) {
+			t.Errorf("/auth/me lastLoginAt %v, login answered %v; want the same", got, tk.User.LastLoginAt)
+		}
+	})
+
 	t.Run("unknown email and wrong password answer the same", func(t *testing.T) {
 		wrong, _ := login(t, env, u.Email, "wrong-password-123")
 		unknown, _ := login(t, env, "nobody@example.test", "wrong-password-123")
@@ -262,8 +279,20 @@ func TestMainTokenWorksOnMediaAPI(t *testing.T) {
 
 func TestRegister(t *testing.T) {
 	t.Parallel()
-	env := testenv.NewAPI(t)
+	env := testenv.NewAPI(t, func(c *config.Config) { c.RegisterRateLimit = 100 })
 	body := map[string]string{"email": "new@example.test", "password": "a-long-enough-password", "name": "New"}
+	// Off on a fresh install: an anonymous visitor cannot make an account.
+	if res := testenv.Do(t, env.Main, testenv.Request{Method: "POST", Path: "/api/auth/register", Body: body}); res.Status != 403 {
+		t.Fatalf("register on a fresh install = %d %s, want 403 (registration is off by default)", res.Status, res.Body)
+	}
+	var st struct {
+		AllowRegistration bool `json:"allowRegistration"`
+	}
+	testenv.Do(t, env.Main, testenv.Request{Method: "GET", Path: "/api/settings", Token: env.TokenFor(storage.RoleSuperAdmin)}).JSON(t, &st)
+	if st.AllowRegistration {
+		t.Errorf("settings allowRegistration = true on a fresh install, want false")
+	}
+	env.AllowRegistration()
 	res := testenv.Do(t, env.Main, testenv.Request{Method: "POST", Path: "/api/auth/register", Body: body})
 	var tk tokens
 	res.JSON(t, &tk)

@@ -23,6 +23,7 @@ func TestLoginFloodCannotStarveTheProcess(t *testing.T) {
 	})
 	u := env.CreateUser(storage.RoleUser, "")
 	admin := env.CreateUser(storage.RoleSuperAdmin, "")
+	env.AllowRegistration()
 
 	// The first request of an app pays for loading the OpenAPI checker:
 	// pay it before timing anything.
@@ -66,6 +67,15 @@ func TestLoginFloodCannotStarveTheProcess(t *testing.T) {
 	t.Run("health still answers 200", func(t *testing.T) {
 		if res := testenv.Do(t, env.Main, testenv.Request{Method: "GET", Path: "/api/health"}); res.Status != 200 {
 			t.Fatalf("health with hashing saturated = %d %s, want 200", res.Status, res.Body)
+		}
+	})
+	t.Run("refused attempts do not count against the owner's limits", func(t *testing.T) {
+		// More 503s than the per-address limit allows guesses: none of them
+		// checked a password, so none may turn into a 429 afterwards.
+		for i := 0; i <= env.Config.LoginRateLimit; i++ {
+			if res, _ := login(t, env, u.Email, testenv.Password); res.Status != 503 {
+				t.Fatalf("login %d with hashing saturated = %d %s, want 503", i+1, res.Status, res.Body)
+			}
 		}
 	})
 	release()

@@ -4,7 +4,11 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
+	"time"
 
+	"github.com/redis/go-redis/v9"
+
+	"changemaker/api"
 	"changemaker/api/auth"
 	"changemaker/config"
 	"changemaker/internal/testenv"
@@ -86,4 +90,35 @@ func deviceCookie(h http.Header) string {
 		}
 	}
 	return ""
+}
+
+// TestLoginLimitHoldsWithRedisDown: with Redis out of reach the limiter used
+// to fail open (30 of 30 wrong guesses answered 401). It falls back to a
+// per-process limit: the real login route still answers 429 past the limit.
+func TestLoginLimitHoldsWithRedisDown(t *testing.T) {
+	t.Parallel()
+	env := testenv.NewAPI(t)
+	owner := env.CreateUser(storage.RoleUser, "")
+	down := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	t.Cleanup(func() { down.Close() })
+	deps := env.Deps
+	deps.Redis = down
+	app, err := api.NewMain(deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { app.Close() })
+
+	got := map[int]int{}
+	for i := 0; i < 30; i++ {
+		res := testenv.Do(t, app, testenv.Request{Method: "POST", Path: "/api/auth/login",
+			Body: map[string]string{"email": owner.Email, "password": "wrong-password-1"}})
+		got[res.Status]++
+		if res.Status != 401 && res.Status != 429 {
+			t.Fatalf("guess %d with Redis down = %d %s, want 401 or 429", i+1, res.Status, res.Body)
+		}
+	}
+	if got[429] == 0 || got[401] > env.Config.LoginRateLimit {
+		t.Fatalf("30 wrong guesses with Redis down answered %v; want at most %d 401s, then 429", got, env.Config.LoginRateLimit)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"net/netip"
 	"runtime"
 	"strconv"
 	"strings"
@@ -35,6 +36,13 @@ type Config struct {
 	MediaAPIPort      int
 	QueuesPort        int
 	WorkerMetricsPort int
+	// Listen addresses (an IP address, or "localhost"; empty: every
+	// interface). Behind nginx on the same host, 127.0.0.1 keeps the APIs,
+	// their /metrics, the queue dashboard and worker metrics off the network.
+	APIHost           string
+	MediaAPIHost      string
+	QueuesHost        string
+	WorkerMetricsHost string
 
 	DBMaxConns    int32
 	RedisPoolSize int
@@ -107,6 +115,10 @@ func Load(getenv func(string) string) (Config, error) {
 		MediaAPIPort:      r.int("MEDIA_API_PORT", 4100),
 		QueuesPort:        r.int("QUEUES_PORT", 8080),
 		WorkerMetricsPort: r.int("WORKER_METRICS_PORT", 9101),
+		APIHost:           r.host("API_HOST"),
+		MediaAPIHost:      r.host("MEDIA_API_HOST"),
+		QueuesHost:        r.host("QUEUES_HOST"),
+		WorkerMetricsHost: r.host("WORKER_METRICS_HOST"),
 		DBMaxConns:        int32(r.int("DB_MAX_CONNS", 20)),
 		RedisPoolSize:     r.int("REDIS_POOL_SIZE", 20),
 		APIBodyLimit:      r.int("API_BODY_LIMIT", 1<<20),
@@ -217,6 +229,24 @@ func (r *reader) str(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// host reads a listen address: empty (every interface), an IP address or
+// "localhost". Anything else (a port, a scheme, a host name that would need
+// DNS at start) is an error naming the variable.
+func (r *reader) host(name string) string {
+	v := strings.TrimSpace(r.getenv(name))
+	if v == "" || v == "localhost" {
+		return v
+	}
+	bare := strings.TrimSuffix(strings.TrimPrefix(v, "["), "]")
+	if _, err := netip.ParseAddr(bare); err != nil {
+		if r.err == nil {
+			r.err = fmt.Errorf("%s: want an IP address (e.g. 127.0.0.1 or ::1), localhost, or empty for every interface; got %q", name, v)
+		}
+		return ""
+	}
+	return bare
 }
 
 func (r *reader) list(name, def string) []string {

@@ -56,3 +56,19 @@ func TestBadNumbersAreNamed(t *testing.T) {
 		t.Fatalf("err = %v, want one naming API_PORT", err)
 	}
 }
+
+func TestListenHosts(t *testing.T) {
+	t.Parallel()
+	c, err := config.Load(env(map[string]string{"API_HOST": "127.0.0.1", "MEDIA_API_HOST": "[::1]", "QUEUES_HOST": "localhost"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.APIHost != "127.0.0.1" || c.MediaAPIHost != "::1" || c.QueuesHost != "localhost" || c.WorkerMetricsHost != "" {
+		t.Errorf("hosts = %q %q %q %q", c.APIHost, c.MediaAPIHost, c.QueuesHost, c.WorkerMetricsHost)
+	}
+	for _, bad := range []string{"127.0.0.1:4000", "http://127.0.0.1", "example.com", "0.0.0.0 1"} {
+		if _, err := config.Load(env(map[string]string{"WORKER_METRICS_HOST": bad})); err == nil || !strings.Contains(err.Error(), "WORKER_METRICS_HOST") {
+			t.Errorf("WORKER_METRICS_HOST=%q: err = %v, want one naming the variable", bad, err)
+		}
+	}
+}

@@ -94,15 +94,25 @@ func Run(ctx context.Context, o Options) error {
 		o.LeaseKey = "cm:scheduler:leader"
 	}
 	me := leaseToken()
+	standby := false // logged once per stay on standby, not every check
 	for {
 		ok, err := acquireScript.Run(ctx, o.RedisCli, []string{o.LeaseKey}, me, o.LeaseTTL.Milliseconds()).Bool()
 		if err != nil && ctx.Err() == nil {
 			o.Log.Warn("scheduler lease: redis unavailable; retrying", "err", err)
 		}
-		if ok {
+		switch {
+		case ok:
+			if standby {
+				o.Log.Info("scheduler taking over: the leader's lease ran out", "lease_key", o.LeaseKey)
+				standby = false
+			}
 			if err := lead(ctx, o, me); err != nil {
 				return err
 			}
+		case err == nil && !standby:
+			standby = true
+			o.Log.Info("scheduler on standby: another scheduler holds the lease; this one takes over if it stops",
+				"lease_key", o.LeaseKey, "check_every", o.LeaseTTL/3)
 		}
 		select {
 		case <-ctx.Done():

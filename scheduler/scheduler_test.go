@@ -1,7 +1,11 @@
 package scheduler_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -37,7 +41,7 @@ func TestEntriesAreValid(t *testing.T) {
 func TestOnlyOneSchedulerLeads(t *testing.T) {
 	t.Parallel()
 	rdb, ropt := testenv.RedisClient(t)
-	log := testenv.Logger(t)
+	var logs [2]lockedBuffer
 	var leading [2]atomic.Int32
 	ctxs := [2]context.Context{}
 	cancels := [2]context.CancelFunc{}
@@ -45,6 +49,7 @@ func TestOnlyOneSchedulerLeads(t *testing.T) {
 	for i := range 2 {
 		ctxs[i], cancels[i] = context.WithCancel(context.Background())
 		go func() {
+			log := slog.New(slog.NewTextHandler(&logs[i], nil))
 			done[i] <- scheduler.Run(ctxs[i], scheduler.Options{Redis: asynqconn.FromRedis(ropt), RedisCli: rdb, Log: log,
 				LeaseTTL: 600 * time.Millisecond, OnLeading: func() { leading[i].Add(1) }})
 		}()
@@ -73,4 +78,32 @@ func TestOnlyOneSchedulerLeads(t *testing.T) {
 	}
 	other := 1 - leader
 	testenv.Eventually(t, 10*time.Second, "the standby to take over", func() bool { return leading[other].Load() == 1 })
+	// An operator reading the standby's log sees that it waits, once, and
+	// when it takes over.
+	got := logs[other].String()
+	if strings.Count(got, "scheduler on standby") != 1 || !strings.Contains(got, "scheduler taking over") {
+		t.Errorf("the standby's log says neither once that it stands by nor that it took over:\n%s", got)
+	}
+	if strings.Contains(logs[leader].String(), "standby") {
+		t.Errorf("the leader logged a standby:\n%s", logs[leader].String())
+	}
+}
+
+// lockedBuffer is a log destination safe for the scheduler's goroutine and
+// the test's reads.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

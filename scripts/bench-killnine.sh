@@ -20,6 +20,8 @@
 # writes .bench/killnine/results.md.
 #
 # Environment: BENCH_KILL_EMAILS [1000] BENCH_KILLS [3] BENCH_WORKER_CONCURRENCY [10]
+#   BENCH_KILL_JITTER [200ms] (each kill comes a random time up to this long
+#   after 250, 500, 750 deliveries, so it lands anywhere in the sends in flight)
 #   BENCH_PG_URL [postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable]
 #   BENCH_REDIS_PORT [4935] BENCH_LOCK [/tmp/cm-bench.lock]
 set -euo pipefail
@@ -31,6 +33,7 @@ if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then PATH=$PA
 EMAILS=${BENCH_KILL_EMAILS:-1000}
 KILLS=${BENCH_KILLS:-3}
 WORKER_CONC=${BENCH_WORKER_CONCURRENCY:-10}
+JITTER=${BENCH_KILL_JITTER:-200ms}
 PG_URL=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
 LOCK=${BENCH_LOCK:-/tmp/cm-bench.lock}
 DB_NAME=changemaker_bench_killnine
@@ -94,7 +97,7 @@ status=0
 	flock 9
 	LOAD0=$(loadavg)
 	TIME=$(date -u '+%Y-%m-%d %H:%M UTC')
-	"$WORK/killnine" -bin bin/changemaker -n "$EMAILS" -kills "$KILLS" -concurrency "$WORKER_CONC" \
+	"$WORK/killnine" -bin bin/changemaker -n "$EMAILS" -kills "$KILLS" -concurrency "$WORKER_CONC" -jitter "$JITTER" \
 		-log "$WORK/worker.log" >"$WORK/table.md" || status=$?
 	LOAD1=$(loadavg)
 } 9>"$LOCK"

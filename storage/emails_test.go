@@ -63,6 +63,24 @@ func TestMarkingSentWritesOnlyItsRow(t *testing.T) {
 		}
 	})
 
+	t.Run("the mark's asynchronous commit stays in its own transaction", func(t *testing.T) {
+		// MarkEmailSent turns synchronous_commit off for its statement only:
+		// the pooled connection it used must not keep it for whatever runs
+		// on it next (a user's row, a campaign).
+		one, err := storage.Open(ctx, store.Pool.Config().ConnString(), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer one.Close()
+		if ok, err := one.MarkEmailSent(ctx, rows[2].ID, "<m2@x>", time.Now()); err != nil || !ok {
+			t.Fatal(ok, err)
+		}
+		var setting string
+		if err := one.Pool.QueryRow(ctx, `SHOW synchronous_commit`).Scan(&setting); err != nil || setting != "on" {
+			t.Fatalf("synchronous_commit after a mark = %q, %v; want on", setting, err)
+		}
+	})
+
 	t.Run("counts are exact once applied, and applied once", func(t *testing.T) {
 		if ok, err := store.MarkEmailSent(ctx, rows[1].ID, "<m1@x>", time.Now()); err != nil || !ok {
 			t.Fatal(ok, err)
@@ -84,8 +102,8 @@ func TestMarkingSentWritesOnlyItsRow(t *testing.T) {
 			}
 		}
 		c, _ := store.CampaignByID(ctx, camp.ID)
-		if c.EmailCount != 3 { // two SENT, one MAILTO; the QUEUED one is not counted
-			t.Errorf("email count = %d, want 3", c.EmailCount)
+		if c.EmailCount != 4 { // three SENT, one MAILTO
+			t.Errorf("email count = %d, want 4", c.EmailCount)
 		}
 	})
 }

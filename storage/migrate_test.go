@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -112,7 +113,14 @@ func versions(ms []storage.Migration) []int {
 func TestMigrateTakesOverLegacyDatabase(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	total := len(upFiles(t))
+	files := upFiles(t)
+	total := len(files)
+	// Versions may leave gaps (numbers reserved by work in progress): the
+	// recorded version is the last file's number, not the count.
+	last, err := strconv.ParseInt(strings.SplitN(files[total-1], "_", 2)[0], 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	t.Run("fully migrated: nothing runs again, data stays, a later migration applies", func(t *testing.T) {
 		t.Parallel()
@@ -126,8 +134,8 @@ func TestMigrateTakesOverLegacyDatabase(t *testing.T) {
 		if err != nil || len(applied) != 0 {
 			t.Fatalf("first up under golang-migrate applied %v, err %v; want nothing", versions(applied), err)
 		}
-		if v, dirty := currentVersion(t, store); v != int64(total) || dirty {
-			t.Fatalf("recorded version %d dirty %v, want %d clean", v, dirty, total)
+		if v, dirty := currentVersion(t, store); v != last || dirty {
+			t.Fatalf("recorded version %d dirty %v, want %d clean", v, dirty, last)
 		}
 		var users, legacyRows int
 		store.Pool.QueryRow(ctx, "SELECT count(*) FROM users WHERE email = 'kept@example.test'").Scan(&users)
@@ -169,8 +177,8 @@ func TestMigrateTakesOverLegacyDatabase(t *testing.T) {
 		if err != nil || len(applied) != total-2 {
 			t.Fatalf("up applied %v, err %v; want the last %d", versions(applied), err, total-2)
 		}
-		if v, _ := currentVersion(t, store); v != int64(total) {
-			t.Fatalf("version %d, want %d", v, total)
+		if v, _ := currentVersion(t, store); v != last {
+			t.Fatalf("version %d, want %d", v, last)
 		}
 	})
 

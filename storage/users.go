@@ -188,10 +188,14 @@ func (s *Store) SoftDeleteUser(ctx context.Context, id int64) error {
 	})
 }
 
-// RecordLogin stamps a user's last login time.
-func (s *Store) RecordLogin(ctx context.Context, id int64) error {
-	if err := s.q().RecordLogin(ctx, id); err != nil {
-		return fmt.Errorf("record login of user %d: %w", id, err)
+// RecordLogin stamps a user's last login time and returns it.
+func (s *Store) RecordLogin(ctx context.Context, id int64) (time.Time, error) {
+	at, err := s.q().RecordLogin(ctx, id)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("record login of user %d: %w", id, err)
 	}
-	return nil
+	if at == nil {
+		return time.Time{}, fmt.Errorf("record login of user %d: no time recorded", id)
+	}
+	return *at, nil
 }

@@ -135,31 +135,37 @@ func (h *Handler) login(c *fiber.Ctx) error {
 		return err
 	}
 	email := strings.ToLower(strings.TrimSpace(req.Email))
+	// The hashing slot comes first: an attempt refused because hashing is
+	// saturated (503) checked no password, so it must not count against
+	// the limits — or a flood of other people's guesses would use up the
+	// owner's attempts while the owner only ever saw 503s.
+	release, err := h.Hashing.Acquire(c.UserContext())
+	if err != nil {
+		return err
+	}
+	defer release()
 	if err := h.checkLoginLimits(c, email); err != nil {
 		return err
 	}
 	u, err := h.Store.UserByEmail(c.UserContext(), req.Email)
 	if errors.Is(err, storage.ErrNotFound) {
-		if _, err := h.hasher().Check(c.UserContext(), h.dummyHash, req.Password); err != nil {
-			return err
-		}
+		password.Check(h.dummyHash, req.Password) // the same time as a real check
 		return httpx.Unauthorized("invalid email or password")
 	}
 	if err != nil {
 		return err
 	}
-	ok, err := h.hasher().Check(c.UserContext(), u.PasswordHash, req.Password)
-	if err != nil {
-		return err
-	}
+	ok := password.Check(u.PasswordHash, req.Password)
 	if !ok {
 		return httpx.Unauthorized("invalid email or password")
 	}
 	if u.EffectiveStatus(time.Now()) != storage.StatusActive {
 		return httpx.Forbidden("this account is not active")
 	}
-	if err := h.Store.RecordLogin(c.UserContext(), u.ID); err != nil {
+	if at, err := h.Store.RecordLogin(c.UserContext(), u.ID); err != nil {
 		h.Log.Warn("record login", "user_id", u.ID, "err", err)
+	} else {
+		u.LastLoginAt = &at // the answer shows this login, as /auth/me will
 	}
 	if err := h.issue(c, fiber.StatusOK, u); err != nil {
 		return err

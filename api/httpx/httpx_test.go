@@ -64,12 +64,16 @@ func TestCORSAndSecurityHeaders(t *testing.T) {
 
 func TestValidEmail(t *testing.T) {
 	t.Parallel()
-	for _, ok := range []string{"a@b.co", "first.last+tag@sub.example.org"} {
+	// One rule everywhere (the API and `admin create-user`): admin@localhost,
+	// which dev.sh creates, is an address; "<not an email>" is not.
+	for _, ok := range []string{"a@b.co", "first.last+tag@sub.example.org", "admin@localhost", "a@b", "zoë@café.example", "x@xn--caf-dma.example"} {
 		if !httpx.ValidEmail(ok) {
 			t.Errorf("%q rejected", ok)
 		}
 	}
-	for _, bad := range []string{"", "a", "a@b", "A <a@b.co>", "a@b.co\r\nBcc: c@d.e", "a b@c.de", "a@b.co,c@d.ef"} {
+	for _, bad := range []string{"", "a", "<not an email>", "A <a@b.co>", "a@b.co\r\nBcc: c@d.e", "a b@c.de", "a@b.co,c@d.ef",
+		"a@b..co", "a@.b.co", "a@b.co.", "a@-b.co", "a@b-.co", "a@[127.0.0.1]", "a\\b@c.co", "@b.co", "a@",
+		strings.Repeat("a", 65) + "@b.co", "a@" + strings.Repeat("b", 64) + ".co"} {
 		if httpx.ValidEmail(bad) {
 			t.Errorf("%q accepted", bad)
 		}

@@ -153,7 +153,7 @@ func (h *Handler) lookup(c *fiber.Ctx) error {
 		} else {
 			h.Log.Warn("enqueue represent lookup failed", "postal_code", code, "err", err)
 		}
-		e := httpx.NewError(fiber.StatusServiceUnavailable, httpx.CodeUnavailable, "representative lookup is unavailable; try again shortly")
+		e := httpx.NewError(fiber.StatusServiceUnavailable, httpx.CodeUnavailable, unreachableMessage)
 		e.RetryAfter = retryAfter
 		return e
 	}
@@ -177,9 +177,41 @@ func (h *Handler) lookup(c *fiber.Ctx) error {
 		h.count(ctx, "miss")
 		return h.answer(c, pc, camp) // the refresh is on its way; serve what we have
 	}
+	if e := h.failing(code); e != nil {
+		h.count(ctx, "unavailable")
+		return e
+	}
 	h.count(ctx, "pending")
 	c.Set(fiber.HeaderRetryAfter, "2")
 	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"status": "pending", "postalCode": code})
+}
+
+// unreachableMessage is what a constituent reads when the lookup cannot be
+// done now.
+const unreachableMessage = "We cannot reach the service that finds your representatives right now. " +
+	"We keep trying; please try again in a few minutes."
+
+// failing is the answer for a lookup that is not slow but failing: its task
+// already tried the upstream and is waiting to try again (Represent
+// unreachable, refusing, timing out). "Still looking" would then be untrue
+// for as long as the retries last (over an hour), so the constituent hears
+// that it is not working now, with a Retry-After until the next attempt; the
+// task keeps retrying in the background and the next lookup after it
+// succeeds answers at once. The bound is one upstream attempt
+// (REPRESENT_TIMEOUT) plus LOOKUP_WAIT. nil when the lookup is merely on
+// its way, or when the queue cannot be asked.
+func (h *Handler) failing(code string) error {
+	if h.Inspector == nil {
+		return nil
+	}
+	info, err := h.Inspector.GetTaskInfo(tasks.QueueRepresent, tasks.RepresentLookupTaskID(code))
+	if err != nil || info.State != asynq.TaskStateRetry {
+		return nil
+	}
+	h.Log.Warn("represent lookup failing; answering 503", "postal_code", code, "retried", info.Retried, "last_err", info.LastErr)
+	e := httpx.NewError(fiber.StatusServiceUnavailable, httpx.CodeUnavailable, unreachableMessage)
+	e.RetryAfter = max(5, min(300, int(time.Until(info.NextProcessAt).Seconds())+1))
+	return e
 }
 
 func (h *Handler) answer(c *fiber.Ctx, pc storage.PostalCode, camp *storage.Campaign) error {

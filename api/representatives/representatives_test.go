@@ -3,6 +3,8 @@ package representatives_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -359,4 +361,42 @@ func TestLookupMissLimit(t *testing.T) {
 			t.Errorf("a miss from the next /64 = %d, want 404", res.Status)
 		}
 	})
+}
+
+// TestLookupAnswers503WhenRepresentIsUnreachable: with Represent out of
+// reach (connection refused), a lookup used to answer 202 "still looking"
+// for over an hour while its task retried. Once the first attempt has
+// failed, the constituent hears that it is not working now (503, with
+// Retry-After and words a person understands), and the task keeps retrying
+// in the background.
+func TestLookupAnswers503WhenRepresentIsUnreachable(t *testing.T) {
+	t.Parallel()
+	gone := httptest.NewServer(http.NotFoundHandler())
+	unreachable := gone.URL
+	gone.Close() // nothing listens there any more: connection refused
+	env := influencetest.New(t, func(c *config.Config) {
+		c.Influence.LookupWait = 300 * time.Millisecond
+		c.Influence.RepresentBaseURL = unreachable
+	})
+	env.StartWorker(t)
+	var last *testenv.Response
+	testenv.Eventually(t, 30*time.Second, "a 503 for the failing lookup", func() bool {
+		last = lookup(t, env, map[string]any{"postalCode": "T5K 2J1"})
+		if last.Status != 202 && last.Status != 503 {
+			t.Fatalf("lookup with Represent unreachable = %d %s, want 202 then 503", last.Status, last.Body)
+		}
+		return last.Status == 503
+	})
+	if last.ErrorCode() != "unavailable" || !strings.Contains(string(last.Body), "cannot reach the service") {
+		t.Errorf("503 body = %s, want code unavailable and a message a constituent understands", last.Body)
+	}
+	if ra, err := strconv.Atoi(last.Header.Get("Retry-After")); err != nil || ra < 5 {
+		t.Errorf("Retry-After = %q, want at least 5 seconds", last.Header.Get("Retry-After"))
+	}
+	// The task is still there: waiting to retry, or (the test worker's
+	// retries are quick) archived, to be enqueued again after the cooldown.
+	info, err := env.Deps.Inspector.GetTaskInfo(tasks.QueueRepresent, tasks.RepresentLookupTaskID("T5K2J1"))
+	if err != nil || (info.State != asynq.TaskStateRetry && info.State != asynq.TaskStateArchived) {
+		t.Fatalf("the lookup's task = %v, %v; want it retrying in the background", info, err)
+	}
 }

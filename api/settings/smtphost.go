@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"regexp"
 	"strings"
+
+	"changemaker/internal/netguard"
 )
 
 // hostLabel is one label of a DNS name (letters, digits, inner hyphens).
@@ -19,7 +21,7 @@ func smtpHostProblem(host string, allowPrivate bool) string {
 		return "" // clears it: the SMTP_* environment applies
 	}
 	if ip, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")); err == nil {
-		if !allowPrivate && !publicIP(ip) {
+		if !allowPrivate && !netguard.Public(ip) {
 			return "must not be a private, loopback or link-local address (SMTP_ALLOW_PRIVATE is off)"
 		}
 		return ""
@@ -33,10 +35,4 @@ func smtpHostProblem(host string, allowPrivate bool) string {
 		}
 	}
 	return ""
-}
-
-func publicIP(ip netip.Addr) bool {
-	ip = ip.Unmap()
-	return !(ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
-		ip.IsUnspecified() || ip.IsMulticast() || ip.IsInterfaceLocalMulticast())
 }

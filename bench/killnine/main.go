@@ -2,7 +2,8 @@
 // queues N campaign emails (rows QUEUED, one email:send task each, as
 // send-email leaves them), runs one email worker process (the changemaker
 // binary, `worker --queues email`), kills it with SIGKILL K times while it
-// sends and restarts it, enqueues the email sweep every few seconds (as the
+// sends (each kill a random moment, up to -jitter, after its delivery count
+// is reached) and restarts it, enqueues the email sweep every few seconds (as the
 // scheduler does), and counts what an in-process SMTP server received:
 //
 //   - lost: rows never delivered (must be 0);
@@ -25,6 +26,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/mail"
 	"os"
@@ -47,11 +49,12 @@ func main() {
 	bin := flag.String("bin", "bin/changemaker", "the changemaker binary")
 	n := flag.Int("n", 1000, "emails")
 	kills := flag.Int("kills", 3, "SIGKILLs of the worker")
+	jitter := flag.Duration("jitter", 200*time.Millisecond, "each kill comes a random time up to this long after its delivery count is reached")
 	conc := flag.Int("concurrency", 10, "the worker's --concurrency")
 	timeout := flag.Duration("timeout", 10*time.Minute, "give up after")
 	logPath := flag.String("log", "killnine-worker.log", "the worker's output")
 	flag.Parse()
-	code, err := run(context.Background(), *bin, *n, *kills, *conc, *timeout, *logPath)
+	code, err := run(context.Background(), *bin, *n, *kills, *conc, *jitter, *timeout, *logPath)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "killnine:", err)
 		os.Exit(2)
@@ -101,7 +104,7 @@ func (s *session) Data(r io.Reader) error {
 	return nil
 }
 
-func run(ctx context.Context, bin string, n, kills, conc int, timeout time.Duration, logPath string) (int, error) {
+func run(ctx context.Context, bin string, n, kills, conc int, jitter, timeout time.Duration, logPath string) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	store, err := storage.Open(ctx, os.Getenv("DATABASE_URL"), 4)
@@ -182,6 +185,10 @@ func run(ctx context.Context, bin string, n, kills, conc int, timeout time.Durat
 			}
 			time.Sleep(2 * time.Millisecond)
 		}
+		// Kill at a random moment after that delivery, not right after its
+		// 250 (inside its window): the kill then lands where a real crash
+		// would, anywhere in the sends in flight.
+		time.Sleep(rand.N(jitter))
 		active, err := inspector.ListActiveTasks(tasks.QueueEmail, asynq.PageSize(1000))
 		if err != nil {
 			return 0, fmt.Errorf("list active tasks: %w", err)

@@ -35,6 +35,8 @@ func TestAllRunsEveryPartAndStopsCleanly(t *testing.T) {
 		"REDIS_URL":    fmt.Sprintf("redis://%s/%d", ropt.Addr, ropt.DB),
 		"ACCESS_LOG":   "off",
 		"LOG_LEVEL":    "error",
+		// Everything on loopback only, as behind nginx on one host.
+		"API_HOST": "127.0.0.1", "MEDIA_API_HOST": "127.0.0.1", "QUEUES_HOST": "127.0.0.1", "WORKER_METRICS_HOST": "127.0.0.1",
 	}
 	for k, v := range ports {
 		vars[k] = strconv.Itoa(v)
@@ -64,6 +66,15 @@ func TestAllRunsEveryPartAndStopsCleanly(t *testing.T) {
 			res.Body.Close()
 			return res.StatusCode == 200
 		})
+	}
+	// Bound to 127.0.0.1 itself, not every interface: another loopback
+	// address (Linux routes all of 127/8 to lo) finds nothing listening,
+	// as an address on the network would not.
+	for name, port := range ports {
+		if conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.2:%d", port), 2*time.Second); err == nil {
+			conn.Close()
+			t.Errorf("%s=%d answers on 127.0.0.2 with its host set to 127.0.0.1: it listens on every interface", name, port)
+		}
 	}
 	cancel()
 	select {

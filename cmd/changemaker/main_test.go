@@ -72,4 +72,14 @@ func TestMigrateAndCreateAdmin(t *testing.T) {
 	if !errors.As(err, &ue) {
 		t.Fatalf("short password = %v, want usage error", err)
 	}
+	// The same address rule as the API: "<not an email>" is refused,
+	// admin@localhost (what dev.sh creates) is an address.
+	err = run(ctx, []string{"admin", "create-user", "--email", "<not an email>", "--role", "USER"}, env, &out)
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "not an email address") {
+		t.Fatalf("create-user with <not an email> = %v, want a usage error", err)
+	}
+	out.Reset()
+	if err := run(ctx, []string{"admin", "create-user", "--email", "admin@localhost", "--role", "SUPER_ADMIN"}, env, &out); err != nil {
+		t.Fatalf("create-user admin@localhost = %v", err)
+	}
 }

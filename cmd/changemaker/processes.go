@@ -21,6 +21,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"changemaker/api"
+	"changemaker/api/httpx"
 	"changemaker/config"
 	"changemaker/internal/asynqconn"
 	"changemaker/internal/password"
@@ -119,14 +120,17 @@ func runServers(ctx context.Context, cfg config.Config, log *slog.Logger, parts 
 	return <-errs
 }
 
-// serveApp listens on port and shuts the app down when ctx ends.
-func serveApp(ctx context.Context, e *env, name string, port int, app *api.App) error {
-	ln, err := net.Listen("tcp", ":"+strconv.Itoa(port))
+// listenAddr is host:port; an empty host is every interface.
+func listenAddr(host string, port int) string { return net.JoinHostPort(host, strconv.Itoa(port)) }
+
+// serveApp listens on host:port and shuts the app down when ctx ends.
+func serveApp(ctx context.Context, e *env, name, host string, port int, app *api.App) error {
+	ln, err := net.Listen("tcp", listenAddr(host, port))
 	if err != nil {
 		app.Close()
-		return fmt.Errorf("%s: listen on port %d: %w", name, port, err)
+		return fmt.Errorf("%s: listen on %s: %w", name, listenAddr(host, port), err)
 	}
-	e.log.Info("listening", "service", name, "port", port)
+	e.log.Info("listening", "service", name, "addr", ln.Addr().String(), "port", port)
 	done := make(chan error, 1)
 	go func() { done <- app.Listener(ln) }()
 	select {
@@ -151,7 +155,7 @@ func serveMainAPI(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	return serveApp(ctx, e, "api", e.cfg.APIPort, app)
+	return serveApp(ctx, e, "api", e.cfg.APIHost, e.cfg.APIPort, app)
 }
 
 func serveMediaAPI(ctx context.Context, e *env) error {
@@ -159,7 +163,7 @@ func serveMediaAPI(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	return serveApp(ctx, e, "media-api", e.cfg.MediaAPIPort, app)
+	return serveApp(ctx, e, "media-api", e.cfg.MediaAPIHost, e.cfg.MediaAPIPort, app)
 }
 
 func serveQueues(ctx context.Context, e *env) error {
@@ -167,7 +171,7 @@ func serveQueues(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	return serveApp(ctx, e, "queues", e.cfg.QueuesPort, app)
+	return serveApp(ctx, e, "queues", e.cfg.QueuesHost, e.cfg.QueuesPort, app)
 }
 
 // workerPart runs an asynq server on the named queues, with its metrics on
@@ -185,7 +189,7 @@ func workerPart(queueList string, concurrency int) part {
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 		metrics := worker.NewMetrics(reg)
 		if e.cfg.WorkerMetricsPort > 0 {
-			srv := &http.Server{Addr: ":" + strconv.Itoa(e.cfg.WorkerMetricsPort),
+			srv := &http.Server{Addr: listenAddr(e.cfg.WorkerMetricsHost, e.cfg.WorkerMetricsPort),
 				Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
 			go func() {
 				if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -306,6 +310,9 @@ func runAdmin(ctx context.Context, cfg config.Config, args []string, out io.Writ
 	}
 	if *email == "" || *role == "" {
 		return usageError{"admin create-user needs --email and --role"}
+	}
+	if !httpx.ValidEmail(*email) {
+		return usageError{fmt.Sprintf("--email %q is not an email address", *email)}
 	}
 	valid := false
 	for _, r := range storage.Roles {

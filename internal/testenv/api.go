@@ -365,3 +365,12 @@ func HouseRules(method string, status int, header http.Header, body []byte, secr
 	}
 	return ""
 }
+
+// AllowRegistration turns self-registration on (it is off by default).
+func (a *API) AllowRegistration() {
+	a.t.Helper()
+	on := true
+	if _, err := a.Store.UpdateSettings(context.Background(), storage.SettingsPatch{AllowRegistration: &on}); err != nil {
+		a.t.Fatalf("allow registration: %v", err)
+	}
+}

@@ -18,9 +18,18 @@ UPDATE campaigns SET email_count = email_count + @n::integer WHERE id = @id;
 SELECT * FROM campaign_emails WHERE id = @id;
 
 -- name: MarkEmailSent :execrows
+-- The commit of this statement closes the duplicate window (a worker killed
+-- after the SMTP server's 250 and before this commit sends the message again
+-- on retry), so it does not wait for the WAL flush: synchronous_commit is off
+-- for this one transaction (set_config(…, true) is transaction-local, and a
+-- lone statement is its own transaction). A worker crash loses nothing by it;
+-- only a crash of Postgres itself within ~3 wal_writer_delay of the commit
+-- could undo the mark, and then the sweeper sends again: a duplicate, never
+-- a loss.
+WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true))
 UPDATE campaign_emails SET status = 'SENT', message_id = @message_id, sent_at = @sent_at, attempts = attempts + 1,
     last_error = '', count_pending = true, updated_at = now()
-WHERE id = @id AND status = 'QUEUED';
+WHERE id = @id AND status = 'QUEUED' AND EXISTS (SELECT 1 FROM async_commit);
 
 -- name: ApplyEmailCounts :one
 WITH picked AS (

@@ -45,8 +45,8 @@ RETURNING *;
 -- name: SoftDeleteUser :execrows
 UPDATE users SET deleted_at = now(), updated_at = now() WHERE id = @id AND deleted_at IS NULL;
 
--- name: RecordLogin :exec
-UPDATE users SET last_login_at = now() WHERE id = @id;
+-- name: RecordLogin :one
+UPDATE users SET last_login_at = now() WHERE id = @id RETURNING last_login_at;
 
 -- name: RevokeUserRefreshTokens :exec
 UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = @user_id AND revoked_at IS NULL;

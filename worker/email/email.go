@@ -5,10 +5,12 @@ package email
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	netmail "net/mail"
 	"net/textproto"
 	"strings"
@@ -20,6 +22,7 @@ import (
 	"github.com/wneessen/go-mail"
 
 	"changemaker/config"
+	"changemaker/internal/netguard"
 	"changemaker/storage"
 	"changemaker/tasks"
 )
@@ -53,6 +56,11 @@ type mailer struct {
 	port                          int
 	fromAddr, fromName            string
 	timeout                       time.Duration
+	// publicOnly: the server comes from the settings (a SUPER_ADMIN's
+	// choice) and SMTP_ALLOW_PRIVATE is off, so the connection must not go
+	// to a private, loopback or link-local address, whatever the name
+	// resolves to at send time.
+	publicOnly bool
 }
 
 func (e *Handler) mailer(ctx context.Context) (mailer, error) {
@@ -65,6 +73,7 @@ func (e *Handler) mailer(ctx context.Context) (mailer, error) {
 		fromAddr: env.From, fromName: env.FromName, timeout: e.Config.Influence.SMTPTimeout}
 	if st.SMTPHost != "" {
 		m.host, m.port, m.username, m.tls, m.password = st.SMTPHost, st.SMTPPort, st.SMTPUsername, st.SMTPTLS, ""
+		m.publicOnly = !e.Config.SMTPAllowPrivate
 		if len(st.SMTPPasswordEnc) > 0 && e.Box != nil {
 			pw, err := e.Box.Open(st.SMTPPasswordEnc)
 			if err != nil {
@@ -98,9 +107,17 @@ func (m mailer) domain() string {
 
 // send delivers msg and returns when the SMTP server accepted it: the moment
 // it answered 250 to the end of DATA. That is when the message is out, so it
-// is the time recorded as sent_at; the RSET and QUIT that follow are not
-// waited on by the caller's clock.
-func (m mailer) send(ctx context.Context, msg *mail.Msg) (time.Time, error) {
+// is the time recorded as sent_at. The QUIT is left to the caller: quit, which
+// send returns, ends the conversation; call it (always, even on error) after
+// recording the delivery, so a round trip to the server never sits inside the
+// duplicate window between the 250 and the commit.
+func (m mailer) send(ctx context.Context, msg *mail.Msg) (accepted time.Time, quit func(), err error) {
+	quit = func() {}
+	accepted, err = m.deliver(ctx, msg, &quit)
+	return accepted, quit, err
+}
+
+func (m mailer) deliver(ctx context.Context, msg *mail.Msg, quit *func()) (time.Time, error) {
 	opts := []mail.Option{mail.WithPort(m.port), mail.WithTimeout(m.timeout)}
 	switch m.tls {
 	case "tls":
@@ -117,6 +134,9 @@ func (m mailer) send(ctx context.Context, msg *mail.Msg) (time.Time, error) {
 		}
 		opts = append(opts, mail.WithSMTPAuth(auth), mail.WithUsername(m.username), mail.WithPassword(m.password))
 	}
+	if m.publicOnly {
+		opts = append(opts, mail.WithDialContextFunc(m.publicDial))
+	}
 	client, err := mail.NewClient(m.host, opts...)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("smtp client: %w", err)
@@ -128,8 +148,9 @@ func (m mailer) send(ctx context.Context, msg *mail.Msg) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("smtp dial: %w", err)
 	}
 	// QUIT is a courtesy once the message is accepted (or refused): its
-	// failure changes nothing.
-	defer client.CloseWithSMTPClient(conn) //nolint:errcheck
+	// failure changes nothing. The connection's deadline (the timeout)
+	// bounds it.
+	*quit = func() { client.CloseWithSMTPClient(conn) } //nolint:errcheck
 	from, err := msg.GetSender(false)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("smtp sender: %w", err)
@@ -160,9 +181,29 @@ func (m mailer) send(ctx context.Context, msg *mail.Msg) (time.Time, error) {
 	return time.Now(), nil
 }
 
-// permanent reports whether the server refused the message for good (a 5xx
-// reply): retrying cannot help.
+// publicDial connects only to public addresses (netguard), and speaks TLS
+// from the start when the server wants it (go-mail does that itself only
+// with its own dialer).
+func (m mailer) publicDial(ctx context.Context, network, addr string) (net.Conn, error) {
+	conn, err := netguard.PublicDialer(net.DefaultResolver, m.timeout)(ctx, network, addr)
+	if err != nil || m.tls != "tls" {
+		return conn, err
+	}
+	tc := tls.Client(conn, &tls.Config{ServerName: m.host, MinVersion: tls.VersionTLS12})
+	if err := tc.HandshakeContext(ctx); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return tc, nil
+}
+
+// permanent reports whether the message cannot go out by trying again: the
+// server refused it for good (a 5xx reply), or the server of the settings
+// is an address SMTP_ALLOW_PRIVATE=false forbids.
 func permanent(err error) bool {
+	if netguard.IsPrivateAddr(err) {
+		return true
+	}
 	var pe *textproto.Error
 	if errors.As(err, &pe) {
 		return pe.Code >= 500 && pe.Code < 600
@@ -294,7 +335,8 @@ func (e *Handler) Send(ctx context.Context, t *asynq.Task) error {
 	msg.SetBodyString(mail.TypeTextPlain, Render(row.Body, row, camp.Title))
 
 	start := time.Now()
-	accepted, err := m.send(ctx, msg)
+	accepted, quit, err := m.send(ctx, msg)
+	defer quit() // after the row is marked: see send
 	e.Metrics.observeSend(time.Since(start), err)
 	if err != nil {
 		retry, _ := asynq.GetRetryCount(ctx)
@@ -404,7 +446,9 @@ func (e *Handler) VerifyResponse(ctx context.Context, t *asynq.Task) error {
 	msg.SetMessageIDWithValue(fmt.Sprintf("response-verification-%d@%s", r.ID, m.domain()))
 	msg.SetDate()
 	msg.SetBodyString(mail.TypeTextPlain, VerificationBody(camp.Title, link))
-	if _, err := m.send(ctx, msg); err != nil {
+	_, quit, err := m.send(ctx, msg)
+	defer quit()
+	if err != nil {
 		if permanent(err) {
 			return e.verificationFailed(ctx, r.ID, fmt.Errorf("verify response %d: %v: %w", r.ID, err, asynq.SkipRetry))
 		}

@@ -2,6 +2,7 @@ package email_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -249,5 +250,61 @@ func TestSentAtIsTheSMTPAcceptance(t *testing.T) {
 	}
 	if gap := row.SentAt.Sub(msgs[0].AcceptedAt); gap < -hold/3 || gap > hold/3 {
 		t.Errorf("sent_at is %v after the server's 250, want the 250 itself (the server then stalled %v)", gap, hold)
+	}
+}
+
+// TestSettingsServerMustBePublicWhenPrivateIsOff: with SMTP_ALLOW_PRIVATE
+// off, the settings' smtpHost is checked where the connection is made, on
+// the address the name resolves to then: "localhost" passes the save-time
+// check (it is a name) but resolves to 127.0.0.1, so the email fails for good
+// (no retry, no message), saying why. With the default (on), the same
+// settings deliver.
+func TestSettingsServerMustBePublicWhenPrivateIsOff(t *testing.T) {
+	t.Parallel()
+	env := influencetest.New(t)
+	ctx := context.Background()
+	host, port, plain := "localhost", env.SMTP.Port, "none"
+	if _, err := env.Store.UpdateSettings(ctx, storage.SettingsPatch{SMTPHost: &host, SMTPPort: &port, SMTPTLS: &plain}); err != nil {
+		t.Fatal(err)
+	}
+	owner := env.CreateUser(storage.RoleInfluenceAdmin, "")
+	camp := env.CreateCampaign(t, owner.ID)
+	send := func(allowPrivate bool) (storage.CampaignEmail, error) {
+		rows, err := env.Store.InsertEmails(ctx, []storage.CampaignEmail{{CampaignID: camp.ID, Method: storage.MethodSMTP,
+			Status: storage.EmailQueued, SenderName: "Chris", SenderEmail: "chris@home.example",
+			RecipientKind: storage.RecipientRepresentative, RecipientName: "Jane Federal",
+			RecipientEmail: "jane@parl.example", Subject: "Hello", Body: "Dear Jane"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := env.Config
+		cfg.SMTPAllowPrivate = allowPrivate
+		em := &email.Handler{Store: env.Store, Config: cfg, Log: testenv.Logger(t)}
+		task, _ := tasks.NewSendEmail(tasks.SendEmail{EmailID: rows[0].ID})
+		sendErr := em.Send(ctx, task)
+		row, err := env.Store.EmailByID(ctx, rows[0].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return row, sendErr
+	}
+
+	row, err := send(false)
+	if !errors.Is(err, asynq.SkipRetry) {
+		t.Errorf("send to a settings server on 127.0.0.1 with private addresses off = %v, want a permanent failure", err)
+	}
+	if row.Status != storage.EmailFailed || !strings.Contains(row.LastError, "SMTP_ALLOW_PRIVATE") {
+		t.Errorf("row = %s %q, want FAILED saying SMTP_ALLOW_PRIVATE", row.Status, row.LastError)
+	}
+	if n := len(env.SMTP.Messages()); n != 0 {
+		t.Fatalf("%d messages reached the private server, want 0", n)
+	}
+
+	row, err = send(true)
+	if err != nil || row.Status != storage.EmailSent {
+		t.Fatalf("send with private addresses allowed = %v, row %s; want SENT", err, row.Status)
+	}
+	if n := len(env.SMTP.Messages()); n != 1 {
+		t.Fatalf("%d messages, want 1", n)
 	}
 }

@@ -61,7 +61,8 @@ func (e *Handler) ShiftEmail(ctx context.Context, t *asynq.Task) error {
 	msg.SetGenHeader("X-Changemaker-Shift-Email", row.Kind)
 	msg.SetBodyString(mail.TypeTextPlain, row.Body)
 	start := time.Now()
-	_, err = m.send(ctx, msg)
+	_, quit, err := m.send(ctx, msg)
+	defer quit() // after the row is marked: see send
 	e.Metrics.observeSend(time.Since(start), err)
 	if err != nil {
 		retry, _ := asynq.GetRetryCount(ctx)

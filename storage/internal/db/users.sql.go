@@ -169,13 +169,15 @@ func (q *Queries) PurgeRefreshTokens(ctx context.Context, cutoff time.Time) (int
 	return result.RowsAffected(), nil
 }
 
-const recordLogin = `-- name: RecordLogin :exec
-UPDATE users SET last_login_at = now() WHERE id = $1
+const recordLogin = `-- name: RecordLogin :one
+UPDATE users SET last_login_at = now() WHERE id = $1 RETURNING last_login_at
 `
 
-func (q *Queries) RecordLogin(ctx context.Context, id int64) error {
-	_, err := q.db.Exec(ctx, recordLogin, id)
-	return err
+func (q *Queries) RecordLogin(ctx context.Context, id int64) (*time.Time, error) {
+	row := q.db.QueryRow(ctx, recordLogin, id)
+	var last_login_at *time.Time
+	err := row.Scan(&last_login_at)
+	return last_login_at, err
 }
 
 const refreshTokenForUpdate = `-- name: RefreshTokenForUpdate :one
