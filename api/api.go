@@ -13,9 +13,11 @@ import (
 	"changemaker/api/auth"
 	"changemaker/api/campaigns"
 	"changemaker/api/httpx"
+	"changemaker/api/mapcanvass"
 	"changemaker/api/mapcuts"
 	"changemaker/api/mapgeocode"
 	"changemaker/api/maplocations"
+	"changemaker/api/mapshifts"
 	"changemaker/api/media"
 	"changemaker/api/openapi"
 	"changemaker/api/queues"
@@ -148,6 +150,8 @@ func NewMain(d Deps) (*App, error) {
 	m.add(maplocations.New(maplocations.Options{Store: d.Store, Auth: c.auth, Config: d.Config.Map, Log: d.Log}))
 	m.add(mapcuts.New(mapcuts.Options{Store: d.Store, Auth: c.auth, Config: d.Config.Map, Log: d.Log}))
 	m.add(mapgeocode.New(mapgeocode.Options{Config: d.Config.Geocode, Store: d.Store, Redis: d.Redis, Queue: d.Queue, Auth: c.auth, Registry: c.metrics.Registry, Log: d.Log}))
+	m.add(mapshifts.New(mapshifts.Options{Store: d.Store, Auth: c.auth, Limiter: c.limiter, Queue: d.Queue, Config: d.Config.Canvass, Registry: c.metrics.Registry, Log: d.Log}))
+	m.add(mapcanvass.New(mapcanvass.Options{Store: d.Store, Auth: c.auth, Limiter: c.limiter, Config: d.Config.Canvass, Registry: c.metrics.Registry, Log: d.Log}))
 	if m.err != nil {
 		return nil, m.err
 	}

@@ -82,6 +82,7 @@ type Config struct {
 	Media     MediaConfig
 	Geocode   GeocodeConfig
 	Map       MapConfig
+	Canvass   CanvassConfig
 }
 
 // SMTP is the fallback mail server, used when the settings singleton names none.
@@ -168,6 +169,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.Media = loadMedia(&r)
 	c.Geocode = loadGeocode(&r)
 	c.Map = loadMap(&r)
+	c.Canvass = loadCanvass(&r)
 	if r.err != nil {
 		return Config{}, r.err
 	}

@@ -57,6 +57,20 @@ func Entries() []Entry {
 				return tasks.NewMediaSweep(tasks.MediaSweep{OlderThanSeconds: 300, Limit: 200})
 			},
 		},
+		{
+			Name: "abandon canvass sessions idle for 12 hours",
+			Spec: "*/10 * * * *",
+			Task: func() (*asynq.Task, error) {
+				return tasks.NewAbandonCanvassIdle(tasks.AbandonCanvassIdle{IdleHours: tasks.CanvassSessionIdleHours})
+			},
+		},
+		{
+			Name: "sweep shift emails that have no task",
+			Spec: "* * * * *",
+			Task: func() (*asynq.Task, error) {
+				return tasks.NewMapShiftEmailSweep(tasks.MapShiftEmailSweep{OlderThanSeconds: 60, Limit: 500})
+			},
+		},
 	}
 }
 

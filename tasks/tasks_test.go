@@ -33,6 +33,7 @@ func goldenCases() []goldenCase {
 		influenceCases(),
 		mediaCases(),
 		geocodeCases(),
+		mapCanvassCases(),
 		// influenceCases(), mediaCases(), … one line per domain
 	} {
 		all = append(all, cases...)

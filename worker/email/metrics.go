@@ -68,4 +68,6 @@ func Register(mux *asynq.ServeMux, d fleet.Deps) {
 	mux.HandleFunc(tasks.TypeSendEmail, h.Send)
 	mux.HandleFunc(tasks.TypeVerifyResponse, h.VerifyResponse)
 	mux.HandleFunc(tasks.TypeSweepEmails, h.Sweep)
+	mux.HandleFunc(tasks.TypeMapShiftEmail, h.ShiftEmail)
+	mux.HandleFunc(tasks.TypeMapShiftEmailSweep, h.ShiftEmailSweep)
 }

@@ -19,6 +19,7 @@ import (
 func Register(mux *asynq.ServeMux, d fleet.Deps) {
 	h := &Handler{Store: d.Store, Log: d.Log}
 	mux.HandleFunc(tasks.TypePurgeRefreshTokens, h.PurgeRefreshTokens)
+	mux.HandleFunc(tasks.TypeAbandonCanvassIdle, h.AbandonCanvassIdle)
 }
 
 // Handler handles the housekeeping tasks.

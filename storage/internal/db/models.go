@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 type Campaign struct {
@@ -107,6 +108,40 @@ type CampaignResponse struct {
 	VerificationError    string
 }
 
+type MapCanvassSession struct {
+	ID             int64
+	UserID         int64
+	CutID          *int64
+	ShiftID        *int64
+	Status         string
+	StartedAt      time.Time
+	EndedAt        *time.Time
+	LastActivityAt time.Time
+}
+
+type MapCanvassTrackPoint struct {
+	ID         int64
+	SessionID  int64
+	Geom       interface{}
+	AccuracyM  *float32
+	RecordedAt time.Time
+	CreatedAt  time.Time
+}
+
+type MapCanvassVisit struct {
+	ID           int64
+	ClientID     uuid.UUID
+	SessionID    *int64
+	UserID       *int64
+	LocationID   int64
+	UnitID       *int64
+	Outcome      string
+	SupportLevel *int16
+	Notes        string
+	VisitedAt    time.Time
+	CreatedAt    time.Time
+}
+
 type MapCut struct {
 	ID          int64
 	Name        string
@@ -172,6 +207,57 @@ type MapLocationHistory struct {
 	Action     string
 	Changes    []byte
 	CreatedAt  time.Time
+}
+
+type MapShift struct {
+	ID          int64
+	SeriesID    *int64
+	Title       string
+	Description string
+	ShiftDate   pgtype.Date
+	StartTime   pgtype.Time
+	EndTime     pgtype.Time
+	Location    string
+	Capacity    int32
+	SignupCount int32
+	Status      string
+	CutID       *int64
+	IsPublic    bool
+	CreatedBy   *int64
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+type MapShiftEmail struct {
+	ID        int64
+	ShiftID   *int64
+	UserID    *int64
+	Kind      string
+	ToEmail   string
+	ToName    string
+	Subject   string
+	Body      string
+	Status    string
+	Attempts  int32
+	LastError string
+	SentAt    *time.Time
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+type MapShiftSeries struct {
+	ID        int64
+	CreatedBy *int64
+	CreatedAt time.Time
+}
+
+type MapShiftSignup struct {
+	ID        int64
+	ShiftID   int64
+	UserID    int64
+	Source    string
+	AddedBy   *int64
+	CreatedAt time.Time
 }
 
 type MapUnit struct {
