@@ -117,7 +117,7 @@ type Visit struct {
 	CreatedAt    time.Time
 }
 
-func int16Ptr(n *int16) *int {
+func intFromInt16(n *int16) *int {
 	if n == nil {
 		return nil
 	}
@@ -127,7 +127,7 @@ func int16Ptr(n *int16) *int {
 
 func visitFromDB(r db.MapCanvassVisit) Visit {
 	return Visit{ID: r.ID, ClientID: r.ClientID, SessionID: r.SessionID, UserID: r.UserID, LocationID: r.LocationID,
-		UnitID: r.UnitID, Outcome: r.Outcome, SupportLevel: int16Ptr(r.SupportLevel), Notes: r.Notes,
+		UnitID: r.UnitID, Outcome: r.Outcome, SupportLevel: intFromInt16(r.SupportLevel), Notes: r.Notes,
 		VisitedAt: r.VisitedAt, CreatedAt: r.CreatedAt}
 }
 
@@ -457,7 +457,7 @@ func (s *Store) RecentVisits(ctx context.Context, limit int) ([]RecentVisit, err
 	}
 	return convert(rows, func(r db.RecentVisitsRow) RecentVisit {
 		return RecentVisit{Visit: Visit{ID: r.ID, ClientID: r.ClientID, SessionID: r.SessionID, UserID: r.UserID,
-			LocationID: r.LocationID, UnitID: r.UnitID, Outcome: r.Outcome, SupportLevel: int16Ptr(r.SupportLevel),
+			LocationID: r.LocationID, UnitID: r.UnitID, Outcome: r.Outcome, SupportLevel: intFromInt16(r.SupportLevel),
 			Notes: r.Notes, VisitedAt: r.VisitedAt, CreatedAt: r.CreatedAt}, UserName: r.UserName, Address: r.Address}
 	}), nil
 }
