@@ -72,6 +72,7 @@ type Config struct {
 
 	Influence InfluenceConfig
 	Media     MediaConfig
+	Imports   ImportConfig
 }
 
 // SMTP is the fallback mail server, used when the settings singleton names none.
@@ -152,6 +153,7 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	c.Influence = loadInfluence(&r)
 	c.Media = loadMedia(&r)
+	c.Imports = loadImports(&r)
 	if r.err != nil {
 		return Config{}, r.err
 	}

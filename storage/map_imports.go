@@ -400,7 +400,6 @@ func (s *Store) SettleMapImport(ctx context.Context, id int64) (bool, error) {
 	return n > 0, err
 }
 
-
 // ImportRow is one address ready to load: a unit (UnitID) in a building
 // (LocationID), both keyed by their source.
 type ImportRow struct {

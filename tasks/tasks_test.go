@@ -32,6 +32,7 @@ func goldenCases() []goldenCase {
 		foundationCases(),
 		influenceCases(),
 		mediaCases(),
+		mapImportCases(),
 		// influenceCases(), mediaCases(), … one line per domain
 	} {
 		all = append(all, cases...)
