@@ -21,6 +21,7 @@ import (
 	"changemaker/tasks"
 	"changemaker/worker/email"
 	"changemaker/worker/fleet"
+	"changemaker/worker/imports"
 	"changemaker/worker/maintenance"
 	"changemaker/worker/media"
 	"changemaker/worker/represent"
@@ -46,6 +47,7 @@ func NewMux(d Deps, m *Metrics) *asynq.ServeMux {
 		email.Register,
 		represent.Register,
 		media.Register,
+		imports.Register,
 	} {
 		register(mux, d)
 	}
