@@ -13,6 +13,7 @@ import (
 	"changemaker/api/auth"
 	"changemaker/api/campaigns"
 	"changemaker/api/httpx"
+	"changemaker/api/mapimports"
 	"changemaker/api/media"
 	"changemaker/api/openapi"
 	"changemaker/api/queues"
@@ -127,7 +128,13 @@ func NewMain(d Deps) (*App, error) {
 		d.Hashing = password.NewGate(d.Config.HashConcurrency, d.Config.HashQueue, d.Config.HashWait)
 	}
 	c := newCommon(d)
-	app := httpx.NewApp(d.appOptions("main", d.Config.APIBodyLimit, c.metrics))
+	// Bodies are streamed so that the address imports read their uploads
+	// as they arrive; BoundBody keeps API_BODY_LIMIT for every other route.
+	opts := d.appOptions("main", d.Config.APIBodyLimit, c.metrics)
+	opts.StreamRequestBody = true
+	app := httpx.NewApp(opts)
+	app.Server().DisablePreParseMultipartForm = true
+	app.Use(httpx.BoundBody(d.Config.APIBodyLimit, mapimports.IsUpload))
 	r := app.Group("/api")
 	r.Get("/health", d.health("main").Handler)
 	r.Get("/metrics", c.metrics.Handler())
@@ -141,6 +148,7 @@ func NewMain(d Deps) (*App, error) {
 	m.add(users.New(users.Options{Store: d.Store, Auth: c.auth, BcryptCost: d.BcryptCost, Hashing: d.Hashing}))
 	m.add(settings.New(settings.Options{Store: d.Store, Auth: c.auth, Box: box, AllowPrivateSMTP: d.Config.SMTPAllowPrivate}))
 	d.influenceRoutes(m, c)
+	m.add(mapimports.New(mapimports.Options{Store: d.Store, Auth: c.auth, Queue: d.Queue, Config: d.Config.Imports, Log: d.Log}))
 	if m.err != nil {
 		return nil, m.err
 	}

@@ -39,6 +39,9 @@ type Handler struct {
 	BatchSize int
 	Log       *slog.Logger
 	Metrics   *Metrics // nil: no metrics
+
+	// afterBatch, when set (tests), runs after each committed batch.
+	afterBatch func()
 }
 
 // Register routes the import fleet's task types to their handlers.
@@ -314,6 +317,9 @@ func (r *partRun) flush(ctx context.Context, rowsDone int64) (bool, error) {
 		return false, err
 	}
 	r.h.Metrics.rows(r.imp.Kind, res, r.progress)
+	if r.h.afterBatch != nil {
+		r.h.afterBatch()
+	}
 	r.part.RowsDone = rowsDone
 	r.batch = r.batch[:0]
 	r.progress = storage.BatchProgress{}
