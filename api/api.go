@@ -134,7 +134,9 @@ func NewMain(d Deps) (*App, error) {
 	opts.StreamRequestBody = true
 	app := httpx.NewApp(opts)
 	app.Server().DisablePreParseMultipartForm = true
-	app.Use(httpx.BoundBody(d.Config.APIBodyLimit, mapimports.IsUpload))
+	bodies := httpx.StreamedBodies{Limit: d.Config.APIBodyLimit, Stream: mapimports.IsUpload}
+	app.Server().HeaderReceived = bodies.HeaderReceived
+	app.Use(bodies.Middleware())
 	r := app.Group("/api")
 	r.Get("/health", d.health("main").Handler)
 	r.Get("/metrics", c.metrics.Handler())

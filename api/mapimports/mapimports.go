@@ -69,13 +69,14 @@ func (h *Handler) Routes(r fiber.Router) {
 	g.Post("/:id/cancel", h.cancel)
 }
 
-// IsUpload tells the main app's body guard which requests read their own
-// (streamed) body: the two upload routes.
-func IsUpload(c *fiber.Ctx) bool {
-	if c.Method() != fiber.MethodPost {
+// IsUpload tells the main app which requests read their own (streamed)
+// body: the two upload routes, matched as loosely as the router matches
+// them (any case, a trailing slash).
+func IsUpload(method, path string) bool {
+	if method != fiber.MethodPost {
 		return false
 	}
-	p := strings.ToLower(strings.TrimSuffix(c.Path(), "/"))
+	p := strings.ToLower(strings.TrimSuffix(path, "/"))
 	return p == "/api/map/imports/nar" || p == "/api/map/imports/csv"
 }
 

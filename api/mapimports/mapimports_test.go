@@ -194,12 +194,15 @@ func TestUploadToDone(t *testing.T) {
 }
 
 // TestCSVUpload: a CSV with a mapping loads through the fleet.
+// The upload is larger than API_BODY_LIMIT, which bounds only the other
+// routes' bodies.
 func TestCSVUpload(t *testing.T) {
 	t.Parallel()
-	env := newEnv(t)
+	root := t.TempDir()
+	env := testenv.NewAPI(t, func(c *config.Config) { c.Imports.Root = root; c.APIBodyLimit = 1024 })
 	startWorker(t, env)
 	admin := env.TokenFor(storage.RoleSuperAdmin)
-	csvText := "Street,Town,Lat,Lon\n12 Main St,Ottawa,45.42,-75.70\n14 Main St,Ottawa,,\n"
+	csvText := "Street,Town,Lat,Lon,Note\n12 Main St,Ottawa,45.42,-75.70," + strings.Repeat("x", 4000) + "\n14 Main St,Ottawa,,,\n"
 	mapping, _ := json.Marshal(map[string]string{"address": "Street", "city": "Town", "latitude": "Lat", "longitude": "Lon"})
 	res := post(t, env, "/api/map/imports/csv", admin, part{"mapping", "", mapping}, part{"file", "list.csv", []byte(csvText)})
 	if res.Status != 202 {
