@@ -351,6 +351,11 @@ func (h *Handler) receive(c *fiber.Ctx, fieldNames []string, checkName func(stri
 			// Unknown parts are skipped by the next NextPart.
 		}
 	}
+	// What follows the closing delimiter (an epilogue, the end of a chunked
+	// body) is read too: left unread, it would be taken for a next request.
+	if _, err := io.Copy(io.Discard, io.LimitReader(cr, 64<<10)); err != nil {
+		return fail(httpx.BadRequest("the multipart body is malformed"))
+	}
 	if err := v.Err(); err != nil {
 		h.discard(in.dir)
 		return nil, err

@@ -44,7 +44,7 @@ func newEnv(t *testing.T) *testenv.API {
 }
 
 // startWorker runs an import worker, as the import fleet would, until t ends.
-func startWorker(t *testing.T, env *testenv.API) {
+func startWorker(t testing.TB, env *testenv.API) {
 	t.Helper()
 	srv := asynq.NewServer(env.Asynq, asynq.Config{Concurrency: 2, Queues: map[string]int{"import": 1},
 		Logger: quietLogger{}, LogLevel: asynq.ErrorLevel})
