@@ -76,8 +76,12 @@ func (h *Handler) Plan(ctx context.Context, t *asynq.Task) error {
 		return nil
 	}
 	parts, reason, err := h.planParts(imp)
-	if err != nil {
+	if err != nil && !lastAttempt(ctx) {
 		return fmt.Errorf("plan import %d: %w", imp.ID, err)
+	}
+	if err != nil {
+		h.Log.Error("import plan given up", "import_id", imp.ID, "err", err)
+		reason = "the uploaded files could not be read; import them again"
 	}
 	if reason != "" {
 		if err := h.Store.FailMapImport(ctx, imp.ID, reason); err != nil {
@@ -102,6 +106,14 @@ func (h *Handler) Plan(ctx context.Context, t *asynq.Task) error {
 		}
 	}
 	return nil
+}
+
+// lastAttempt reports whether this run is the task's last try. A direct
+// call (no asynq context) is not: its caller sees the error.
+func lastAttempt(ctx context.Context) bool {
+	retried, ok1 := asynq.GetRetryCount(ctx)
+	maxRetry, ok2 := asynq.GetMaxRetry(ctx)
+	return ok1 && ok2 && retried >= maxRetry
 }
 
 // planParts lists the files of an upload and sorts them into parts. reason
@@ -233,8 +245,13 @@ func (h *Handler) File(ctx context.Context, t *asynq.Task) error {
 	} else {
 		reason, err = run.loadNAR(ctx)
 	}
-	if err != nil {
+	if err != nil && !lastAttempt(ctx) {
 		return fmt.Errorf("import %d part %s: %w", imp.ID, part.Name, err)
+	}
+	if err != nil {
+		// The last try: the part ends FAILED rather than RUNNING for ever.
+		h.Log.Error("import part given up", "import_id", imp.ID, "part", part.Name, "err", err)
+		reason = "the file could not be loaded after several attempts; import it again"
 	}
 	status := storage.ImportDone
 	switch {
