@@ -16,6 +16,7 @@ import (
 	"changemaker/api/mapcanvass"
 	"changemaker/api/mapcuts"
 	"changemaker/api/mapgeocode"
+	"changemaker/api/mapimports"
 	"changemaker/api/maplocations"
 	"changemaker/api/mapshifts"
 	"changemaker/api/media"
@@ -133,7 +134,15 @@ func NewMain(d Deps) (*App, error) {
 		d.Hashing = password.NewGate(d.Config.HashConcurrency, d.Config.HashQueue, d.Config.HashWait)
 	}
 	c := newCommon(d)
-	app := httpx.NewApp(d.appOptions("main", d.Config.APIBodyLimit, c.metrics))
+	// Bodies are streamed so that the address imports read their uploads
+	// as they arrive; BoundBody keeps API_BODY_LIMIT for every other route.
+	opts := d.appOptions("main", d.Config.APIBodyLimit, c.metrics)
+	opts.StreamRequestBody = true
+	app := httpx.NewApp(opts)
+	app.Server().DisablePreParseMultipartForm = true
+	bodies := httpx.StreamedBodies{Limit: d.Config.APIBodyLimit, Stream: mapimports.IsUpload}
+	app.Server().HeaderReceived = bodies.HeaderReceived
+	app.Use(bodies.Middleware())
 	r := app.Group("/api")
 	r.Get("/health", d.health("main").Handler)
 	r.Get("/metrics", c.metrics.Handler())
@@ -152,6 +161,7 @@ func NewMain(d Deps) (*App, error) {
 	m.add(mapgeocode.New(mapgeocode.Options{Config: d.Config.Geocode, Store: d.Store, Redis: d.Redis, Queue: d.Queue, Auth: c.auth, Registry: c.metrics.Registry, Log: d.Log}))
 	m.add(mapshifts.New(mapshifts.Options{Store: d.Store, Auth: c.auth, Limiter: c.limiter, Queue: d.Queue, Config: d.Config.Canvass, Registry: c.metrics.Registry, Log: d.Log}))
 	m.add(mapcanvass.New(mapcanvass.Options{Store: d.Store, Auth: c.auth, Limiter: c.limiter, Config: d.Config.Canvass, Registry: c.metrics.Registry, Log: d.Log}))
+	m.add(mapimports.New(mapimports.Options{Store: d.Store, Auth: c.auth, Queue: d.Queue, Config: d.Config.Imports, Log: d.Log}))
 	if m.err != nil {
 		return nil, m.err
 	}

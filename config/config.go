@@ -83,6 +83,7 @@ type Config struct {
 	Geocode   GeocodeConfig
 	Map       MapConfig
 	Canvass   CanvassConfig
+	Imports   ImportConfig
 }
 
 // SMTP is the fallback mail server, used when the settings singleton names none.
@@ -170,6 +171,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.Geocode = loadGeocode(&r)
 	c.Map = loadMap(&r)
 	c.Canvass = loadCanvass(&r)
+	c.Imports = loadImports(&r)
 	if r.err != nil {
 		return Config{}, r.err
 	}

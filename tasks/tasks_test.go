@@ -34,6 +34,7 @@ func goldenCases() []goldenCase {
 		mediaCases(),
 		geocodeCases(),
 		mapCanvassCases(),
+		mapImportCases(),
 		// influenceCases(), mediaCases(), … one line per domain
 	} {
 		all = append(all, cases...)

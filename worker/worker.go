@@ -22,6 +22,7 @@ import (
 	"changemaker/worker/email"
 	"changemaker/worker/fleet"
 	"changemaker/worker/geocode"
+	"changemaker/worker/imports"
 	"changemaker/worker/maintenance"
 	"changemaker/worker/media"
 	"changemaker/worker/represent"
@@ -48,6 +49,7 @@ func NewMux(d Deps, m *Metrics) *asynq.ServeMux {
 		represent.Register,
 		media.Register,
 		geocode.Register,
+		imports.Register,
 	} {
 		register(mux, d)
 	}

@@ -180,6 +180,40 @@ type MapGeocodeJobItem struct {
 	FinishedAt *time.Time
 }
 
+type MapImport struct {
+	ID         int64
+	Kind       string
+	Status     string
+	Dir        string
+	FileNames  []string
+	Filters    []byte
+	Mapping    []byte
+	Error      string
+	CreatedBy  *int64
+	CreatedAt  time.Time
+	StartedAt  *time.Time
+	FinishedAt *time.Time
+	UpdatedAt  time.Time
+}
+
+type MapImportPart struct {
+	ImportID      int64
+	Name          string
+	Archive       string
+	LocationFiles []string
+	Status        string
+	RowsDone      int64
+	RowsRead      int64
+	Inserted      int64
+	Updated       int64
+	Skipped       int64
+	Filtered      int64
+	SkippedLines  []byte
+	Error         string
+	StartedAt     *time.Time
+	FinishedAt    *time.Time
+}
+
 type MapLocation struct {
 	ID                int64
 	Address           string

@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS map_import_parts;
+DROP TABLE IF EXISTS map_imports;

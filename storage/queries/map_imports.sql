@@ -1,0 +1,106 @@
+-- Address imports: the import row, one part per Address (or CSV) file.
+-- The bulk load itself (COPY into a staging table and the upserts) is in
+-- storage/map_imports.go: it runs on one connection with temporary tables.
+
+-- name: InsertMapImport :one
+INSERT INTO map_imports (kind, dir, file_names, filters, mapping, created_by)
+VALUES (@kind, @dir, @file_names::text[], @filters::jsonb, @mapping::jsonb, sqlc.narg('created_by'))
+RETURNING *;
+
+-- name: InsertMapImportPart :exec
+INSERT INTO map_import_parts (import_id, name, archive, location_files)
+VALUES (@import_id, @name, @archive, @location_files::text[]);
+
+-- name: MapImportByID :one
+SELECT * FROM map_imports WHERE id = @id;
+
+-- name: MapImportParts :many
+SELECT * FROM map_import_parts WHERE import_id = @import_id ORDER BY name;
+
+-- name: MapImportPart :one
+SELECT * FROM map_import_parts WHERE import_id = @import_id AND name = @name;
+
+-- name: MapImportTotals :many
+SELECT import_id,
+       COALESCE(sum(rows_read), 0)::bigint AS rows_read,
+       COALESCE(sum(inserted), 0)::bigint  AS inserted,
+       COALESCE(sum(updated), 0)::bigint   AS updated,
+       COALESCE(sum(skipped), 0)::bigint   AS skipped,
+       COALESCE(sum(filtered), 0)::bigint  AS filtered
+FROM map_import_parts
+WHERE import_id = ANY(@ids::bigint[])
+GROUP BY import_id;
+
+-- name: CountMapImports :one
+SELECT count(*) FROM map_imports
+WHERE (sqlc.narg(status)::text IS NULL OR status = sqlc.narg(status))
+  AND (sqlc.narg(kind)::text IS NULL OR kind = sqlc.narg(kind));
+
+-- name: ListMapImports :many
+SELECT * FROM map_imports
+WHERE (sqlc.narg(status)::text IS NULL OR status = sqlc.narg(status))
+  AND (sqlc.narg(kind)::text IS NULL OR kind = sqlc.narg(kind))
+ORDER BY created_at DESC, id DESC
+LIMIT @lim OFFSET @off;
+
+-- name: CancelMapImport :one
+UPDATE map_imports SET status = 'CANCELLED', finished_at = now(), updated_at = now()
+WHERE id = @id AND status IN ('QUEUED', 'RUNNING')
+RETURNING *;
+
+-- name: CancelMapImportParts :exec
+UPDATE map_import_parts SET status = 'CANCELLED', finished_at = now()
+WHERE import_id = @import_id AND status = 'QUEUED';
+
+-- The import is RUNNING from its first part's start.
+-- name: StartMapImport :exec
+UPDATE map_imports SET status = 'RUNNING', started_at = COALESCE(started_at, now()), updated_at = now()
+WHERE id = @id AND status = 'QUEUED';
+
+-- A part starts (or, after a crash, starts again) only while it and its
+-- import are still going.
+-- name: StartMapImportPart :one
+UPDATE map_import_parts p SET status = 'RUNNING', started_at = COALESCE(p.started_at, now())
+FROM map_imports i
+WHERE p.import_id = @import_id AND p.name = @name AND i.id = p.import_id
+  AND p.status IN ('QUEUED', 'RUNNING') AND i.status IN ('QUEUED', 'RUNNING')
+RETURNING p.*;
+
+-- name: MapImportStatus :one
+SELECT status FROM map_imports WHERE id = @id;
+
+-- name: AdvanceMapImportPart :exec
+UPDATE map_import_parts SET
+    rows_done = @rows_done,
+    rows_read = rows_read + @add_read,
+    inserted = inserted + @add_inserted,
+    updated = updated + @add_updated,
+    skipped = skipped + @add_skipped,
+    filtered = filtered + @add_filtered,
+    skipped_lines = skipped_lines || @new_skipped_lines::jsonb
+WHERE import_id = @import_id AND name = @name;
+
+-- name: FinishMapImportPart :exec
+UPDATE map_import_parts SET status = @status, error = @error, finished_at = now()
+WHERE import_id = @import_id AND name = @name AND status IN ('QUEUED', 'RUNNING');
+
+-- Once no part is left to run, the import is DONE, or FAILED with the first
+-- failed part's reason. A cancelled import stays CANCELLED.
+-- name: SettleMapImport :execrows
+UPDATE map_imports i SET
+    status = CASE WHEN f.name IS NULL THEN 'DONE' ELSE 'FAILED' END,
+    error = COALESCE(f.name || ': ' || f.error, ''),
+    finished_at = now(), updated_at = now()
+FROM (SELECT 1) AS one
+LEFT JOIN LATERAL (
+    SELECT p.name, p.error FROM map_import_parts p
+    WHERE p.import_id = @id AND p.status = 'FAILED' ORDER BY p.name LIMIT 1
+) f ON true
+WHERE i.id = @id AND i.status IN ('QUEUED', 'RUNNING')
+  AND NOT EXISTS (SELECT 1 FROM map_import_parts p WHERE p.import_id = @id AND p.status IN ('QUEUED', 'RUNNING'));
+
+-- Imports left QUEUED or RUNNING whose parts have no task any more are found
+-- by the caller; this marks one FAILED.
+-- name: FailMapImport :exec
+UPDATE map_imports SET status = 'FAILED', error = @error, finished_at = now(), updated_at = now()
+WHERE id = @id AND status IN ('QUEUED', 'RUNNING');

@@ -1,0 +1,329 @@
+package imports
+
+import (
+	"archive/zip"
+	"bufio"
+	"compress/flate"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"strings"
+	"unicode/utf8"
+
+	"changemaker/internal/address"
+	"changemaker/storage"
+	"changemaker/worker/imports/nar"
+)
+
+// opener opens one file of a part: a loose file or a release entry.
+type opener func() (io.ReadCloser, error)
+
+// partFiles finds a NAR part's Address file and its Location files.
+// reason is set when the upload is not what it claims.
+func (r *partRun) partFiles(root *os.Root) (addr opener, locs []namedOpener, closeFn func(), reason string, err error) {
+	dir := r.imp.Dir
+	closeFn = func() {}
+	if r.part.Archive == "" {
+		addr = func() (io.ReadCloser, error) { return root.Open(path.Join(dir, r.part.Name)) }
+		for _, l := range r.part.LocationFiles {
+			name := l
+			locs = append(locs, namedOpener{name, func() (io.ReadCloser, error) { return root.Open(path.Join(dir, name)) }})
+		}
+		return addr, locs, closeFn, "", nil
+	}
+	f, err := root.Open(path.Join(dir, r.part.Archive))
+	if err != nil {
+		return nil, nil, closeFn, "", fmt.Errorf("open %s: %w", r.part.Archive, err)
+	}
+	closeFn = func() { f.Close() }
+	st, err := f.Stat()
+	if err != nil {
+		closeFn()
+		return nil, nil, func() {}, "", err
+	}
+	rel, err := nar.OpenRelease(f, st.Size())
+	var fe *nar.FormatError
+	if errors.As(err, &fe) {
+		closeFn()
+		return nil, nil, func() {}, fe.Reason, nil
+	}
+	if err != nil {
+		closeFn()
+		return nil, nil, func() {}, "", err
+	}
+	entry, ok := rel.File(strings.TrimPrefix(r.part.Name, r.part.Archive+"/"))
+	if !ok {
+		closeFn()
+		return nil, nil, func() {}, "the file is no longer in the release archive", nil
+	}
+	addr = entry.Open
+	for _, l := range r.part.LocationFiles {
+		if lf, ok := rel.File(l); ok {
+			locs = append(locs, namedOpener{l, lf.Open})
+		}
+	}
+	return addr, locs, closeFn, "", nil
+}
+
+type namedOpener struct {
+	name string
+	open opener
+}
+
+// permanentReason tells a file that is not what it claims (a reason for
+// people) from a failure worth retrying ("").
+func permanentReason(err error) string {
+	var fe *nar.FormatError
+	var ce flate.CorruptInputError
+	switch {
+	case errors.As(err, &fe):
+		return fe.Reason
+	case errors.Is(err, zip.ErrChecksum), errors.Is(err, zip.ErrFormat), errors.Is(err, zip.ErrAlgorithm),
+		errors.As(err, &ce), errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Sprintf("the release archive is damaged (%v)", err)
+	}
+	return ""
+}
+
+// textOnly fails a file whose first bytes are not text: a CSV file holds
+// no NUL byte, and is UTF-8 (a cut at the end of the sample is allowed).
+func textOnly(br *bufio.Reader, name string) string {
+	head, _ := br.Peek(4096)
+	if len(head) == 0 {
+		return ""
+	}
+	cut := len(head)
+	for i := 0; i < 3 && cut > 0 && !utf8.Valid(head[:cut]); i++ {
+		cut--
+	}
+	if strings.IndexByte(string(head), 0) >= 0 || !utf8.Valid(head[:cut]) {
+		return fmt.Sprintf("%s is not a CSV file: it holds binary data", name)
+	}
+	return ""
+}
+
+func (r *partRun) loadNAR(ctx context.Context) (reason string, err error) {
+	root, err := os.OpenRoot(r.h.Root)
+	if err != nil {
+		return "", fmt.Errorf("open IMPORT_ROOT: %w", err)
+	}
+	defer root.Close()
+	openAddr, locs, closeArchive, reason, err := r.partFiles(root)
+	if err != nil || reason != "" {
+		return reason, err
+	}
+	defer closeArchive()
+
+	f := r.imp.Filters
+	r.loader, err = r.h.Store.NewImportLoader(ctx, r.imp.ID, r.part.Name, storage.ImportNAR, f.BBox, r.imp.CreatedBy)
+	if err != nil {
+		return "", err
+	}
+	defer r.loader.Close()
+	// The province's buildings and their published points, before the
+	// addresses that join them.
+	for _, l := range locs {
+		if reason, err := r.loadLocationFile(ctx, l); err != nil || reason != "" {
+			return reason, err
+		}
+	}
+
+	rc, err := openAddr()
+	if err != nil {
+		if reason := permanentReason(err); reason != "" {
+			return reason, nil
+		}
+		return "", err
+	}
+	defer rc.Close()
+	br := bufio.NewReaderSize(rc, 256<<10)
+	if reason := textOnly(br, path.Base(r.part.Name)); reason != "" {
+		return reason, nil
+	}
+	ar, err := nar.NewAddressReader(br)
+	if err != nil {
+		if reason := permanentReason(err); reason != "" {
+			return reason, nil
+		}
+		return "", err
+	}
+	// Resume after the last committed batch: those rows are counted.
+	for int64(ar.Stats().Rows) < r.part.RowsDone {
+		_, err := ar.Next()
+		var re *nar.RowError
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil && !errors.As(err, &re) {
+			if reason := permanentReason(err); reason != "" {
+				return reason, nil
+			}
+			return "", err
+		}
+	}
+	prov, muni, postal := strings.ToUpper(strings.TrimSpace(f.Province)), strings.TrimSpace(f.Municipality),
+		strings.ToUpper(strings.ReplaceAll(f.PostalPrefix, " ", ""))
+	for {
+		a, err := ar.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		var re *nar.RowError
+		if errors.As(err, &re) {
+			r.skip(re.Line, re.Reason)
+			continue
+		}
+		if err != nil {
+			if reason := permanentReason(err); reason != "" {
+				return reason, nil
+			}
+			return "", err
+		}
+		if (prov != "" && prov != a.ProvCode && prov != strings.ToUpper(a.MailProvince)) ||
+			(muni != "" && !strings.EqualFold(muni, a.Municipality)) ||
+			(postal != "" && !strings.HasPrefix(strings.ToUpper(strings.ReplaceAll(a.PostalCode, " ", "")), postal)) {
+			r.progress.Filtered++
+			continue
+		}
+		more, err := r.add(ctx, narRow(a), int64(ar.Stats().Rows))
+		if err != nil || !more {
+			return "", err
+		}
+	}
+	_, err = r.flush(ctx, int64(ar.Stats().Rows))
+	return "", err
+}
+
+func (r *partRun) loadLocationFile(ctx context.Context, l namedOpener) (string, error) {
+	rc, err := l.open()
+	if err != nil {
+		if reason := permanentReason(err); reason != "" {
+			return path.Base(l.name) + ": " + reason, nil
+		}
+		return "", err
+	}
+	defer rc.Close()
+	br := bufio.NewReaderSize(rc, 256<<10)
+	if reason := textOnly(br, path.Base(l.name)); reason != "" {
+		return reason, nil
+	}
+	lr, err := nar.NewLocationReader(br)
+	if err != nil {
+		if reason := permanentReason(err); reason != "" {
+			return path.Base(l.name) + ": " + reason, nil
+		}
+		return "", err
+	}
+	_, err = r.loader.LoadLocations(ctx, func() (storage.LocationPoint, bool, error) {
+		for {
+			loc, err := lr.Next()
+			if errors.Is(err, io.EOF) {
+				return storage.LocationPoint{}, false, nil
+			}
+			var re *nar.RowError
+			if errors.As(err, &re) {
+				continue // a bad Location row: its addresses fall back on BG_X/BG_Y
+			}
+			if err != nil {
+				return storage.LocationPoint{}, false, err
+			}
+			return storage.LocationPoint{LocationID: loc.LocGUID, Lat: loc.Lat, Lng: loc.Lng, HasPoint: loc.HasPoint}, true, nil
+		}
+	})
+	if err != nil {
+		if reason := permanentReason(err); reason != "" {
+			return path.Base(l.name) + ": " + reason, nil
+		}
+		return "", err
+	}
+	return "", nil
+}
+
+// narRow turns a register row into a row to load: the building's line is
+// the address without its unit; the unit goes on the unit.
+func narRow(a nar.Address) storage.ImportRow {
+	b := a
+	b.Unit = ""
+	line := nar.BuildAddressLine(b)
+	if line == "" {
+		line = a.NonCivic
+	}
+	city := a.MailCity
+	if city == "" {
+		city = a.Municipality
+	}
+	prov := a.MailProvince
+	if prov == "" {
+		prov = provinceAbbrev(a.ProvCode)
+	}
+	row := storage.ImportRow{
+		Line: a.SourceLine, LocationID: a.LocGUID, UnitID: a.AddrGUID, Unit: a.Unit,
+		Address: line, City: city, Province: prov, PostalCode: formatPostal(a.PostalCode),
+		BuildingType: buildingUse(a.BuildingUse),
+		AddressKey:   address.FromParts(a.CivicNo, a.CivicSuffix, a.StreetName, a.StreetType, a.StreetDir, "").String(),
+	}
+	if a.HasXY {
+		row.Lat, row.Lng, row.HasPoint = a.Lat, a.Lng, true
+	}
+	return row
+}
+
+// formatPostal gives "K1A 0B1", or "" for anything that is not a postal code.
+func formatPostal(s string) string {
+	p := address.PostalCode(s)
+	if len(p) != 6 {
+		return ""
+	}
+	return p[:3] + " " + p[3:]
+}
+
+// provinceAbbrev maps the register's PROV_CODE (SGC) to the postal abbreviation.
+func provinceAbbrev(code string) string {
+	switch code {
+	case "10":
+		return "NL"
+	case "11":
+		return "PE"
+	case "12":
+		return "NS"
+	case "13":
+		return "NB"
+	case "24":
+		return "QC"
+	case "35":
+		return "ON"
+	case "46":
+		return "MB"
+	case "47":
+		return "SK"
+	case "48":
+		return "AB"
+	case "59":
+		return "BC"
+	case "60":
+		return "YT"
+	case "61":
+		return "NT"
+	case "62":
+		return "NU"
+	}
+	return ""
+}
+
+// buildingUse names the register's BU_USE codes; others are kept as published.
+func buildingUse(code string) string {
+	switch code {
+	case "1":
+		return "RESIDENTIAL"
+	case "2":
+		return "PARTLY_RESIDENTIAL"
+	case "3":
+		return "NON_RESIDENTIAL"
+	case "4":
+		return "UNKNOWN"
+	}
+	return code
+}
