@@ -227,13 +227,7 @@ func (s *Store) CutStats(ctx context.Context, cutID int64) (CutStats, error) {
 	if err != nil {
 		return CutStats{}, fmt.Errorf("cut stats: %w", err)
 	}
-	// VISITED: the canvass tables (map_canvass_visits) are built on another
-	// branch. When they are merged, count here the cut's locations with a
-	// visit (a "visited" column in MapCutStats, storage/queries/map_cuts.sql:
-	// (SELECT count(DISTINCT v.location_id) FROM map_canvass_visits v JOIN
-	// locs ON locs.id = v.location_id)). Until then nothing is visited.
-	visited := 0
-	return CutStats{Locations: int(r.Locations), Units: int(r.Units), Visited: visited,
+	return CutStats{Locations: int(r.Locations), Units: int(r.Units), Visited: int(r.Visited),
 		BySupportLevel: map[string]int{"1": int(r.Level1), "2": int(r.Level2), "3": int(r.Level3),
 			"4": int(r.Level4), "unknown": int(r.Unknown)}}, nil
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/mvt"
 	"github.com/paulmach/orb/maptile"
@@ -237,6 +238,24 @@ func TestCutStatsAndWalkList(t *testing.T) {
 		st.BySupportLevel["1"] != 2 || st.BySupportLevel["4"] != 1 || st.BySupportLevel["unknown"] != 1 ||
 		st.BySupportLevel["2"] != 0 {
 		t.Errorf("stats = %+v", st)
+	}
+
+	// A door knocked (twice) at one of the four buildings: one visited.
+	res = testenv.Do(t, env.Main, testenv.Request{Method: "POST", Path: "/api/map/canvass/sessions", Token: tok,
+		Body: map[string]any{"cutId": cut}})
+	var sess struct{ Session struct{ ID int64 } }
+	res.JSON(t, &sess)
+	for _, outcome := range []string{"NOT_HOME", "SPOKE_WITH"} {
+		res = testenv.Do(t, env.Main, testenv.Request{Method: "POST", Path: "/api/map/canvass/visits", Token: tok,
+			Body: map[string]any{"clientId": uuid.NewString(), "sessionId": sess.Session.ID, "locationId": l3.ID, "outcome": outcome}})
+		if res.Status != 201 {
+			t.Fatalf("visit = %d %s", res.Status, res.Body)
+		}
+	}
+	res = testenv.Do(t, env.Main, testenv.Request{Method: "GET", Path: fmt.Sprintf("/api/map/cuts/%d/stats", cut), Token: tok})
+	res.JSON(t, &s)
+	if st := s.Stats; st.Locations != 4 || st.Visited != 1 || st.CompletionPercent != 25 {
+		t.Errorf("stats after visits at one building = %+v, want 1 of 4 visited (25%%)", st)
 	}
 
 	res = testenv.Do(t, env.Main, testenv.Request{Method: "GET", Path: fmt.Sprintf("/api/map/cuts/%d/export", cut), Token: tok})

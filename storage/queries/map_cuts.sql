@@ -75,9 +75,8 @@ FROM (
 ) p
 ORDER BY p.id;
 
--- MapCutStats counts what a cut holds. Visits: the canvass tables come from
--- another branch; "visited" is 0 until map_canvass_visits is joined here
--- (see storage/map_cuts.go, CutStats).
+-- MapCutStats counts what a cut holds: locations, units, the locations with
+-- at least one canvass visit, and units per support level.
 -- name: MapCutStats :one
 WITH locs AS (
     SELECT l.id FROM map_cuts c JOIN map_locations l ON ST_Intersects(c.geom, l.geom) WHERE c.id = @cut_id
@@ -87,6 +86,7 @@ WITH locs AS (
 SELECT
     (SELECT count(*) FROM locs) AS locations,
     (SELECT count(*) FROM units) AS units,
+    (SELECT count(*) FROM locs WHERE EXISTS (SELECT 1 FROM map_canvass_visits v WHERE v.location_id = locs.id)) AS visited,
     (SELECT count(*) FROM units WHERE support_level = 1) AS level1,
     (SELECT count(*) FROM units WHERE support_level = 2) AS level2,
     (SELECT count(*) FROM units WHERE support_level = 3) AS level3,

@@ -357,6 +357,7 @@ WITH locs AS (
 SELECT
     (SELECT count(*) FROM locs) AS locations,
     (SELECT count(*) FROM units) AS units,
+    (SELECT count(*) FROM locs WHERE EXISTS (SELECT 1 FROM map_canvass_visits v WHERE v.location_id = locs.id)) AS visited,
     (SELECT count(*) FROM units WHERE support_level = 1) AS level1,
     (SELECT count(*) FROM units WHERE support_level = 2) AS level2,
     (SELECT count(*) FROM units WHERE support_level = 3) AS level3,
@@ -367,6 +368,7 @@ SELECT
 type MapCutStatsRow struct {
 	Locations int64
 	Units     int64
+	Visited   int64
 	Level1    int64
 	Level2    int64
 	Level3    int64
@@ -374,15 +376,15 @@ type MapCutStatsRow struct {
 	Unknown   int64
 }
 
-// MapCutStats counts what a cut holds. Visits: the canvass tables come from
-// another branch; "visited" is 0 until map_canvass_visits is joined here
-// (see storage/map_cuts.go, CutStats).
+// MapCutStats counts what a cut holds: locations, units, the locations with
+// at least one canvass visit, and units per support level.
 func (q *Queries) MapCutStats(ctx context.Context, cutID int64) (MapCutStatsRow, error) {
 	row := q.db.QueryRow(ctx, mapCutStats, cutID)
 	var i MapCutStatsRow
 	err := row.Scan(
 		&i.Locations,
 		&i.Units,
+		&i.Visited,
 		&i.Level1,
 		&i.Level2,
 		&i.Level3,
