@@ -121,6 +121,7 @@ func (d Deps) authOptions(c common) auth.Options {
 	return auth.Options{
 		Store: d.Store, Tokens: c.tokens, Auth: c.auth, Limiter: c.limiter, Log: d.Log,
 		RefreshSecret: []byte(d.Config.JWTRefreshSecret), BcryptCost: d.BcryptCost, Hashing: d.Hashing,
+		KnownDevices:  password.NewGate(1, 2, d.Config.HashWait),
 		LoginLimit:    httpx.Limit{Name: "login", Max: d.Config.LoginRateLimit, Window: d.Config.LoginRateWindow},
 		AccountLimit:  httpx.Limit{Name: "login-account", Max: d.Config.LoginAccountRateLimit, Window: d.Config.LoginAccountRateWindow},
 		RegisterLimit: httpx.Limit{Name: "register", Max: d.Config.RegisterRateLimit, Window: d.Config.RegisterRateWindow},

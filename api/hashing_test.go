@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"changemaker/api/auth"
 	"changemaker/config"
 	"changemaker/internal/testenv"
 	"changemaker/storage"
@@ -28,6 +29,12 @@ func TestLoginFloodCannotStarveTheProcess(t *testing.T) {
 	// The first request of an app pays for loading the OpenAPI checker:
 	// pay it before timing anything.
 	testenv.Do(t, env.Main, testenv.Request{Method: "GET", Path: "/api/health"})
+	// The owner signed in from this device before the flood.
+	first, _ := login(t, env, u.Email, testenv.Password)
+	device := deviceCookie(first.Header)
+	if first.Status != 200 || device == "" {
+		t.Fatalf("owner's first login = %d, device cookie %q", first.Status, device)
+	}
 	release, err := env.Deps.Hashing.Acquire(context.Background())
 	if err != nil {
 		t.Fatalf("take the only hashing slot: %v", err)
@@ -76,6 +83,22 @@ func TestLoginFloodCannotStarveTheProcess(t *testing.T) {
 			if res, _ := login(t, env, u.Email, testenv.Password); res.Status != 503 {
 				t.Fatalf("login %d with hashing saturated = %d %s, want 503", i+1, res.Status, res.Body)
 			}
+		}
+	})
+	t.Run("the owner's known device still gets in", func(t *testing.T) {
+		// Guesses cannot carry a valid device cookie, so a device that
+		// signed in before has a lane of its own when hashing is saturated.
+		res := testenv.Do(t, env.Main, testenv.Request{Method: "POST", Path: "/api/auth/login",
+			Body:   map[string]string{"email": u.Email, "password": testenv.Password},
+			Header: map[string]string{"Cookie": auth.DeviceCookie + "=" + device}})
+		if res.Status != 200 {
+			t.Fatalf("login from the known device with hashing saturated = %d %s, want 200", res.Status, res.Body)
+		}
+		forged := testenv.Do(t, env.Main, testenv.Request{Method: "POST", Path: "/api/auth/login",
+			Body:   map[string]string{"email": u.Email, "password": testenv.Password},
+			Header: map[string]string{"Cookie": auth.DeviceCookie + "=" + device + "x"}})
+		if forged.Status != 503 {
+			t.Errorf("login with a forged device cookie, hashing saturated = %d, want 503", forged.Status)
 		}
 	})
 	release()

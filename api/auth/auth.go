@@ -41,9 +41,14 @@ type Options struct {
 	RefreshSecret []byte
 	BcryptCost    int
 	Hashing       *password.Gate // bounds bcrypt per process
-	LoginLimit    httpx.Limit    // applied per IP, and per known device instead
-	AccountLimit  httpx.Limit    // applied per email to logins from unknown devices
-	RegisterLimit httpx.Limit    // applied per IP
+	// KnownDevices is a lane of its own for logins from a device that signed
+	// in to the account before, taken when Hashing is saturated: a flood of
+	// guesses (which cannot carry a valid device cookie) then cannot keep
+	// the owner out. nil: no such lane.
+	KnownDevices  *password.Gate
+	LoginLimit    httpx.Limit // applied per IP, and per known device instead
+	AccountLimit  httpx.Limit // applied per email to logins from unknown devices
+	RegisterLimit httpx.Limit // applied per IP
 	SecureCookies bool
 }
 
@@ -140,6 +145,11 @@ func (h *Handler) login(c *fiber.Ctx) error {
 	// the limits — or a flood of other people's guesses would use up the
 	// owner's attempts while the owner only ever saw 503s.
 	release, err := h.Hashing.Acquire(c.UserContext())
+	if errors.Is(err, password.ErrBusy) && h.KnownDevices != nil {
+		if _, known := h.knownDevice(c, email); known {
+			release, err = h.KnownDevices.Acquire(c.UserContext())
+		}
+	}
 	if err != nil {
 		return err
 	}
