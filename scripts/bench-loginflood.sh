@@ -10,7 +10,7 @@
 # each guess from its own address (X-Real-Ip, as behind nginx) for an unknown
 # account, so no rate limit stops it before the hash would run. Meanwhile it
 # samples GET /api/health and the public campaign page (one request every
-# 20 ms each) and the owner's real login once a second (bench/loginflood).
+# 20 ms each) and the owner's real login from a known device every 5 s (bench/loginflood).
 # Target (issue 9): health and the campaign page keep p99 under 50 ms and
 # answer 200 throughout.
 #
