@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -153,6 +154,9 @@ func (h *Handler) login(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	// Held for the password check only: the token and bookkeeping writes
+	// that follow a success need no hashing slot.
+	release = sync.OnceFunc(release)
 	defer release()
 	if err := h.checkLoginLimits(c, email); err != nil {
 		return err
@@ -166,6 +170,7 @@ func (h *Handler) login(c *fiber.Ctx) error {
 		return err
 	}
 	ok := password.Check(u.PasswordHash, req.Password)
+	release()
 	if !ok {
 		return httpx.Unauthorized("invalid email or password")
 	}
