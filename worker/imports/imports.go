@@ -37,8 +37,11 @@ type Handler struct {
 	Queue     *asynq.Client
 	Root      string // IMPORT_ROOT
 	BatchSize int
-	Log       *slog.Logger
-	Metrics   *Metrics // nil: no metrics
+	// JoinRadiusMeters: a new building joins a MANUAL location of the same
+	// address within it (MAP_MATCH_RADIUS_METERS); 0 never joins.
+	JoinRadiusMeters float64
+	Log              *slog.Logger
+	Metrics          *Metrics // nil: no metrics
 
 	// afterBatch, when set (tests), runs after each committed batch.
 	afterBatch func()
@@ -47,7 +50,7 @@ type Handler struct {
 // Register routes the import fleet's task types to their handlers.
 func Register(mux *asynq.ServeMux, d fleet.Deps) {
 	h := &Handler{Store: d.Store, Queue: d.Queue, Root: d.Config.Imports.Root,
-		BatchSize: d.Config.Imports.BatchSize, Log: d.Log}
+		BatchSize: d.Config.Imports.BatchSize, JoinRadiusMeters: float64(d.Config.Map.MatchRadiusMeters), Log: d.Log}
 	if d.Metrics != nil {
 		h.Metrics = NewMetrics(d.Metrics)
 	}
@@ -291,6 +294,22 @@ type partRun struct {
 	progress  storage.BatchProgress
 	keptLines int // skipped lines the part holds already
 	cancelled bool
+}
+
+// openLoader takes the connection this run loads through, set to join
+// buildings to hand-made locations of the same address within
+// MAP_MATCH_RADIUS_METERS.
+func (r *partRun) openLoader(ctx context.Context, source string, bbox *[4]float64) error {
+	l, err := r.h.Store.NewImportLoader(ctx, r.imp.ID, r.part.Name, source, bbox, r.imp.CreatedBy)
+	if err != nil {
+		return err
+	}
+	if err := l.JoinManualWithin(ctx, r.h.JoinRadiusMeters); err != nil {
+		l.Close()
+		return err
+	}
+	r.loader = l
+	return nil
 }
 
 // skip counts a row that cannot be loaded and keeps its line while the
