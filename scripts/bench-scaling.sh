@@ -24,7 +24,7 @@
 # stopped at the end), holds /tmp/cm-bench.lock (flock) while it measures,
 # and writes .bench/scaling/results.md (paste it into docs/benchmarks.md).
 #
-# Environment: BENCH_SCALING_EMAILS [2000] BENCH_SCALING_VIDEOS [60]
+# Environment: BENCH_SCALING_EMAILS [2000] BENCH_SCALING_VIDEOS [40]
 #   BENCH_SCALING_WORKERS [1,2,4] BENCH_SCALING_FLEETS [email,media]
 #   BENCH_EMAIL_CONCURRENCY [10] BENCH_MEDIA_CONCURRENCY [2] (each process's --concurrency)
 #   BENCH_SCALING_CLIP [10] (seconds of the 1280x720 sample clip)
@@ -37,7 +37,7 @@ cd "$ROOT"
 if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then PATH=$PATH:/usr/local/go/bin; fi
 
 EMAILS=${BENCH_SCALING_EMAILS:-2000}
-VIDEOS=${BENCH_SCALING_VIDEOS:-60}
+VIDEOS=${BENCH_SCALING_VIDEOS:-40}
 WORKERS=${BENCH_SCALING_WORKERS:-1,2,4}
 FLEETS=${BENCH_SCALING_FLEETS:-email,media}
 EMAIL_CONC=${BENCH_EMAIL_CONCURRENCY:-10}

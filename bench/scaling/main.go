@@ -35,6 +35,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -159,8 +160,8 @@ func run(ctx context.Context, o *options) error {
 		return fmt.Errorf("create bench user: %w", err)
 	}
 
-	fmt.Printf("| fleet | worker processes × concurrency | batch | done in | throughput | vs 1 process | CPU cores used: workers | Postgres | Redis | SMTP server | machine busy |\n")
-	fmt.Printf("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	fmt.Printf("| fleet | worker processes × concurrency | batch | done in | throughput | vs 1 process | CPU cores used: workers | Postgres | Redis | SMTP server | everything else | machine busy |\n")
+	fmt.Printf("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, fleet := range o.fleets {
 		for _, k := range o.workers {
 			var r result
@@ -205,9 +206,10 @@ func (o *options) print(r result) {
 	if r.failed > 0 {
 		extra = fmt.Sprintf(" (%d invalid)", r.failed)
 	}
-	fmt.Printf("| %s | %d × %d | %d %s%s | %.1f s | %.1f %s/s | %.2f× | %.2f | %.2f | %.2f | %.2f | %.0f%% of %d cores |\n",
+	others := max(0, r.cpu.machineBusy-r.cpu.workers-r.cpu.postgres-r.cpu.redis-r.cpu.self)
+	fmt.Printf("| %s | %d × %d | %d %s%s | %.1f s | %.1f %s/s | %.2f× | %.2f | %.2f | %.2f | %.2f | %.2f | %.0f%% of %d cores |\n",
 		r.fleet, r.workers, r.concurrency, r.n, r.unit, extra, r.elapsed.Seconds(), rate, r.unit, rate/o.firstThroughput[r.fleet],
-		r.cpu.workers, r.cpu.postgres, r.cpu.redis, r.cpu.self, 100*r.cpu.machineBusy/float64(o.machineCores), o.machineCores)
+		r.cpu.workers, r.cpu.postgres, r.cpu.redis, r.cpu.self, others, 100*r.cpu.machineBusy/float64(o.machineCores), o.machineCores)
 }
 
 // proc is a running worker process; exited closes when it has ended.
@@ -433,9 +435,10 @@ func (o *options) snapshotCPU(workerPIDs []int) snapshot {
 		if err != nil || !bytes.HasPrefix(cmdline, []byte("postgres: ")) {
 			continue
 		}
-		// "postgres: USER DATABASE HOST(PORT) STATE"
+		// "postgres: [CLUSTER: ]USER DATABASE HOST(PORT) STATE" (Debian
+		// names the cluster, "15/main:").
 		f := strings.Fields(string(bytes.ReplaceAll(cmdline, []byte{0}, []byte{' '})))
-		if len(f) >= 3 && f[2] == o.pgDatabase {
+		if slices.Contains(f, o.pgDatabase) {
 			s.postgres[pid] = procTicks(pid, false)
 		}
 	}
