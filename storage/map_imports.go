@@ -667,3 +667,14 @@ func (l *ImportLoader) Load(ctx context.Context, rows []ImportRow, p BatchProgre
 	}
 	return res, nil
 }
+
+// StaleMapImports returns up to limit imports still QUEUED or RUNNING whose
+// last change is older than before, oldest first.
+func (s *Store) StaleMapImports(ctx context.Context, before time.Time, limit int) ([]int64, error) {
+	return s.q().StaleMapImports(ctx, db.StaleMapImportsParams{Before: before, MaxImports: int32(limit)})
+}
+
+// TouchMapImport records that an import still going was just looked after.
+func (s *Store) TouchMapImport(ctx context.Context, id int64) error {
+	return s.q().TouchMapImport(ctx, id)
+}

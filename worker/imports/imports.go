@@ -53,6 +53,7 @@ func Register(mux *asynq.ServeMux, d fleet.Deps) {
 	}
 	mux.HandleFunc(tasks.TypeMapImportPlan, h.Plan)
 	mux.HandleFunc(tasks.TypeMapImportFile, h.File)
+	mux.HandleFunc(tasks.TypeMapImportSweep, h.Sweep)
 }
 
 // enqueueTimeout bounds each enqueue of a part's task.
@@ -341,4 +342,52 @@ func (r *partRun) flush(ctx context.Context, rowsDone int64) (bool, error) {
 	r.batch = r.batch[:0]
 	r.progress = storage.BatchProgress{}
 	return true, nil
+}
+
+// Sweep plans again the imports still going that have not changed for a
+// while: an import whose planning or file tasks were lost from Redis would
+// otherwise stay RUNNING for ever. Planning is idempotent (part task IDs
+// come from the import and the part; a finished part is not loaded again;
+// a part whose file was half loaded resumes after its last batch), so an
+// import whose tasks are all still there gets nothing new. Each import
+// swept is touched, so it is looked at again only after another
+// OlderThanSeconds.
+func (h *Handler) Sweep(ctx context.Context, t *asynq.Task) error {
+	var p tasks.MapImportSweep
+	if err := tasks.Decode(t, &p); err != nil {
+		return err
+	}
+	if p.OlderThanSeconds < 0 || p.Limit < 0 {
+		return fmt.Errorf("import sweep: negative olderThanSeconds or limit: %w", asynq.SkipRetry)
+	}
+	if p.Limit == 0 {
+		p.Limit = 50
+	}
+	ids, err := h.Store.StaleMapImports(ctx, time.Now().Add(-time.Duration(p.OlderThanSeconds)*time.Second), p.Limit)
+	if err != nil {
+		return fmt.Errorf("import sweep: %w", err)
+	}
+	requeued := 0
+	for _, id := range ids {
+		task, err := tasks.NewMapImportPlan(tasks.MapImportPlan{ImportID: id})
+		if err != nil {
+			return err
+		}
+		ectx, cancel := context.WithTimeout(ctx, enqueueTimeout)
+		_, err = h.Queue.EnqueueContext(ectx, task)
+		cancel()
+		switch {
+		case err == nil:
+			requeued++
+		case !errors.Is(err, asynq.ErrTaskIDConflict):
+			return fmt.Errorf("import sweep: enqueue import %d: %w", id, err)
+		}
+		if err := h.Store.TouchMapImport(ctx, id); err != nil {
+			return fmt.Errorf("import sweep: %w", err)
+		}
+	}
+	if requeued > 0 {
+		h.Log.Info("import sweep planned stalled imports again", "planned", requeued, "stalled", len(ids))
+	}
+	return nil
 }

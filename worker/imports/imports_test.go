@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 
 	"changemaker/internal/asynqconn"
 	"changemaker/internal/testenv"
@@ -23,6 +24,7 @@ import (
 type fixture struct {
 	h     *Handler
 	store *storage.Store
+	redis *redis.Options
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -32,7 +34,7 @@ func newFixture(t *testing.T) *fixture {
 	queue := asynq.NewClient(asynqconn.FromRedis(opt))
 	t.Cleanup(func() { queue.Close() })
 	h := &Handler{Store: store, Queue: queue, Root: t.TempDir(), BatchSize: 1000, Log: testenv.Logger(t)}
-	return &fixture{h: h, store: store}
+	return &fixture{h: h, store: store, redis: opt}
 }
 
 func testdata(t *testing.T, name string) []byte {
@@ -449,5 +451,65 @@ func TestCSVImport(t *testing.T) {
 		storage.CSVMapping{Address: "Adresse"}))
 	if bad.Status != storage.ImportFailed || !strings.Contains(bad.Error, `"Adresse"`) {
 		t.Errorf("missing column: %s %q", bad.Status, bad.Error)
+	}
+}
+
+// TestSweepPlansAgainAnImportWhoseTasksWereLost: an import is half loaded
+// when its worker dies and Redis loses every task. The import would stay
+// RUNNING for ever; once it has not changed for a while the sweep queues
+// its planning task again (once, however often it runs), and planning and
+// loading from there finish it with the counts of an uninterrupted import.
+func TestSweepPlansAgainAnImportWhoseTasksWereLost(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.h.BatchSize = 2
+	id := f.upload(t, storage.ImportNAR, layout(t, "layout-old"), storage.ImportFilters{}, storage.CSVMapping{})
+	ctx := context.Background()
+	plan, _ := tasks.NewMapImportPlan(tasks.MapImportPlan{ImportID: id})
+	if err := f.h.Plan(ctx, plan); err != nil {
+		t.Fatal(err)
+	}
+	file, _ := tasks.NewMapImportFile(tasks.MapImportFile{ImportID: id, Part: "Address_35.csv"})
+	crashCtx, crash := context.WithCancel(ctx)
+	f.h.afterBatch = crash
+	if err := f.h.File(crashCtx, file); err == nil {
+		t.Fatal("the interrupted run returned nil")
+	}
+	f.h.afterBatch = nil
+	rdb := redis.NewClient(f.redis)
+	defer rdb.Close()
+	if err := rdb.FlushDB(ctx).Err(); err != nil { // every task is gone
+		t.Fatal(err)
+	}
+	queued := func() int64 {
+		t.Helper()
+		n, err := rdb.LLen(ctx, "asynq:{"+tasks.QueueImport+"}:pending").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	sweep, _ := tasks.NewMapImportSweep(tasks.MapImportSweep{OlderThanSeconds: 600, Limit: 10})
+	if err := f.h.Sweep(ctx, sweep); err != nil {
+		t.Fatal(err)
+	}
+	if n := queued(); n != 0 {
+		t.Fatalf("an import changed a moment ago was swept: %d tasks queued", n)
+	}
+	if _, err := f.store.Pool.Exec(ctx, `UPDATE map_imports SET updated_at = now() - interval '1 hour' WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := f.h.Sweep(ctx, sweep); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := queued(); n != 1 {
+		t.Fatalf("after two sweeps %d tasks queued, want the import's planning task once", n)
+	}
+	imp := f.run(t, id) // what the fleet does with that task
+	if imp.Status != storage.ImportDone || imp.RowsRead != 13 || imp.Inserted != 7 || imp.Updated != 0 || imp.Skipped != 6 {
+		t.Fatalf("after the sweep: %s read %d inserted %d updated %d skipped %d, want DONE 13 7 0 6",
+			imp.Status, imp.RowsRead, imp.Inserted, imp.Updated, imp.Skipped)
 	}
 }
