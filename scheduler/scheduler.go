@@ -166,6 +166,9 @@ func lead(ctx context.Context, o Options, me string) error {
 	s := asynq.NewScheduler(o.Redis, &asynq.SchedulerOpts{
 		Logger:   asynqlog.New(o.Log),
 		Location: time.UTC,
+		// Each entry's task is built once and enqueued at every tick: its
+		// enqueue time (the wait metric's start) is set anew each time.
+		PreEnqueueFunc: func(t *asynq.Task, _ []asynq.Option) { tasks.Restamp(t, time.Now()) },
 		PostEnqueueFunc: func(info *asynq.TaskInfo, err error) {
 			if err != nil && !errors.Is(err, asynq.ErrDuplicateTask) && !errors.Is(err, asynq.ErrTaskIDConflict) {
 				o.Log.Warn("scheduler: enqueue failed", "err", err)
