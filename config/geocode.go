@@ -39,6 +39,13 @@ type GeocodeConfig struct {
 	MapboxToken string // empty: Mapbox is not used
 	GoogleURL   string
 	GoogleKey   string // empty: Google is not used
+	// PhotonInterval, MapboxInterval and GoogleInterval are, like
+	// NominatimInterval, the least time between two requests of the whole
+	// fleet to that provider (0: no shared limit; the provider's own 429s
+	// still make a chunk retry later).
+	PhotonInterval time.Duration
+	MapboxInterval time.Duration
+	GoogleInterval time.Duration
 
 	// ChunkSize is how many locations one geocode task handles.
 	ChunkSize int
@@ -64,6 +71,9 @@ func loadGeocode(r *reader) GeocodeConfig {
 		MapboxToken:       r.str("MAPBOX_TOKEN", ""),
 		GoogleURL:         r.str("GOOGLE_GEOCODE_URL", "https://maps.googleapis.com"),
 		GoogleKey:         r.str("GOOGLE_GEOCODE_KEY", ""),
+		PhotonInterval:    r.duration("PHOTON_INTERVAL", 0),
+		MapboxInterval:    r.duration("MAPBOX_INTERVAL", 0),
+		GoogleInterval:    r.duration("GOOGLE_GEOCODE_INTERVAL", 0),
 		ChunkSize:         r.int("GEOCODE_CHUNK_SIZE", 100),
 		BatchMax:          r.int("GEOCODE_BATCH_MAX", 1_000_000),
 		NARReverseRadius:  r.int("GEOCODE_NAR_REVERSE_RADIUS", 100),

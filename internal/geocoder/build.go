@@ -3,6 +3,7 @@ package geocoder
 import (
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -11,6 +12,19 @@ import (
 
 // NominatimThrottleKey is the Redis key of the fleet-wide Nominatim slot.
 const NominatimThrottleKey = "geocode:throttle:nominatim"
+
+// fleetThrottle is the fleet-wide slot of provider name, one request per
+// interval across every process (nil for interval 0). why says what is
+// missing when it cannot be had.
+func fleetThrottle(name string, interval time.Duration, rdb redis.UniversalClient) (th Throttle, why string) {
+	if interval <= 0 {
+		return nil, ""
+	}
+	if rdb == nil {
+		return nil, "no Redis for the fleet-wide rate limit"
+	}
+	return &RedisThrottle{Redis: rdb, Key: "geocode:throttle:" + name, Interval: interval}, ""
+}
 
 // BuildOptions are what Build needs besides the config.
 type BuildOptions struct {
@@ -41,13 +55,9 @@ func Build(cfg config.GeocodeConfig, o BuildOptions) (chain *Chain, skipped []st
 				why = "NOMINATIM_URL is empty"
 				break
 			}
-			var th Throttle
-			if cfg.NominatimInterval > 0 {
-				if o.Redis == nil {
-					why = "no Redis for the fleet-wide rate limit"
-					break
-				}
-				th = &RedisThrottle{Redis: o.Redis, Key: NominatimThrottleKey, Interval: cfg.NominatimInterval}
+			th, nowhy := fleetThrottle(name, cfg.NominatimInterval, o.Redis)
+			if why = nowhy; why != "" {
+				break
 			}
 			n, nerr := NewNominatim(NominatimConfig{BaseURL: cfg.NominatimURL, Contact: cfg.Contact,
 				CountryCodes: cfg.CountryCodes, Language: cfg.Language, Timeout: cfg.Timeout, Throttle: th})
@@ -61,21 +71,34 @@ func Build(cfg config.GeocodeConfig, o BuildOptions) (chain *Chain, skipped []st
 				why = "PHOTON_URL is empty"
 				break
 			}
-			g, err = NewPhoton(PhotonConfig{BaseURL: cfg.PhotonURL, Language: cfg.Language, Timeout: cfg.Timeout})
+			th, nowhy := fleetThrottle(name, cfg.PhotonInterval, o.Redis)
+			if why = nowhy; why != "" {
+				break
+			}
+			g, err = NewPhoton(PhotonConfig{BaseURL: cfg.PhotonURL, Language: cfg.Language, Timeout: cfg.Timeout,
+				Throttle: th})
 		case "mapbox":
 			if cfg.MapboxToken == "" {
 				why = "MAPBOX_TOKEN is empty"
 				break
 			}
+			th, nowhy := fleetThrottle(name, cfg.MapboxInterval, o.Redis)
+			if why = nowhy; why != "" {
+				break
+			}
 			g, err = NewMapbox(MapboxConfig{BaseURL: cfg.MapboxURL, Token: cfg.MapboxToken, Country: cfg.CountryCodes,
-				Language: cfg.Language, Timeout: cfg.Timeout})
+				Language: cfg.Language, Timeout: cfg.Timeout, Throttle: th})
 		case "google":
 			if cfg.GoogleKey == "" {
 				why = "GOOGLE_GEOCODE_KEY is empty"
 				break
 			}
+			th, nowhy := fleetThrottle(name, cfg.GoogleInterval, o.Redis)
+			if why = nowhy; why != "" {
+				break
+			}
 			g, err = NewGoogle(GoogleConfig{BaseURL: cfg.GoogleURL, Key: cfg.GoogleKey, Region: cfg.CountryCodes,
-				Language: cfg.Language, Timeout: cfg.Timeout})
+				Language: cfg.Language, Timeout: cfg.Timeout, Throttle: th})
 		default:
 			return nil, nil, fmt.Errorf("geocoding: unknown provider %q", name)
 		}
