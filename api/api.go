@@ -10,6 +10,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"changemaker/api/admin"
 	"changemaker/api/auth"
 	"changemaker/api/campaigns"
 	"changemaker/api/httpx"
@@ -163,6 +164,7 @@ func NewMain(d Deps) (*App, error) {
 	m.add(mapshifts.New(mapshifts.Options{Store: d.Store, Auth: c.auth, Limiter: c.limiter, Queue: d.Queue, Config: d.Config.Canvass, Registry: c.metrics.Registry, Log: d.Log}))
 	m.add(mapcanvass.New(mapcanvass.Options{Store: d.Store, Auth: c.auth, Limiter: c.limiter, Config: d.Config.Canvass, Registry: c.metrics.Registry, Log: d.Log}))
 	m.add(mapimports.New(mapimports.Options{Store: d.Store, Auth: c.auth, Queue: d.Queue, Config: d.Config.Imports, Log: d.Log}))
+	m.add(admin.New(admin.Options{Store: d.Store, Auth: c.auth, Limiter: c.limiter, Inspector: d.Inspector, Box: box, SMTP: d.Config.SMTP, AllowPrivateSMTP: d.Config.SMTPAllowPrivate, SMTPTimeout: d.Config.Influence.SMTPTimeout, Log: d.Log}))
 	if m.err != nil {
 		return nil, m.err
 	}
