@@ -11,6 +11,7 @@ import (
 )
 
 const dashboardCampaignCounts = `-- name: DashboardCampaignCounts :many
+
 SELECT status, count(*) AS n FROM campaigns
 WHERE ($1::bigint IS NULL OR created_by = $1)
 GROUP BY status
@@ -21,6 +22,9 @@ type DashboardCampaignCountsRow struct {
 	N      int64
 }
 
+// The admin dashboard's counts. A NULL created_by counts every campaign's
+// rows; a user ID counts only the campaigns that user created (what an
+// INFLUENCE_ADMIN may see).
 func (q *Queries) DashboardCampaignCounts(ctx context.Context, createdBy *int64) ([]DashboardCampaignCountsRow, error) {
 	rows, err := q.db.Query(ctx, dashboardCampaignCounts, createdBy)
 	if err != nil {
@@ -62,6 +66,8 @@ type DashboardEmailCountsRow struct {
 	Failed int64
 }
 
+// DashboardEmailCounts: queued now (whenever they were written), sent and
+// failed since @since.
 func (q *Queries) DashboardEmailCounts(ctx context.Context, arg DashboardEmailCountsParams) (DashboardEmailCountsRow, error) {
 	row := q.db.QueryRow(ctx, dashboardEmailCounts, arg.Since, arg.CreatedBy)
 	var i DashboardEmailCountsRow
