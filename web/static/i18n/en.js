@@ -86,7 +86,7 @@ export default {
   'wall.verified': 'Verified',
   'wall.comment': '{name} adds:',
   'wall.postedBy': 'Posted by {name}',
-  'wall.upvoteLabel': 'Upvote the response of {name} ({n} upvotes)',
+  'wall.upvote': 'Upvote ({n})',
   'wall.upvoted': 'Thank you for your vote.',
   'wall.alreadyUpvoted': 'You already upvoted this response.',
 

@@ -85,7 +85,7 @@ export default {
   'wall.verified': 'Vérifiée',
   'wall.comment': '{name} ajoute :',
   'wall.postedBy': 'Publiée par {name}',
-  'wall.upvoteLabel': 'Appuyer la réponse de {name} ({n} appuis)',
+  'wall.upvote': 'Appuyer ({n})',
   'wall.upvoted': 'Merci pour votre appui.',
   'wall.alreadyUpvoted': 'Vous avez déjà appuyé cette réponse.',
 

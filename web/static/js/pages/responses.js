@@ -30,9 +30,8 @@ function ResponseCard({ r }) {
     <blockquote class="response-text prewrap">${r.responseText}</blockquote>
     ${r.comment ? html`<p class="prewrap"><span class="muted">${t('wall.comment', { name: who })}</span> ${r.comment}</p>` : html`<p class="muted">${t('wall.postedBy', { name: who })}</p>`}
     <div class="inline">
-      <button type="button" class=${classes('button', 'button-secondary', votes.done && 'button-done')} onClick=${upvote}
-        aria-label=${t('wall.upvoteLabel', { n: votes.count, name: r.representativeName })}>
-        ▲ ${formatNumber(votes.count)}</button>
+      <button type="button" class=${classes('button', 'button-secondary', votes.done && 'button-done')} onClick=${upvote}>
+        <span aria-hidden="true">▲ </span>${t('wall.upvote', { n: formatNumber(votes.count) })}</button>
       ${votes.note ? html`<span role="status" class="muted">${votes.note}</span>` : null}
     </div>
   </li>`;
