@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,9 +12,12 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/hibiken/asynq"
 
 	"changemaker/internal/browsertest"
+	"changemaker/internal/testenv"
 	"changemaker/storage"
+	"changemaker/tasks"
 )
 
 // TestAdminUploadPublishAndPlay: an anonymous visitor of /admin/media gets
@@ -74,6 +78,7 @@ func TestAdminUploadPublishAndPlay(t *testing.T) {
 		return img && img.complete && img.naturalWidth > 0; })()`)
 	p.Click(`.video-card[data-status="ready"] .form-actions button`)
 	p.WaitText("in the gallery")
+	p.CheckNoHorizontalScroll()
 	p.Screenshot("admin-media")
 	p.CheckClean()
 
@@ -266,6 +271,7 @@ func TestAdminScriptPayloads(t *testing.T) {
 	p := b.Page(t, browsertest.Desktop())
 	p.Navigate(site.base + "/admin")
 	admSignIn(p, super.Email)
+	p.WaitVisible(".admin-menu")
 	for _, c := range []struct{ path, text string }{
 		{"/admin/users", `<svg onload="window.__pwned=1">`},
 		{"/admin/campaigns", payload + " campaign"},
@@ -331,6 +337,25 @@ func TestAdminPages(t *testing.T) {
 	}
 	p.Screenshot("admin-settings")
 
+	// Users: create one (its generated password is shown once), then make
+	// it an INFLUENCE_ADMIN.
+	p.Navigate(site.base + "/admin/users")
+	p.Click("details.panel summary")
+	p.Type("#nu-email", "new.organizer@example.test")
+	p.Type("#nu-name", "New Organizer")
+	p.Click(`details.panel form button[type="submit"]`)
+	p.WaitText("shown only now")
+	p.Poll("the new user listed", `document.querySelector('table').innerText.includes('new.organizer@example.test')`)
+	p.Click(`button[aria-label="Edit new.organizer@example.test"]`)
+	p.Run("choose a role", chromedp.SetValue(chromedp.CSS("tr.editing select"), "INFLUENCE_ADMIN"))
+	p.Eval(`document.querySelector('tr.editing select').dispatchEvent(new Event('change', {bubbles: true})), true`, nil)
+	p.Click(`tr.editing button[type="submit"]`)
+	p.Poll("the role saved", `!document.querySelector('tr.editing') && document.querySelector('table').innerText.includes('INFLUENCE_ADMIN')`)
+	created, err := site.env.Store.UserByEmail(context.Background(), "new.organizer@example.test")
+	if err != nil || created.Role != storage.RoleInfluenceAdmin || created.Name != "New Organizer" {
+		t.Fatalf("the user made in the page = %+v (%v), want an INFLUENCE_ADMIN named New Organizer", created, err)
+	}
+
 	for _, page := range []struct{ path, text, shot string }{
 		{"/admin", "Emails today", "admin-dashboard"},
 		{"/admin/users", super.Email, "admin-users"},
@@ -339,7 +364,43 @@ func TestAdminPages(t *testing.T) {
 	} {
 		p.Navigate(site.base + page.path)
 		p.WaitText(page.text)
+		p.CheckNoHorizontalScroll()
 		p.Screenshot(page.shot)
 	}
+	p.CheckClean()
+}
+
+// TestAdminMediaJobs: the jobs view lists a waiting media job, Cancel
+// archives it, Retry runs it (the page follows both as they happen).
+func TestAdminMediaJobs(t *testing.T) {
+	t.Parallel()
+	site := newAdmSite(t)
+	super := site.env.CreateUser(storage.RoleSuperAdmin, "")
+	// A probe of a video that does not exist, due in an hour: it waits as
+	// scheduled, and when run it finds nothing to do and completes.
+	task, err := tasks.NewMediaProbe(tasks.MediaProbe{VideoID: 999999})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := site.env.Deps.Queue.Enqueue(task, asynq.ProcessIn(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	b := browsertest.New(t)
+	p := b.Page(t, browsertest.Desktop())
+	p.Navigate(site.base + "/admin/media/jobs")
+	admSignIn(p, super.Email)
+	p.WaitText("Scheduled (1)")
+	p.Click(`.tabs button:nth-child(3)`) // Scheduled
+	p.WaitText("media:probe:999999")
+	p.Click(`td button.button-secondary`) // Cancel
+	p.WaitText("Failed for good (1)")
+	p.Click(`.tabs button:nth-child(5)`) // Failed for good
+	p.WaitText("media:probe:999999")
+	p.Click(`td button:not(.button-secondary)`) // Retry
+	p.WaitText("Failed for good (0)")
+	testenv.Eventually(t, 30*time.Second, "the retried job to run", func() bool {
+		info, err := site.env.Deps.Inspector.GetTaskInfo("media", "media:probe:999999")
+		return errors.Is(err, asynq.ErrTaskNotFound) || (err == nil && info.State == asynq.TaskStateCompleted)
+	})
 	p.CheckClean()
 }

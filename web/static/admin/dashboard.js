@@ -58,7 +58,9 @@ export default function Dashboard({ user }) {
     </section>
     ${queues ? html`<section aria-labelledby="dash-queues">
       <h2 id="dash-queues">Queues</h2>
-      ${!queues.available ? html`<p class="muted">Redis cannot be read right now.</p>` : html`<div class="table-wrap"><table>
+      ${!queues.available ? html`<p class="muted">Redis cannot be read right now.</p>` : null}
+      ${queues.available && queues.queues.length === 0 ? html`<p class="muted">No task has been queued yet.</p>` : null}
+      ${queues.available && queues.queues.length > 0 ? html`<div class="table-wrap"><table>
         <caption class="visually-hidden">Queue sizes</caption>
         <thead><tr><th scope="col">Queue</th><th scope="col">Size</th><th scope="col">Pending</th><th scope="col">Active</th>
           <th scope="col">Retry</th><th scope="col">Archived</th><th scope="col">Processed today</th><th scope="col">Failed today</th></tr></thead>
@@ -66,7 +68,7 @@ export default function Dashboard({ user }) {
           <th scope="row">${q.name}${q.paused ? ' (paused)' : ''}</th><td>${q.size}</td><td>${q.pending}</td><td>${q.active}</td>
           <td>${q.retry}</td><td>${q.archived}</td><td>${q.processedToday}</td><td>${q.failedToday}</td>
         </tr>`)}</tbody>
-      </table></div>`}
+      </table></div>` : null}
       <p><a href="/api/admin/queues" data-native>Open the queue dashboard</a></p>
     </section>` : null}`;
 }
