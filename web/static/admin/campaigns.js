@@ -188,9 +188,7 @@ function Stats({ c }) {
   const cs = calls.data && calls.data.stats;
   return html`<section class="panel" aria-labelledby="stats-h">
     <h2 id="stats-h">Statistics</h2>
-    ${es ? html`<p>Emails: ${es.total} in all —
-      ${Object.entries(es.byStatus).map(([k, v]) => `${k.toLowerCase()} ${v}`).join(', ')};
-      by method: ${Object.entries(es.byMethod).map(([k, v]) => `${k.toLowerCase()} ${v}`).join(', ')}.</p>` : null}
+    ${es ? html`<p>${`Emails: ${es.total} in all — ${Object.entries(es.byStatus).map(([k, v]) => `${k.toLowerCase()} ${v}`).join(', ')}; by method: ${Object.entries(es.byMethod).map(([k, v]) => `${k.toLowerCase()} ${v}`).join(', ')}.`}</p>` : null}
     ${cs ? html`<p>Calls: ${cs.total}.</p>
       ${cs.byRecipient.length ? html`<ul class="plain-list">${cs.byRecipient.map((r) => html`<li>${r.recipientName}${r.recipientTitle ? ' (' + r.recipientTitle + ')' : ''}: ${r.calls}</li>`)}</ul>` : null}` : null}
     <${ErrorText} error=${emails.error || calls.error} />

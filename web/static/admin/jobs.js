@@ -19,7 +19,7 @@ export default function Jobs({ user }) {
   const act = async (j, what) => {
     setErr(null);
     try {
-      await api.post(`/api/media/jobs/${encodeURIComponent(j.id)}/${what}`, undefined, { auth: 'required' });
+      await api.post(`/api/media/jobs/${j.id.replace(/[^A-Za-z0-9:._-]/g, encodeURIComponent)}/${what}`, undefined, { auth: 'required' });
       list.reload();
     } catch (x) {
       setErr(x);
