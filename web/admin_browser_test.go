@@ -227,8 +227,23 @@ func TestAdminModeration(t *testing.T) {
 	if strings.Contains(p.Text(), "fund the bridge") {
 		t.Fatal("the wall shows a response before it is approved")
 	}
+	spam, err := site.env.Store.CreateResponse(ctx, storage.Response{CampaignID: camp.ID, RepresentativeName: "Nobody",
+		ResponseType: "OTHER", ResponseText: "Buy cheap watches", SubmitterName: "Bot", SubmitterEmail: "bot@example.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	p.Navigate(site.base + "/admin/responses")
 	admSignIn(p, owner.Email)
+	p.WaitText("Buy cheap watches")
+	p.Eval(`[...document.querySelectorAll('.response-item')].find((li) => li.innerText.includes('Buy cheap watches'))
+		.querySelector('.form-actions .button-secondary').click(), true`, nil)
+	p.WaitVisible(fmt.Sprintf(`#reason-%d`, spam.ID))
+	p.Type(fmt.Sprintf(`#reason-%d`, spam.ID), "advertising")
+	p.Click(`.response-item form .button-danger`)
+	p.Poll("the rejected one gone", `!document.body.innerText.includes('Buy cheap watches')`)
+	if got, err := site.env.Store.ResponseByID(ctx, spam.ID); err != nil || got.Status != storage.ResponseRejected || got.ModerationNote != "advertising" {
+		t.Fatalf("rejected response = %+v (%v), want REJECTED with the reason", got, err)
+	}
 	p.WaitText("fund the bridge")
 	p.Screenshot("admin-responses")
 	p.Click(".response-item .form-actions button")
@@ -325,6 +340,21 @@ func TestAdminPages(t *testing.T) {
 	}
 	p.Screenshot("admin-campaign")
 
+	// The email log: a failed email, retried from the page, is queued again.
+	failed, err := site.env.Store.InsertEmails(context.Background(), []storage.CampaignEmail{{CampaignID: list[0].ID,
+		Method: storage.MethodSMTP, Status: storage.EmailQueued, SenderName: "Pat", SenderEmail: "pat@example.test",
+		RecipientKind: "CUSTOM", RecipientName: "Councillor", RecipientEmail: "councillor@example.test", Subject: "s", Body: "b"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := site.env.Store.RecordEmailAttempt(context.Background(), failed[0].ID, "550 mailbox unavailable", true); err != nil {
+		t.Fatal(err)
+	}
+	p.Navigate(fmt.Sprintf("%s/admin/campaigns/%d", site.base, list[0].ID))
+	p.WaitText("550 mailbox unavailable")
+	p.Click(`#log-h ~ .table-wrap td button`)
+	p.Poll("the email queued again", `document.querySelector('#log-h ~ .table-wrap .state').textContent === 'QUEUED'`)
+
 	// Settings: the test email reaches the SMTP server.
 	p.Navigate(site.base + "/admin/settings")
 	p.WaitVisible("#test-to")
@@ -336,6 +366,23 @@ func TestAdminPages(t *testing.T) {
 		t.Fatalf("test email to %v", msgs[0].To)
 	}
 	p.Screenshot("admin-settings")
+
+	// The SMTP password is write-only: saved, never shown again.
+	const secret = "smtp-Secret-42"
+	p.Type("#s-pass", secret)
+	p.Click(`form > .form-actions button[type="submit"]`)
+	p.WaitText("Saved.")
+	p.Navigate(site.base + "/admin/settings")
+	p.WaitText("A password is set; it is never shown.")
+	var shown string
+	p.Eval(`document.querySelector('#s-pass').value + document.documentElement.outerHTML`, &shown)
+	if strings.Contains(shown, secret) {
+		t.Fatal("the settings page shows the SMTP password")
+	}
+	st, err := site.env.Store.GetSettings(context.Background())
+	if err != nil || len(st.SMTPPasswordEnc) == 0 {
+		t.Fatalf("the password was not saved (%v)", err)
+	}
 
 	// Users: create one (its generated password is shown once), then make
 	// it an INFLUENCE_ADMIN.
