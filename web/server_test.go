@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path"
 	"regexp"
 	"sort"
 	"strings"
@@ -346,5 +347,53 @@ func TestStringTablesMatch(t *testing.T) {
 	}
 	if strings.Join(en, "\n") != strings.Join(fr, "\n") {
 		t.Errorf("en.js and fr.js differ in keys:\nen: %v\nfr: %v", en, fr)
+	}
+}
+
+// TestPreloadsEveryModuleOfTheFirstPage: the shell preloads every module
+// app.js imports statically, however deep (so the browser fetches them all
+// at once instead of one import level per round trip), and nothing that is
+// loaded on demand.
+func TestPreloadsEveryModuleOfTheFirstPage(t *testing.T) {
+	t.Parallel()
+	env := testenv.NewAPI(t)
+	shell := get(t, env.Main, "/", nil).body
+	preloaded := map[string]bool{}
+	for _, m := range regexp.MustCompile(`<link rel="modulepreload" href="/static/[0-9a-f]{12}/([^"]+)">`).FindAllStringSubmatch(shell, -1) {
+		preloaded[m[1]] = true
+	}
+	staticImport := regexp.MustCompile(`(?m)^(?:import|export)\s[^;]*?from\s+'([^']+)'`)
+	need := map[string]bool{}
+	var walk func(file string)
+	walk = func(file string) {
+		if need[file] {
+			return
+		}
+		need[file] = true
+		b, err := os.ReadFile("static/" + file)
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		if strings.HasPrefix(file, "vendor/") {
+			// Minified: imports are inline.
+			for _, m := range regexp.MustCompile(`from"(\./[^"]+)"`).FindAllStringSubmatch(string(b), -1) {
+				walk(path.Join(path.Dir(file), m[1]))
+			}
+			return
+		}
+		for _, m := range staticImport.FindAllStringSubmatch(string(b), -1) {
+			walk(path.Join(path.Dir(file), m[1]))
+		}
+	}
+	walk("js/app.js")
+	for f := range need {
+		if !preloaded[f] {
+			t.Errorf("%s is imported by the first page but not preloaded (web.go, New)", f)
+		}
+	}
+	for f := range preloaded {
+		if !need[f] {
+			t.Errorf("%s is preloaded but the first page does not import it", f)
+		}
 	}
 }

@@ -132,8 +132,12 @@ func New(o Options) (*Handler, error) {
 	}
 	h.hash = hex.EncodeToString(all.Sum(nil))[:12]
 	h.prefix = "/static/" + h.hash + "/"
+	// Every module app.js imports, however deep, so that the browser asks
+	// for them all at once (the gallery and admin modules load on demand).
 	for _, m := range []string{"js/app.js", "js/ui.js", "js/api.js", "js/i18n.js", "js/router.js",
-		"i18n/en.js", "i18n/fr.js", "vendor/preact.module.js", "vendor/hooks.module.js", "vendor/htm.module.js"} {
+		"i18n/en.js", "i18n/fr.js", "vendor/preact.module.js", "vendor/hooks.module.js", "vendor/htm.module.js",
+		"js/pages/home.js", "js/pages/campaign.js", "js/pages/responses.js", "js/pages/verify.js",
+		"js/pages/login.js", "js/pages/notfound.js"} {
 		if _, ok := h.assets[m]; !ok {
 			return nil, fmt.Errorf("static file %s is missing", m)
 		}
