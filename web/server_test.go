@@ -3,6 +3,8 @@ package web_test
 import (
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -91,13 +93,24 @@ func checkShell(t *testing.T, target string, a answer, status int) {
 		t.Errorf("GET %s: not the app's shell:\n%.800s", target, a.body)
 	}
 	csp := a.header.Get("Content-Security-Policy")
-	for _, want := range []string{"script-src 'self'", "frame-ancestors 'none'", "object-src 'none'", "base-uri 'none'"} {
+	for _, want := range []string{"script-src 'self';", "style-src 'self' 'sha256-", "frame-ancestors 'none'",
+		"object-src 'none'", "base-uri 'none'"} {
 		if !strings.Contains(csp, want) {
 			t.Errorf("GET %s: CSP %q lacks %q", target, csp, want)
 		}
 	}
 	if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") {
 		t.Errorf("GET %s: CSP %q allows inline script or eval", target, csp)
+	}
+	// The one inline style sheet is the one the CSP names by its hash.
+	style := regexp.MustCompile(`(?s)<style>(.*?)</style>`).FindAllStringSubmatch(a.body, -1)
+	if len(style) != 1 {
+		t.Errorf("GET %s: %d inline style sheets, want base.css alone", target, len(style))
+	} else {
+		sum := sha256.Sum256([]byte(style[0][1]))
+		if !strings.Contains(csp, "'sha256-"+base64.StdEncoding.EncodeToString(sum[:])+"'") {
+			t.Errorf("GET %s: the CSP does not allow the inline style sheet by its hash", target)
+		}
 	}
 	for h, want := range map[string]string{"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
 		"X-Frame-Options": "DENY"} {
