@@ -65,6 +65,20 @@ func Entries() []Entry {
 			},
 		},
 		{
+			Name: "plan again geocode jobs whose tasks were lost",
+			Spec: "*/5 * * * *",
+			Task: func() (*asynq.Task, error) {
+				return tasks.NewGeocodeSweep(tasks.GeocodeSweep{OlderThanSeconds: 600, Limit: 100})
+			},
+		},
+		{
+			Name: "plan again address imports whose tasks were lost",
+			Spec: "*/5 * * * *",
+			Task: func() (*asynq.Task, error) {
+				return tasks.NewMapImportSweep(tasks.MapImportSweep{OlderThanSeconds: 600, Limit: 50})
+			},
+		},
+		{
 			Name: "sweep shift emails that have no task",
 			Spec: "* * * * *",
 			Task: func() (*asynq.Task, error) {

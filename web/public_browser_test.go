@@ -340,3 +340,53 @@ func TestScriptPayloadsNeverRun(t *testing.T) {
 		p.CheckClean() // no CSP violation either: nothing even tried to run
 	}
 }
+
+// TestCallAndMailto: the call button records the call (and still opens the
+// phone's dialer: it is a tel: link), and the mailto path records the click
+// and opens the person's own mail program with the campaign's email.
+func TestCallAndMailto(t *testing.T) {
+	t.Parallel()
+	env := newPublicEnv(t)
+	camp := env.CreateCampaign(t, env.admin.ID, func(f *storage.CampaignFields) {
+		f.TargetGovernmentLevels = &[]string{storage.LevelFederal}
+	})
+	b := browsertest.New(t)
+	p := b.Page(t, browsertest.Phone())
+	p.Navigate(env.base + "/c/" + camp.Slug)
+	p.Type("#postal-code", "T5K 2J1")
+	p.Keys("\r")
+	p.WaitText("Call constituency office: 1 780 555 0100")
+	var href string
+	p.Eval(`document.querySelector('.calls a').getAttribute('href')`, &href)
+	if href != "tel:17805550100" {
+		t.Errorf("the call link = %q, want tel:17805550100", href)
+	}
+	// Headless Chromium has no dialer: the tel: navigation goes nowhere and
+	// the page stays, as on a phone once the call ends.
+	p.Click(".calls a")
+	p.WaitText("Thank you for calling.")
+	token := env.Token(env.admin)
+	testenv.Eventually(t, 10*time.Second, "the call recorded", func() bool {
+		res := testenv.Do(t, env.Main, testenv.Request{Method: "GET", Path: fmt.Sprintf("/api/campaigns/%d/calls/stats", camp.ID), Token: token})
+		var s struct {
+			Stats struct {
+				Total int `json:"total"`
+			} `json:"stats"`
+		}
+		res.JSON(t, &s)
+		return s.Stats.Total == 1
+	})
+
+	// mailto: the page asks the API for the link (recording the click), then
+	// opens it (headless Chromium has no mail program to show it).
+	p.Type("#sender-name", "Alex Constituent")
+	p.Type("#sender-email", "alex@example.org")
+	p.Click(".mailto button")
+	var last string
+	testenv.Eventually(t, 10*time.Second, "the mailto click recorded", func() bool {
+		res := testenv.Do(t, env.Main, testenv.Request{Method: "GET", Path: fmt.Sprintf("/api/campaigns/%d/emails", camp.ID), Token: token})
+		last = string(res.Body)
+		return strings.Contains(last, `"method":"MAILTO"`)
+	})
+	p.CheckClean()
+}

@@ -3,10 +3,13 @@ package web_test
 import (
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path"
 	"regexp"
 	"sort"
 	"strings"
@@ -90,13 +93,24 @@ func checkShell(t *testing.T, target string, a answer, status int) {
 		t.Errorf("GET %s: not the app's shell:\n%.800s", target, a.body)
 	}
 	csp := a.header.Get("Content-Security-Policy")
-	for _, want := range []string{"script-src 'self'", "frame-ancestors 'none'", "object-src 'none'", "base-uri 'none'"} {
+	for _, want := range []string{"script-src 'self';", "style-src 'self' 'sha256-", "frame-ancestors 'none'",
+		"object-src 'none'", "base-uri 'none'"} {
 		if !strings.Contains(csp, want) {
 			t.Errorf("GET %s: CSP %q lacks %q", target, csp, want)
 		}
 	}
 	if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") {
 		t.Errorf("GET %s: CSP %q allows inline script or eval", target, csp)
+	}
+	// The one inline style sheet is the one the CSP names by its hash.
+	style := regexp.MustCompile(`(?s)<style>(.*?)</style>`).FindAllStringSubmatch(a.body, -1)
+	if len(style) != 1 {
+		t.Errorf("GET %s: %d inline style sheets, want base.css alone", target, len(style))
+	} else {
+		sum := sha256.Sum256([]byte(style[0][1]))
+		if !strings.Contains(csp, "'sha256-"+base64.StdEncoding.EncodeToString(sum[:])+"'") {
+			t.Errorf("GET %s: the CSP does not allow the inline style sheet by its hash", target)
+		}
 	}
 	for h, want := range map[string]string{"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
 		"X-Frame-Options": "DENY"} {
@@ -346,5 +360,53 @@ func TestStringTablesMatch(t *testing.T) {
 	}
 	if strings.Join(en, "\n") != strings.Join(fr, "\n") {
 		t.Errorf("en.js and fr.js differ in keys:\nen: %v\nfr: %v", en, fr)
+	}
+}
+
+// TestPreloadsEveryModuleOfTheFirstPage: the shell preloads every module
+// app.js imports statically, however deep (so the browser fetches them all
+// at once instead of one import level per round trip), and nothing that is
+// loaded on demand.
+func TestPreloadsEveryModuleOfTheFirstPage(t *testing.T) {
+	t.Parallel()
+	env := testenv.NewAPI(t)
+	shell := get(t, env.Main, "/", nil).body
+	preloaded := map[string]bool{}
+	for _, m := range regexp.MustCompile(`<link rel="modulepreload" href="/static/[0-9a-f]{12}/([^"]+)">`).FindAllStringSubmatch(shell, -1) {
+		preloaded[m[1]] = true
+	}
+	staticImport := regexp.MustCompile(`(?m)^(?:import|export)\s[^;]*?from\s+'([^']+)'`)
+	need := map[string]bool{}
+	var walk func(file string)
+	walk = func(file string) {
+		if need[file] {
+			return
+		}
+		need[file] = true
+		b, err := os.ReadFile("static/" + file)
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		if strings.HasPrefix(file, "vendor/") {
+			// Minified: imports are inline.
+			for _, m := range regexp.MustCompile(`from"(\./[^"]+)"`).FindAllStringSubmatch(string(b), -1) {
+				walk(path.Join(path.Dir(file), m[1]))
+			}
+			return
+		}
+		for _, m := range staticImport.FindAllStringSubmatch(string(b), -1) {
+			walk(path.Join(path.Dir(file), m[1]))
+		}
+	}
+	walk("js/app.js")
+	for f := range need {
+		if !preloaded[f] {
+			t.Errorf("%s is imported by the first page but not preloaded (web.go, New)", f)
+		}
+	}
+	for f := range preloaded {
+		if !need[f] {
+			t.Errorf("%s is preloaded but the first page does not import it", f)
+		}
 	}
 }

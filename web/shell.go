@@ -10,7 +10,7 @@ import (
 // style sheet and the app's module. Everything variable in it is escaped
 // with html.EscapeString (text and double-quoted attributes alike); Data is
 // JSON already passed through json.HTMLEscape, inside a non-executable
-// <script type="application/json">.
+// <script type="application/json">; CSS is our own base.css.
 type shell struct {
 	Lang        string
 	Status      int
@@ -25,6 +25,7 @@ type shell struct {
 	Static      string
 	Preload     []string
 	MediaAPI    string
+	CSS         string // base.css, inlined (the CSP allows it by its hash)
 }
 
 func (s shell) render() []byte {
@@ -60,7 +61,7 @@ func (s shell) render() []byte {
 	meta("name", "twitter:description", s.Description)
 	meta("name", "twitter:image", s.Image)
 	b.WriteString(`<link rel="icon" href="` + e(s.Static) + "img/icon.svg\" type=\"image/svg+xml\">\n")
-	b.WriteString(`<link rel="stylesheet" href="` + e(s.Static) + "css/base.css\">\n")
+	b.WriteString("<style>" + s.CSS + "</style>\n")
 	for _, m := range s.Preload {
 		b.WriteString(`<link rel="modulepreload" href="` + e(s.Static+m) + "\">\n")
 	}

@@ -16,6 +16,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"embed"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -61,6 +62,9 @@ type Handler struct {
 	prefix string           // "/static/<hash>/"
 	assets map[string]asset // by path under static/, e.g. "js/app.js"
 	csp    string
+	// css is base.css, inlined in every page so that the first paint waits
+	// for no second request; the CSP allows exactly it by its hash.
+	css string
 	// preload lists the modules every page loads, for <link rel=modulepreload>.
 	preload []string
 }
@@ -132,22 +136,32 @@ func New(o Options) (*Handler, error) {
 	}
 	h.hash = hex.EncodeToString(all.Sum(nil))[:12]
 	h.prefix = "/static/" + h.hash + "/"
+	// Every module app.js imports, however deep, so that the browser asks
+	// for them all at once (the gallery and admin modules load on demand).
 	for _, m := range []string{"js/app.js", "js/ui.js", "js/api.js", "js/i18n.js", "js/router.js",
-		"i18n/en.js", "i18n/fr.js", "vendor/preact.module.js", "vendor/hooks.module.js", "vendor/htm.module.js"} {
+		"i18n/en.js", "i18n/fr.js", "vendor/preact.module.js", "vendor/hooks.module.js", "vendor/htm.module.js",
+		"js/pages/home.js", "js/pages/campaign.js", "js/pages/responses.js", "js/pages/verify.js",
+		"js/pages/login.js", "js/pages/notfound.js"} {
 		if _, ok := h.assets[m]; !ok {
 			return nil, fmt.Errorf("static file %s is missing", m)
 		}
 		h.preload = append(h.preload, m)
 	}
-	h.csp = contentSecurityPolicy(o)
+	h.css = string(h.assets["css/base.css"].body)
+	if h.css == "" || strings.Contains(strings.ToLower(h.css), "</style") {
+		return nil, fmt.Errorf("static file css/base.css is missing or cannot be inlined")
+	}
+	sum := sha256.Sum256([]byte(h.css))
+	h.csp = contentSecurityPolicy(o, "'sha256-"+base64.StdEncoding.EncodeToString(sum[:])+"'")
 	return h, nil
 }
 
-// contentSecurityPolicy is the pages' CSP: scripts and styles only from
-// this origin (no inline script, no eval, no inline style sheet), no
-// framing, no plugins; images from anywhere over https (representatives'
-// photos, campaign covers), the APIs for data.
-func contentSecurityPolicy(o Options) string {
+// contentSecurityPolicy is the pages' CSP: scripts only from this origin
+// (no inline script, no eval), styles from this origin and the one inline
+// style sheet whose hash is styleHash (base.css), no framing, no plugins;
+// images from anywhere over https (representatives' photos, campaign
+// covers), the APIs for data.
+func contentSecurityPolicy(o Options, styleHash string) string {
 	img := "'self' data: blob: https:"
 	if !o.Production {
 		img += " http:"
@@ -161,7 +175,7 @@ func contentSecurityPolicy(o Options) string {
 	return strings.Join([]string{
 		"default-src 'self'",
 		"script-src 'self'",
-		"style-src 'self'",
+		"style-src 'self' " + styleHash,
 		"img-src " + img,
 		"media-src " + media,
 		"connect-src " + connect,
@@ -376,7 +390,7 @@ func (h *Handler) absolute(u string) string {
 }
 
 func (h *Handler) send(c *fiber.Ctx, s shell) error {
-	s.Static, s.Preload, s.MediaAPI = h.prefix, h.preload, h.o.MediaAPI
+	s.Static, s.Preload, s.MediaAPI, s.CSS = h.prefix, h.preload, h.o.MediaAPI, h.css
 	body := s.render()
 	c.Status(s.Status)
 	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)

@@ -88,10 +88,10 @@ func AllocatorOptions(chromium string, extra ...chromedp.ExecAllocatorOption) []
 	return append(opts, extra...)
 }
 
-// New starts Chromium for t.
-func New(t testing.TB) *Browser {
+// New starts Chromium for t, with extra flags when given.
+func New(t testing.TB, extra ...chromedp.ExecAllocatorOption) *Browser {
 	t.Helper()
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), AllocatorOptions(Chromium(t))...)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), AllocatorOptions(Chromium(t), extra...)...)
 	ctx, cancel := chromedp.NewContext(alloc)
 	if err := chromedp.Do(ctx); err != nil { // starts the browser
 		cancel()

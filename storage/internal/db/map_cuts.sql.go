@@ -18,8 +18,15 @@ WITH bounds AS (
 ), loc AS (
     SELECT ST_AsMVTGeom(ST_Transform(l.geom, 3857), bounds.b3857, 4096, 64, true) AS geom, l.id, l.address,
         (SELECT count(*) FROM map_units u WHERE u.location_id = l.id)::int AS "unitCount",
-        (SELECT max(u.support_level) FROM map_units u WHERE u.location_id = l.id)::int AS "maxSupportLevel"
-    FROM map_locations l, bounds
+        (SELECT max(u.support_level) FROM map_units u WHERE u.location_id = l.id)::int AS "maxSupportLevel",
+        (lv.outcome IS NOT NULL) AS visited,
+        lv.outcome AS "lastOutcome",
+        extract(epoch FROM lv.visited_at)::bigint AS "lastVisitedAt"
+    FROM map_locations l CROSS JOIN bounds
+    LEFT JOIN LATERAL (
+        SELECT v.outcome, v.visited_at FROM map_canvass_visits v
+        WHERE v.location_id = l.id ORDER BY v.visited_at DESC LIMIT 1
+    ) lv ON true
     WHERE $1::int >= $4::int AND l.geom && bounds.b4326
 ), clu AS (
     SELECT ST_AsMVTGeom(ST_Transform(ST_SetSRID(ST_MakePoint(avg(ST_X(l.geom)), avg(ST_Y(l.geom))), 4326), 3857),
@@ -47,7 +54,8 @@ type AdminMapTileParams struct {
 }
 
 // AdminMapTile is one Mapbox Vector Tile for organizers: layer "locations"
-// (id, address, unitCount, maxSupportLevel per building) from zoom
+// (id, address, unitCount, maxSupportLevel per building; visited, and for
+// a visited one lastOutcome and lastVisitedAt in Unix seconds) from zoom
 // point_zoom on, layer "clusters" (count per grid cell, 64 cells across
 // the tile) below it, and layer "cuts" (id, name, color, opacity). Points
 // are found with the GiST index in 4326 (geom && the tile's envelope
