@@ -3,6 +3,7 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"changemaker/api/admin"
 	"changemaker/api/auth"
 	"changemaker/api/campaigns"
 	"changemaker/api/httpx"
@@ -30,6 +32,7 @@ import (
 	"changemaker/internal/password"
 	"changemaker/internal/queuemetrics"
 	"changemaker/storage"
+	"changemaker/web"
 )
 
 // Deps are what the apps need from the process.
@@ -144,6 +147,17 @@ func NewMain(d Deps) (*App, error) {
 	bodies := httpx.StreamedBodies{Limit: d.Config.APIBodyLimit, Stream: mapimports.IsUpload}
 	app.Server().HeaderReceived = bodies.HeaderReceived
 	app.Use(bodies.Middleware())
+	// The pages (web/): every path outside /api/. Mounted first, as a
+	// middleware that hands /api/ on at once; campaignPage is set once the
+	// campaigns module exists.
+	var campaignPage func(ctx context.Context, slug string) ([]byte, error)
+	pages, err := web.New(web.Options{PublicURL: d.Config.Influence.PublicURL, MediaAPI: d.Config.WebMediaAPI,
+		Production: d.Config.IsProduction(), Log: d.Log,
+		Campaign: func(ctx context.Context, slug string) ([]byte, error) { return campaignPage(ctx, slug) }})
+	if err != nil {
+		return nil, fmt.Errorf("build the pages: %w", err)
+	}
+	pages.Routes(app)
 	r := app.Group("/api")
 	r.Get("/health", d.health("main").Handler)
 	r.Get("/metrics", c.metrics.Handler())
@@ -156,13 +170,14 @@ func NewMain(d Deps) (*App, error) {
 	m.add(auth.New(d.authOptions(c)))
 	m.add(users.New(users.Options{Store: d.Store, Auth: c.auth, BcryptCost: d.BcryptCost, Hashing: d.Hashing}))
 	m.add(settings.New(settings.Options{Store: d.Store, Auth: c.auth, Box: box, AllowPrivateSMTP: d.Config.SMTPAllowPrivate}))
-	d.influenceRoutes(m, c)
+	campaignPage = d.influenceRoutes(m, c)
 	m.add(maplocations.New(maplocations.Options{Store: d.Store, Auth: c.auth, Config: d.Config.Map, Log: d.Log}))
 	m.add(mapcuts.New(mapcuts.Options{Store: d.Store, Auth: c.auth, Config: d.Config.Map, Log: d.Log}))
 	m.add(mapgeocode.New(mapgeocode.Options{Config: d.Config.Geocode, Store: d.Store, Redis: d.Redis, Queue: d.Queue, Auth: c.auth, Registry: c.metrics.Registry, Log: d.Log}))
 	m.add(mapshifts.New(mapshifts.Options{Store: d.Store, Auth: c.auth, Limiter: c.limiter, Queue: d.Queue, Config: d.Config.Canvass, Registry: c.metrics.Registry, Log: d.Log}))
 	m.add(mapcanvass.New(mapcanvass.Options{Store: d.Store, Auth: c.auth, Limiter: c.limiter, Config: d.Config.Canvass, Registry: c.metrics.Registry, Log: d.Log}))
 	m.add(mapimports.New(mapimports.Options{Store: d.Store, Auth: c.auth, Queue: d.Queue, Config: d.Config.Imports, Log: d.Log}))
+	m.add(admin.New(admin.Options{Store: d.Store, Auth: c.auth, Limiter: c.limiter, Inspector: d.Inspector, Box: box, SMTP: d.Config.SMTP, AllowPrivateSMTP: d.Config.SMTPAllowPrivate, SMTPTimeout: d.Config.Influence.SMTPTimeout, Log: d.Log}))
 	if m.err != nil {
 		return nil, m.err
 	}
@@ -172,22 +187,35 @@ func NewMain(d Deps) (*App, error) {
 
 // influenceRoutes mounts campaigns, the representative lookup and the response
 // wall. The public routes answer 404 feature_disabled while the settings'
-// enableInfluence is off; the admin routes keep working.
-func (d Deps) influenceRoutes(m *modules, c common) {
+// enableInfluence is off; the admin routes keep working. It returns what the
+// campaign pages read: the public campaign, as the API answers it (not
+// found while the feature is off).
+func (d Deps) influenceRoutes(m *modules, c common) func(ctx context.Context, slug string) ([]byte, error) {
 	ic := d.Config.Influence
 	feature := &httpx.FeatureSwitch{Settings: d.Store, Feature: "campaigns", TTL: ic.ToggleCacheTTL, Log: d.Log,
 		On: func(st storage.Settings) bool { return st.EnableInfluence }}
 	for _, prefix := range []string{"/public/campaigns", "/public/representatives", "/public/responses"} {
 		m.r.Use(prefix, feature.Require()) // before the routes, so it runs first
 	}
-	m.add(campaigns.New(campaigns.Options{Store: d.Store, Auth: c.auth, Limiter: c.limiter, Queue: d.Queue,
-		Inspector: d.Inspector, Config: ic, Log: d.Log}))
+	camps, err := campaigns.New(campaigns.Options{Store: d.Store, Auth: c.auth, Limiter: c.limiter, Queue: d.Queue,
+		Inspector: d.Inspector, Config: ic, Log: d.Log})
+	m.add(camps, err)
 	m.add(representatives.New(representatives.Options{Store: d.Store, Redis: d.Redis, Auth: c.auth,
 		Limiter: c.limiter, Queue: d.Queue, Inspector: d.Inspector, Config: ic, Log: d.Log,
 		Registry: c.metrics.Registry}))
 	m.add(responses.New(responses.Options{Store: d.Store, Auth: c.auth, Limiter: c.limiter, Queue: d.Queue,
 		Config: ic, TokenKey: storage.ResponseTokenKey(d.Config.EncryptionKey),
 		VoterSalt: storage.UpvoteSalt(d.Config.EncryptionKey), Log: d.Log}))
+	return func(ctx context.Context, slug string) ([]byte, error) {
+		if !feature.Enabled(ctx) {
+			return nil, web.ErrNotFound
+		}
+		body, err := camps.PublicPage(ctx, slug)
+		if campaigns.IsNotFound(err) {
+			return nil, fmt.Errorf("%w: %w", web.ErrNotFound, err)
+		}
+		return body, err
+	}
 }
 
 // NewMedia builds the media API: health and metrics at the root and under

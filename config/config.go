@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/netip"
+	"net/url"
 	"runtime"
 	"strconv"
 	"strings"
@@ -84,6 +85,11 @@ type Config struct {
 	Map       MapConfig
 	Canvass   CanvassConfig
 	Imports   ImportConfig
+
+	// WebMediaAPI is the origin browsers reach the media API at from the
+	// pages (WEB_MEDIA_API_URL), when it is not the pages' own origin
+	// (development without nginx: http://localhost:4100). Empty: same origin.
+	WebMediaAPI string
 }
 
 // SMTP is the fallback mail server, used when the settings singleton names none.
@@ -172,6 +178,13 @@ func Load(getenv func(string) string) (Config, error) {
 	c.Map = loadMap(&r)
 	c.Canvass = loadCanvass(&r)
 	c.Imports = loadImports(&r)
+	c.WebMediaAPI = strings.TrimRight(r.str("WEB_MEDIA_API_URL", ""), "/")
+	if c.WebMediaAPI != "" {
+		u, err := url.Parse(c.WebMediaAPI)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			return Config{}, fmt.Errorf("WEB_MEDIA_API_URL: want an http(s) origin like http://localhost:4100, got %q", c.WebMediaAPI)
+		}
+	}
 	if r.err != nil {
 		return Config{}, r.err
 	}

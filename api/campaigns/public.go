@@ -1,7 +1,9 @@
 package campaigns
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -95,11 +97,14 @@ func (h *Handler) publicList(c *fiber.Ctx) error {
 
 // visible loads campaign :slug as visitors may see it: ACTIVE or PAUSED.
 func (h *Handler) visible(c *fiber.Ctx) (storage.Campaign, error) {
-	slug := c.Params("slug")
+	return h.visibleSlug(c.UserContext(), c.Params("slug"))
+}
+
+func (h *Handler) visibleSlug(ctx context.Context, slug string) (storage.Campaign, error) {
 	if !storage.ValidSlug(slug) {
 		return storage.Campaign{}, httpx.NotFound(noSuchCampaign)
 	}
-	camp, err := h.Store.CampaignBySlug(c.UserContext(), slug)
+	camp, err := h.Store.CampaignBySlug(ctx, slug)
 	if err != nil {
 		return storage.Campaign{}, httpx.NotFoundf(fmt.Errorf("campaign %q: %w", slug, err), noSuchCampaign)
 	}
@@ -115,14 +120,26 @@ type publicPage struct {
 }
 
 func (h *Handler) publicGet(c *fiber.Ctx) error {
-	now := time.Now()
-	if body, ok := h.pages.get(c.Params("slug"), now); ok {
-		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-		return c.Send(body)
-	}
-	camp, err := h.visible(c)
+	body, err := h.PublicPage(c.UserContext(), c.Params("slug"))
 	if err != nil {
 		return err
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Send(body)
+}
+
+// PublicPage is the body of GET /api/public/campaigns/:slug, from the page
+// cache when it is fresh. A campaign visitors may not see is an error that
+// IsNotFound recognizes. The web pages read it too (their meta tags), so a
+// shared link and the API always agree. The body must not be modified.
+func (h *Handler) PublicPage(ctx context.Context, slug string) ([]byte, error) {
+	now := time.Now()
+	if body, ok := h.pages.get(slug, now); ok {
+		return body, nil
+	}
+	camp, err := h.visibleSlug(ctx, slug)
+	if err != nil {
+		return nil, err
 	}
 	out := publicCampaign{publicSummary: summarize(camp), EmailSubject: camp.EmailSubject, EmailBody: camp.EmailBody,
 		AllowSMTPEmail: camp.AllowSMTPEmail, AllowMailtoLink: camp.AllowMailtoLink,
@@ -130,9 +147,9 @@ func (h *Handler) publicGet(c *fiber.Ctx) error {
 		AllowCustomRecipients: camp.AllowCustomRecipients, ShowResponseWall: camp.ShowResponseWall,
 		CustomRecipients: []publicRecipient{}}
 	if camp.AllowCustomRecipients {
-		recs, err := h.Store.Recipients(c.UserContext(), camp.ID)
+		recs, err := h.Store.Recipients(ctx, camp.ID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, r := range recs {
 			pr := publicRecipient{ID: r.ID, Name: r.Name, Title: r.Title}
@@ -145,10 +162,16 @@ func (h *Handler) publicGet(c *fiber.Ctx) error {
 	}
 	body, err := json.Marshal(publicPage{Campaign: out})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// camp.Slug, not the parameter: fasthttp reuses the request's memory.
 	h.pages.put(camp.Slug, body, now)
-	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-	return c.Send(body)
+	return body, nil
+}
+
+// IsNotFound reports whether err (from PublicPage) means the campaign does
+// not exist for visitors.
+func IsNotFound(err error) bool {
+	var e *httpx.Error
+	return errors.Is(err, storage.ErrNotFound) || (errors.As(err, &e) && e.Status == fiber.StatusNotFound)
 }

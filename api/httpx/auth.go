@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -121,6 +123,13 @@ func (a *Auth) authenticate(c *fiber.Ctx, allowCookie bool) (user *storage.User,
 		token = strings.TrimSpace(rest)
 	} else if allowCookie {
 		token = c.Cookies(AccessCookie)
+		if token != "" && CrossSite(c) {
+			// The browser sends the cookie itself: a state-changing request
+			// from another site must not ride on it (SameSite=Strict already
+			// keeps it off most; this holds for browsers and same-site
+			// origins it does not cover).
+			return nil, true, Forbidden("cross-site request refused")
+		}
 	}
 	if token == "" {
 		return nil, false, nil
@@ -147,6 +156,39 @@ func (a *Auth) authenticate(c *fiber.Ctx, allowCookie bool) (user *storage.User,
 // wrong role → 403.
 func (a *Auth) Require(roles ...string) fiber.Handler {
 	return a.require(false, roles)
+}
+
+// CrossSite reports whether c is a state-changing request (any method but
+// GET, HEAD and OPTIONS) that a browser says comes from another origin:
+// Sec-Fetch-Site other than same-origin or none (typed by the person), or,
+// from browsers that do not send it, an Origin whose host is not the
+// request's. Requests with neither header (not from a browser) are not
+// cross-site.
+func CrossSite(c *fiber.Ctx) bool {
+	switch c.Method() {
+	case fiber.MethodGet, fiber.MethodHead, fiber.MethodOptions:
+		return false
+	}
+	if site := c.Get("Sec-Fetch-Site"); site != "" {
+		return site != "same-origin" && site != "none"
+	}
+	origin := c.Get(fiber.HeaderOrigin)
+	if origin == "" {
+		return false
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return true
+	}
+	return !strings.EqualFold(u.Hostname(), hostOnly(c.Hostname()))
+}
+
+// hostOnly drops the port of a Host header value.
+func hostOnly(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		return h
+	}
+	return strings.Trim(host, "[]")
 }
 
 // RequireWithCookie is Require that also accepts the HttpOnly access cookie,

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -198,7 +199,7 @@ func TestNginxRoutesToTheRightService(t *testing.T) {
 			return n
 		}
 		for _, tc := range []struct{ path, owner string }{
-			{"/api/media/no-such-thing", "media"}, {"/api/no-such-thing", "main"}, {"/no-such-page", "main"},
+			{"/api/media/no-such-thing", "media"}, {"/api/no-such-thing", "main"},
 		} {
 			mainBefore, mediaBefore := unmatched(mainURL+"/api/metrics"), unmatched(mediaURL+"/metrics")
 			res, err := http.Get(base + tc.path)
@@ -216,6 +217,40 @@ func TestNginxRoutesToTheRightService(t *testing.T) {
 				t.Errorf("GET %s answered by %s (main %d→%d, media %d→%d), want %s",
 					tc.path, got, mainBefore, mainAfter, mediaBefore, mediaAfter, tc.owner)
 			}
+		}
+	})
+	t.Run("pages and their files come from the main API", func(t *testing.T) {
+		res, err := http.Get(base + "/no-such-page")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 404 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") ||
+			!strings.Contains(string(b), `data-page="notfound"`) {
+			t.Fatalf("GET /no-such-page = %d %s, want the pages' HTML 404", res.StatusCode, res.Header.Get("Content-Type"))
+		}
+		res, err = http.Get(base + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ = io.ReadAll(res.Body)
+		res.Body.Close()
+		m := regexp.MustCompile(`/static/[0-9a-f]{12}/js/app\.js`).FindString(string(b))
+		if res.StatusCode != 200 || m == "" || res.Header.Get("Content-Security-Policy") == "" {
+			t.Fatalf("GET / = %d, CSP %q, app.js %q: want the pages' shell", res.StatusCode,
+				res.Header.Get("Content-Security-Policy"), m)
+		}
+		req, _ := http.NewRequest("GET", base+m, nil)
+		req.Header.Set("Accept-Encoding", "gzip")
+		res, err = http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 200 || res.Header.Get("Cache-Control") != "public, max-age=31536000, immutable" ||
+			res.Header.Get("Content-Encoding") != "gzip" {
+			t.Fatalf("GET %s through nginx = %d %v, want it compressed and kept for a year", m, res.StatusCode, res.Header)
 		}
 	})
 	t.Run("metrics are not published through nginx", func(t *testing.T) {
