@@ -8,22 +8,22 @@ import "strings"
 const LangCookie = "cm_lang"
 
 // languages are the languages of the pages, the first the default.
-var languages = []string{"en", "fr"}
+func languages() []string { return []string{"en", "fr"} }
 
 // Language picks the page's language: the cookie when it names one of
 // languages, else the best of Accept-Language, else English.
 func Language(cookie, acceptLanguage string) string {
-	for _, l := range languages {
+	for _, l := range languages() {
 		if cookie == l {
 			return l
 		}
 	}
-	best, bestQ := languages[0], 0.0
+	best, bestQ := languages()[0], 0.0
 	for _, part := range strings.Split(acceptLanguage, ",") {
 		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
 		primary, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(tag)), "-")
 		q := quality(params)
-		for _, l := range languages {
+		for _, l := range languages() {
 			if primary == l && q > bestQ {
 				best, bestQ = l, q
 			}

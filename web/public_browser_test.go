@@ -377,16 +377,29 @@ func TestCallAndMailto(t *testing.T) {
 		return s.Stats.Total == 1
 	})
 
-	// mailto: the page asks the API for the link (recording the click), then
-	// opens it (headless Chromium has no mail program to show it).
+	// mailto, in a fresh tab: in the tab that followed the tel: link above,
+	// the next click did not reach the page in headless Chromium (seen, not
+	// explained). The page asks the API for the link (recording the click),
+	// then opens it (there is no mail program to show it).
+	p = b.Page(t, browsertest.Phone())
+	p.Navigate(env.base + "/c/" + camp.Slug)
+	p.Type("#postal-code", "T5K 2J1")
+	p.Keys("\r")
+	p.WaitText("Jane Federal")
 	p.Type("#sender-name", "Alex Constituent")
 	p.Type("#sender-email", "alex@example.org")
+	p.WaitText("Open an email to Jane Federal")
 	p.Click(".mailto button")
-	var last string
-	testenv.Eventually(t, 10*time.Second, "the mailto click recorded", func() bool {
+	deadline := time.Now().Add(browsertest.Timeout)
+	for {
 		res := testenv.Do(t, env.Main, testenv.Request{Method: "GET", Path: fmt.Sprintf("/api/campaigns/%d/emails", camp.ID), Token: token})
-		last = string(res.Body)
-		return strings.Contains(last, `"method":"MAILTO"`)
-	})
+		if strings.Contains(string(res.Body), `"method":"MAILTO"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the mailto click was not recorded: %s\npage at %s:\n%s", res.Body, p.URL(), p.Text())
+		}
+		time.Sleep(50 * time.Millisecond) // polling, with the deadline above
+	}
 	p.CheckClean()
 }

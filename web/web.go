@@ -23,7 +23,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"mime"
 	"path"
 	"sort"
 	"strconv"
@@ -75,16 +74,26 @@ type asset struct {
 	etag     string
 }
 
-// servedTypes are the file types served from static/; anything else there
-// (README.md) is documentation, not served.
-var servedTypes = map[string]string{
-	".js":   "text/javascript; charset=utf-8",
-	".css":  "text/css; charset=utf-8",
-	".svg":  "image/svg+xml",
-	".png":  "image/png",
-	".ico":  "image/x-icon",
-	".json": "application/json",
-	".txt":  "text/plain; charset=utf-8",
+// servedType is the Content-Type of the file types served from static/,
+// and "" for anything else there (README.md is documentation, not served).
+func servedType(ext string) string {
+	switch ext {
+	case ".js":
+		return "text/javascript; charset=utf-8"
+	case ".css":
+		return "text/css; charset=utf-8"
+	case ".svg":
+		return "image/svg+xml"
+	case ".png":
+		return "image/png"
+	case ".ico":
+		return "image/x-icon"
+	case ".json":
+		return "application/json"
+	case ".txt":
+		return "text/plain; charset=utf-8"
+	}
+	return ""
 }
 
 // New loads the embedded files, compresses them and computes their hash.
@@ -104,7 +113,7 @@ func New(o Options) (*Handler, error) {
 		if err != nil || d.IsDir() {
 			return err
 		}
-		if _, ok := servedTypes[path.Ext(p)]; ok {
+		if servedType(path.Ext(p)) != "" {
 			names = append(names, p)
 		}
 		return nil
@@ -125,12 +134,9 @@ func New(o Options) (*Handler, error) {
 		zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
 		zw.Write(body) //nolint:errcheck // a bytes.Buffer does not fail
 		zw.Close()     //nolint:errcheck
-		a := asset{body: body, ctype: servedTypes[path.Ext(name)], etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
+		a := asset{body: body, ctype: servedType(path.Ext(name)), etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
 		if gz.Len() < len(body) {
 			a.gz = gz.Bytes()
-		}
-		if a.ctype == "" {
-			a.ctype = mime.TypeByExtension(path.Ext(name))
 		}
 		h.assets[name] = a
 	}
