@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -250,11 +251,31 @@ func (h *Handler) sendEmail(c *fiber.Ctx) error {
 		return err
 	}
 	out := make([]acceptedEmail, len(stored))
+	ids := make([]int64, len(stored))
 	for i, e := range stored {
-		h.enqueueEmail(c.UserContext(), e.ID)
+		ids[i] = e.ID
 		out[i] = acceptedEmail{ID: e.ID, RecipientName: e.RecipientName, RecipientTitle: e.RecipientTitle, Status: e.Status}
 	}
+	h.enqueueEmails(c.UserContext(), ids)
 	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"emails": out})
+}
+
+// enqueueEmails enqueues the send tasks of rows ids side by side: one
+// round trip to Redis of waiting, not one per recipient.
+func (h *Handler) enqueueEmails(ctx context.Context, ids []int64) {
+	if len(ids) == 1 {
+		h.enqueueEmail(ctx, ids[0])
+		return
+	}
+	var wg sync.WaitGroup
+	for _, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			h.enqueueEmail(ctx, id)
+		}()
+	}
+	wg.Wait()
 }
 
 // enqueueEmail enqueues the send task of row id. A failure is logged, not

@@ -223,6 +223,101 @@ func (q *Queries) InsertEmail(ctx context.Context, arg InsertEmailParams) (Campa
 	return i, err
 }
 
+const insertEmailRows = `-- name: InsertEmailRows :many
+INSERT INTO campaign_emails (campaign_id, method, status, sender_name, sender_email, postal_code,
+    recipient_kind, recipient_name, recipient_title, recipient_district, recipient_level,
+    recipient_email, subject, body)
+SELECT r.campaign_id, r.method, r.status, r.sender_name, r.sender_email, r.postal_code,
+    r.recipient_kind, r.recipient_name, r.recipient_title, r.recipient_district, r.recipient_level,
+    r.recipient_email, r.subject, r.body
+FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[],
+    $5::text[], $6::text[], $7::text[], $8::text[],
+    $9::text[], $10::text[], $11::text[],
+    $12::text[], $13::text[], $14::text[])
+    WITH ORDINALITY AS r(campaign_id, method, status, sender_name, sender_email, postal_code,
+        recipient_kind, recipient_name, recipient_title, recipient_district, recipient_level,
+        recipient_email, subject, body, n)
+ORDER BY r.n
+RETURNING id, campaign_id, method, status, sender_name, sender_email, postal_code, recipient_kind, recipient_name, recipient_title, recipient_district, recipient_level, recipient_email, subject, body, attempts, last_error, message_id, sent_at, created_at, updated_at, count_pending
+`
+
+type InsertEmailRowsParams struct {
+	CampaignIds        []int64
+	Methods            []string
+	Statuses           []string
+	SenderNames        []string
+	SenderEmails       []string
+	PostalCodes        []string
+	RecipientKinds     []string
+	RecipientNames     []string
+	RecipientTitles    []string
+	RecipientDistricts []string
+	RecipientLevels    []string
+	RecipientEmails    []string
+	Subjects           []string
+	Bodies             []string
+}
+
+// Every row of one request in one statement: element i of each array is
+// row i. Rows come back in that order (the IDs follow it).
+func (q *Queries) InsertEmailRows(ctx context.Context, arg InsertEmailRowsParams) ([]CampaignEmail, error) {
+	rows, err := q.db.Query(ctx, insertEmailRows,
+		arg.CampaignIds,
+		arg.Methods,
+		arg.Statuses,
+		arg.SenderNames,
+		arg.SenderEmails,
+		arg.PostalCodes,
+		arg.RecipientKinds,
+		arg.RecipientNames,
+		arg.RecipientTitles,
+		arg.RecipientDistricts,
+		arg.RecipientLevels,
+		arg.RecipientEmails,
+		arg.Subjects,
+		arg.Bodies,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []CampaignEmail
+	for rows.Next() {
+		var i CampaignEmail
+		if err := rows.Scan(
+			&i.ID,
+			&i.CampaignID,
+			&i.Method,
+			&i.Status,
+			&i.SenderName,
+			&i.SenderEmail,
+			&i.PostalCode,
+			&i.RecipientKind,
+			&i.RecipientName,
+			&i.RecipientTitle,
+			&i.RecipientDistrict,
+			&i.RecipientLevel,
+			&i.RecipientEmail,
+			&i.Subject,
+			&i.Body,
+			&i.Attempts,
+			&i.LastError,
+			&i.MessageID,
+			&i.SentAt,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.CountPending,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listEmails = `-- name: ListEmails :many
 SELECT id, campaign_id, method, status, sender_name, sender_email, postal_code, recipient_kind, recipient_name, recipient_title, recipient_district, recipient_level, recipient_email, subject, body, attempts, last_error, message_id, sent_at, created_at, updated_at, count_pending FROM campaign_emails
 WHERE campaign_id = $1 AND ($2::text IS NULL OR status = $2)
