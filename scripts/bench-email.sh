@@ -25,6 +25,7 @@
 #   BENCH_API_PORT [4950] BENCH_REDIS_PORT [4960]
 #   BENCH_PG_URL [postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable]
 #   BENCH_LOCK [/tmp/cm-bench.lock]
+#   BENCH_STEPS [delivery,scaling,accept,waiting,polling,long] (the parts to run)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -37,6 +38,7 @@ BIG=${BENCH_BIG:-50000}
 ACCEPT=${BENCH_ACCEPT:-10s}
 WAIT_SAMPLES=${BENCH_WAIT_SAMPLES:-60}
 IDLE=${BENCH_IDLE:-10s}
+STEPS=${BENCH_STEPS:-delivery,scaling,accept,waiting,polling,long}
 PG_URL=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
 LOCK=${BENCH_LOCK:-/tmp/cm-bench.lock}
 DB_NAME=changemaker_bench_email
@@ -105,7 +107,7 @@ status=0
 	TIME=$(date -u '+%Y-%m-%d %H:%M UTC')
 	"$WORK/email" -bin bin/changemaker -n "$EMAILS" -rounds "$ROUNDS" -big "$BIG" -accept "$ACCEPT" \
 		-wait-samples "$WAIT_SAMPLES" -idle "$IDLE" -api-port "$API_PORT" -redis-pid "$REDIS_PID" \
-		-logs "$WORK" >"$WORK/table.md" || status=$?
+		-steps "$STEPS" -logs "$WORK" >"$WORK/table.md" || status=$?
 	LOAD1=$(loadavg)
 } 9>"$LOCK"
 [ "$status" = 0 ] || die "bench/email failed (exit $status); see $WORK/*.log"

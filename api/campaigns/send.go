@@ -74,19 +74,24 @@ func (h *Handler) resolveRecipients(ctx context.Context, camp storage.Campaign, 
 		needReps = needReps || r.RepresentativeID != 0 || r.Email != ""
 	}
 	if needReps && postal != "" {
-		pc, err := h.Store.PostalCodeByCode(ctx, postal)
-		if errors.Is(err, storage.ErrNotFound) {
-			return nil, httpx.Conflict("look up the representatives of this postal code first")
-		}
-		if err != nil {
-			return nil, fmt.Errorf("postal code %s: %w", postal, err)
-		}
-		if pc.Status != storage.PostalFound {
-			return nil, httpx.Invalid(httpx.Detail{Field: "postalCode", Message: "is not a known postal code"})
-		}
 		all, err := h.Store.RepresentativesFor(ctx, postal)
 		if err != nil {
 			return nil, err
+		}
+		// Representatives are stored only with a FOUND postal code (saved,
+		// and deleted, with it in one transaction): the code itself is read
+		// only when there are none, to tell why.
+		if len(all) == 0 {
+			pc, err := h.Store.PostalCodeByCode(ctx, postal)
+			if errors.Is(err, storage.ErrNotFound) {
+				return nil, httpx.Conflict("look up the representatives of this postal code first")
+			}
+			if err != nil {
+				return nil, fmt.Errorf("postal code %s: %w", postal, err)
+			}
+			if pc.Status != storage.PostalFound {
+				return nil, httpx.Invalid(httpx.Detail{Field: "postalCode", Message: "is not a known postal code"})
+			}
 		}
 		for _, r := range all {
 			if (r.Email != "" || !requireEmail) && camp.Targets(r.GovernmentLevel) {

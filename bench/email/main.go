@@ -39,6 +39,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -71,6 +72,7 @@ type options struct {
 	redisPID     int
 	logDir       string
 	defaultCheck string
+	steps        string
 }
 
 func main() {
@@ -86,6 +88,7 @@ func main() {
 	flag.IntVar(&o.redisPID, "redis-pid", 0, "pid of the bench's Redis server (for its CPU)")
 	flag.StringVar(&o.logDir, "logs", ".bench/email", "where the processes' output goes")
 	flag.StringVar(&o.defaultCheck, "check-interval", "50ms", "WORKER_TASK_CHECK_INTERVAL's default")
+	flag.StringVar(&o.steps, "steps", "delivery,scaling,accept,waiting,polling,long", "which parts to run")
 	flag.Parse()
 	if err := run(context.Background(), o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/email:", err)
@@ -205,9 +208,16 @@ func run(ctx context.Context, o options) error {
 	if err := b.setup(ctx); err != nil {
 		return err
 	}
-	steps := []func(context.Context) error{b.delivery, b.scaling, b.acceptPath, b.waiting, b.polling, b.longRun}
+	steps := []struct {
+		name string
+		fn   func(context.Context) error
+	}{{"delivery", b.delivery}, {"scaling", b.scaling}, {"accept", b.acceptPath}, {"waiting", b.waiting},
+		{"polling", b.polling}, {"long", b.longRun}}
 	for _, step := range steps {
-		if err := step(ctx); err != nil {
+		if !slices.Contains(strings.Split(o.steps, ","), step.name) {
+			continue
+		}
+		if err := step.fn(ctx); err != nil {
 			return err
 		}
 	}

@@ -281,7 +281,7 @@ func (q *Queries) InsertEmailRows(ctx context.Context, arg InsertEmailRowsParams
 		return nil, err
 	}
 	defer rows.Close()
-	var items []CampaignEmail
+	items := []CampaignEmail{}
 	for rows.Next() {
 		var i CampaignEmail
 		if err := rows.Scan(
