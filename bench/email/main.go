@@ -666,16 +666,6 @@ func (b *bench) acceptPath(ctx context.Context) error {
 		}
 		return nil
 	}
-	if err := runFor(b.o.accept, func(ctx context.Context) error {
-		if err := insertEnqueue(ctx, false); err != nil {
-			return err
-		}
-		floorN.Add(1)
-		return nil
-	}, conns); err != nil {
-		return fmt.Errorf("accept floor: %w", err)
-	}
-	floor := float64(floorN.Load()) / b.o.accept.Seconds()
 	lim := ratelimit.Limit{Name: "bench-send", Max: 100000000, Window: time.Hour}
 	stepsFn := func(ctx context.Context) error {
 		t := time.Now()
@@ -737,15 +727,52 @@ func (b *bench) acceptPath(ctx context.Context) error {
 	if _, err := wrk(url, script, "3s", conns); err != nil { // warm-up
 		return err
 	}
-	route, err := wrk(url, script, b.o.accept.String(), conns)
-	if err != nil {
-		return err
+	// Floor and route in turns, so both meet the same moments of a shared
+	// machine; the medians are reported.
+	floorRun := func() (float64, error) {
+		floorN.Store(0)
+		err := runFor(b.o.accept, func(ctx context.Context) error {
+			if err := insertEnqueue(ctx, false); err != nil {
+				return err
+			}
+			floorN.Add(1)
+			return nil
+		}, conns)
+		return float64(floorN.Load()) / b.o.accept.Seconds(), err
 	}
-	b.printf("### Accepting (50 at once, %s each)\n\n", b.o.accept)
-	b.printf("| what | accepted/s | p50 | p99 | of the floor |\n| --- | ---: | ---: | ---: | ---: |\n")
-	b.printf("| accept floor: insert (one statement, its commit) + one enqueue, 50 goroutines | **%.0f** | | | 100%% |\n", floor)
-	b.printf("| `POST /api/public/campaigns/:slug/send-email` (wrk, 50 connections) | **%.0f** | %s | %s | %.0f%% |\n\n",
-		route.rps, route.p50, route.p99, 100*route.rps/floor)
+	var floors, routes []float64
+	var routeRuns []wrkResult
+	for range max(1, b.o.rounds) {
+		f, err := floorRun()
+		if err != nil {
+			return fmt.Errorf("accept floor: %w", err)
+		}
+		r, err := wrk(url, script, b.o.accept.String(), conns)
+		if err != nil {
+			return err
+		}
+		floors, routes, routeRuns = append(floors, f), append(routes, r.rps), append(routeRuns, r)
+	}
+	floor := median(floors)
+	route := routeRuns[0]
+	for _, r := range routeRuns {
+		if r.rps == median(routes) {
+			route = r
+		}
+	}
+	fmtAll := func(xs []float64) string {
+		var out []string
+		for _, x := range xs {
+			out = append(out, fmt.Sprintf("%.0f", x))
+		}
+		return strings.Join(out, ", ")
+	}
+	b.printf("### Accepting (50 at once, %s each, floor and route in turns, median of %d)\n\n", b.o.accept, len(floors))
+	b.printf("| what | accepted/s | p50 | p99 | of the floor | rounds |\n| --- | ---: | ---: | ---: | ---: | --- |\n")
+	b.printf("| accept floor: insert (one statement, its commit) + one enqueue, 50 goroutines | **%.0f** | | | 100%% | %s |\n",
+		floor, fmtAll(floors))
+	b.printf("| `POST /api/public/campaigns/:slug/send-email` (wrk, 50 connections) | **%.0f** | %s | %s | %.0f%% | %s |\n\n",
+		route.rps, route.p50, route.p99, 100*route.rps/floor, fmtAll(routes))
 	if route.errors != "" {
 		b.printf("wrk: %s\n\n", route.errors)
 	}
