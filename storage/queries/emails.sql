@@ -13,21 +13,16 @@ RETURNING *;
 
 -- name: InsertEmailRows :many
 -- Every row of one request in one statement: element i of each array is
--- row i. Rows come back in that order (the IDs follow it).
+-- row i (set-returning functions side by side in a select list advance
+-- together). The IDs follow that order.
 INSERT INTO campaign_emails (campaign_id, method, status, sender_name, sender_email, postal_code,
     recipient_kind, recipient_name, recipient_title, recipient_district, recipient_level,
     recipient_email, subject, body)
-SELECT r.campaign_id, r.method, r.status, r.sender_name, r.sender_email, r.postal_code,
-    r.recipient_kind, r.recipient_name, r.recipient_title, r.recipient_district, r.recipient_level,
-    r.recipient_email, r.subject, r.body
-FROM unnest(@campaign_ids::bigint[], @methods::text[], @statuses::text[], @sender_names::text[],
-    @sender_emails::text[], @postal_codes::text[], @recipient_kinds::text[], @recipient_names::text[],
-    @recipient_titles::text[], @recipient_districts::text[], @recipient_levels::text[],
-    @recipient_emails::text[], @subjects::text[], @bodies::text[])
-    WITH ORDINALITY AS r(campaign_id, method, status, sender_name, sender_email, postal_code,
-        recipient_kind, recipient_name, recipient_title, recipient_district, recipient_level,
-        recipient_email, subject, body, n)
-ORDER BY r.n
+SELECT unnest(@campaign_ids::bigint[]), unnest(@methods::text[]), unnest(@statuses::text[]),
+    unnest(@sender_names::text[]), unnest(@sender_emails::text[]), unnest(@postal_codes::text[]),
+    unnest(@recipient_kinds::text[]), unnest(@recipient_names::text[]), unnest(@recipient_titles::text[]),
+    unnest(@recipient_districts::text[]), unnest(@recipient_levels::text[]), unnest(@recipient_emails::text[]),
+    unnest(@subjects::text[]), unnest(@bodies::text[])
 RETURNING *;
 
 -- name: AddEmailCount :exec

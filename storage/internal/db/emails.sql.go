@@ -227,17 +227,11 @@ const insertEmailRows = `-- name: InsertEmailRows :many
 INSERT INTO campaign_emails (campaign_id, method, status, sender_name, sender_email, postal_code,
     recipient_kind, recipient_name, recipient_title, recipient_district, recipient_level,
     recipient_email, subject, body)
-SELECT r.campaign_id, r.method, r.status, r.sender_name, r.sender_email, r.postal_code,
-    r.recipient_kind, r.recipient_name, r.recipient_title, r.recipient_district, r.recipient_level,
-    r.recipient_email, r.subject, r.body
-FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[],
-    $5::text[], $6::text[], $7::text[], $8::text[],
-    $9::text[], $10::text[], $11::text[],
-    $12::text[], $13::text[], $14::text[])
-    WITH ORDINALITY AS r(campaign_id, method, status, sender_name, sender_email, postal_code,
-        recipient_kind, recipient_name, recipient_title, recipient_district, recipient_level,
-        recipient_email, subject, body, n)
-ORDER BY r.n
+SELECT unnest($1::bigint[]), unnest($2::text[]), unnest($3::text[]),
+    unnest($4::text[]), unnest($5::text[]), unnest($6::text[]),
+    unnest($7::text[]), unnest($8::text[]), unnest($9::text[]),
+    unnest($10::text[]), unnest($11::text[]), unnest($12::text[]),
+    unnest($13::text[]), unnest($14::text[])
 RETURNING id, campaign_id, method, status, sender_name, sender_email, postal_code, recipient_kind, recipient_name, recipient_title, recipient_district, recipient_level, recipient_email, subject, body, attempts, last_error, message_id, sent_at, created_at, updated_at, count_pending
 `
 
@@ -259,7 +253,8 @@ type InsertEmailRowsParams struct {
 }
 
 // Every row of one request in one statement: element i of each array is
-// row i. Rows come back in that order (the IDs follow it).
+// row i (set-returning functions side by side in a select list advance
+// together). The IDs follow that order.
 func (q *Queries) InsertEmailRows(ctx context.Context, arg InsertEmailRowsParams) ([]CampaignEmail, error) {
 	rows, err := q.db.Query(ctx, insertEmailRows,
 		arg.CampaignIds,
