@@ -17,12 +17,13 @@ dev:
 test:
 	./scripts/test.sh
 
-## bench: the benchmarks recorded in docs/benchmarks.md (wrk; the kill -9 run; email throughput; the login flood)
+## bench: the benchmarks recorded in docs/benchmarks.md (wrk; the kill -9 run; email throughput; the login flood; fleet scaling)
 bench:
 	./scripts/bench.sh
 	./scripts/bench-killnine.sh
 	./scripts/bench-email.sh
 	./scripts/bench-loginflood.sh
+	./scripts/bench-scaling.sh
 
 ## fuzz: run every Go fuzz target for FUZZTIME each (scripts/fuzz.sh; JOBS at a time)
 FUZZTIME ?= 1m

@@ -65,6 +65,20 @@ func Entries() []Entry {
 			},
 		},
 		{
+			Name: "plan again geocode jobs whose tasks were lost",
+			Spec: "*/5 * * * *",
+			Task: func() (*asynq.Task, error) {
+				return tasks.NewGeocodeSweep(tasks.GeocodeSweep{OlderThanSeconds: 600, Limit: 100})
+			},
+		},
+		{
+			Name: "plan again address imports whose tasks were lost",
+			Spec: "*/5 * * * *",
+			Task: func() (*asynq.Task, error) {
+				return tasks.NewMapImportSweep(tasks.MapImportSweep{OlderThanSeconds: 600, Limit: 50})
+			},
+		},
+		{
 			Name: "sweep shift emails that have no task",
 			Spec: "* * * * *",
 			Task: func() (*asynq.Task, error) {
@@ -152,6 +166,9 @@ func lead(ctx context.Context, o Options, me string) error {
 	s := asynq.NewScheduler(o.Redis, &asynq.SchedulerOpts{
 		Logger:   asynqlog.New(o.Log),
 		Location: time.UTC,
+		// Each entry's task is built once and enqueued at every tick: its
+		// enqueue time (the wait metric's start) is set anew each time.
+		PreEnqueueFunc: func(t *asynq.Task, _ []asynq.Option) { tasks.Restamp(t, time.Now()) },
 		PostEnqueueFunc: func(info *asynq.TaskInfo, err error) {
 			if err != nil && !errors.Is(err, asynq.ErrDuplicateTask) && !errors.Is(err, asynq.ErrTaskIDConflict) {
 				o.Log.Warn("scheduler: enqueue failed", "err", err)

@@ -6,6 +6,7 @@
 #
 #   --bench       also install wrk (for scripts/bench.sh)
 #   --test        also install chromium and prometheus (browser, alert and Grafana tests)
+#                 and goreman (a Procfile runner: the Procfile test, deploy/procfile_test.go)
 #   --no-start    install only; do not start Postgres and Redis
 #   --start-only  do not install anything; only start Postgres and Redis
 #
@@ -28,6 +29,7 @@ set -euo pipefail
 
 MAILPIT_VERSION=v1.33.1
 SQLC_VERSION=v1.31.1
+GOREMAN_VERSION=v0.3.17
 PG_HOST=${CM_PG_HOST:-127.0.0.1}
 PG_PORT=${CM_PG_PORT:-5432}
 REDIS_HOST=${CM_REDIS_HOST:-127.0.0.1}
@@ -43,7 +45,7 @@ for arg in "$@"; do
 	--no-start) start=0 ;;
 	--start-only) install=0 ;;
 	-h | --help)
-		sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*)
@@ -275,6 +277,25 @@ install_postgis() {
 	apt_install "$pkg"
 }
 
+# go_install_pinned MODULE VERSION BINARY: go install MODULE@VERSION. go
+# install also reads the module's version list (for a deprecation notice),
+# which some module proxies refuse; then it builds the pinned version from a
+# throwaway module, which asks for that version alone.
+go_install_pinned() {
+	local mod=$1 ver=$2 bin=$3 tmp
+	if logged go install "$mod@$ver"; then
+		return 0
+	fi
+	say "  go install $mod@$ver failed (see $INSTALL_LOG); building $ver from a throwaway module instead"
+	tmp=$(mktemp -d)
+	if (cd "$tmp" && logged go mod init cm-install-tmp && logged go get "$mod@$ver" && logged go build -o "$bin" "$mod"); then
+		rm -rf "$tmp"
+		return 0
+	fi
+	rm -rf "$tmp"
+	return 1
+}
+
 install_go_tools() {
 	have go || die "Go is not installed (need the version in go.mod or newer): https://go.dev/dl/"
 	local gobin
@@ -287,6 +308,16 @@ install_go_tools() {
 		say "  It is compiled from source: this can take several minutes on a first run (output in $INSTALL_LOG)."
 		logged go install "github.com/axllent/mailpit@$MAILPIT_VERSION" || die "go install mailpit failed"
 		say "mailpit: installed"
+	fi
+	# goreman runs the Procfile in deploy/procfile_test.go, as an operator's
+	# Procfile runner (foreman, honcho) would.
+	if [ "$tests" = 1 ]; then
+		if have goreman || [ -x "$gobin/goreman" ]; then
+			say "goreman: present"
+		else
+			say "installing goreman $GOREMAN_VERSION into $gobin with go install (a Procfile runner, for the tests)"
+			go_install_pinned github.com/mattn/goreman "$GOREMAN_VERSION" "$gobin/goreman" || die "installing goreman failed"
+		fi
 	fi
 	# sqlc compiles storage/queries into Go (scripts/sqlc.sh); the version is
 	# pinned because its output is committed and checked. It needs cgo (gcc).

@@ -564,3 +564,20 @@ func (s *Store) AssignedCuts(ctx context.Context, userID int64, shifts []Shift) 
 	}
 	return convert(rows, func(r db.CutNamesRow) CutRef { return CutRef{ID: r.ID, Name: r.Name, Color: r.Color} }), nil
 }
+
+// TrackPoints returns up to limit GPS fixes of a session in the order they
+// were recorded (Accuracy -1: not given).
+func (s *Store) TrackPoints(ctx context.Context, sessionID int64, limit int) ([]TrackPoint, error) {
+	rows, err := s.q().ListTrackPoints(ctx, db.ListTrackPointsParams{SessionID: sessionID, MaxPoints: int32(limit)})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]TrackPoint, len(rows))
+	for i, r := range rows {
+		out[i] = TrackPoint{Lat: r.Lat, Lng: r.Lng, Accuracy: -1, RecordedAt: r.RecordedAt}
+		if r.AccuracyM != nil {
+			out[i].Accuracy = *r.AccuracyM
+		}
+	}
+	return out, nil
+}

@@ -16,12 +16,14 @@ import (
 
 // Geocode job statuses. A job is QUEUED until its planning task runs,
 // RUNNING while locations are placed, DONE when every location is placed
-// or given up on, FAILED when it could not be planned at all.
+// or given up on, FAILED when it could not be planned at all, CANCELLED
+// when an organizer stopped it (what was pending stays PENDING).
 const (
-	GeocodeJobQueued  = "QUEUED"
-	GeocodeJobRunning = "RUNNING"
-	GeocodeJobDone    = "DONE"
-	GeocodeJobFailed  = "FAILED"
+	GeocodeJobQueued    = "QUEUED"
+	GeocodeJobRunning   = "RUNNING"
+	GeocodeJobDone      = "DONE"
+	GeocodeJobFailed    = "FAILED"
+	GeocodeJobCancelled = "CANCELLED"
 )
 
 // Geocode job item outcomes.
@@ -320,4 +322,33 @@ func (s *Store) FinishGeocodeItem(ctx context.Context, jobID, locationID int64, 
 // chunks however often it runs.
 func (s *Store) GeocodeItemIDs(ctx context.Context, jobID, afterID int64, limit int) ([]int64, error) {
 	return s.q().GeocodeItemIDs(ctx, db.GeocodeItemIDsParams{JobID: jobID, AfterID: afterID, MaxItems: int32(limit)})
+}
+
+// CancelGeocodeJob ends a QUEUED or RUNNING job CANCELLED and returns it.
+// A job that has ended already is returned as it is with ErrConflict;
+// ErrNotFound when there is no such job.
+func (s *Store) CancelGeocodeJob(ctx context.Context, id int64) (GeocodeJob, error) {
+	j, err := s.q().CancelGeocodeJob(ctx, id)
+	if err == nil {
+		return geocodeJobFromDB(j), nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return GeocodeJob{}, err
+	}
+	job, err := s.GeocodeJobByID(ctx, id)
+	if err != nil {
+		return GeocodeJob{}, err
+	}
+	return job, ErrConflict
+}
+
+// StaleGeocodeJobs returns up to limit jobs still QUEUED or RUNNING whose
+// last change is older than before, oldest first.
+func (s *Store) StaleGeocodeJobs(ctx context.Context, before time.Time, limit int) ([]int64, error) {
+	return s.q().StaleGeocodeJobs(ctx, db.StaleGeocodeJobsParams{Before: before, MaxJobs: int32(limit)})
+}
+
+// TouchGeocodeJob records that a job still going was just looked after.
+func (s *Store) TouchGeocodeJob(ctx context.Context, id int64) error {
+	return s.q().TouchGeocodeJob(ctx, id)
 }

@@ -473,6 +473,29 @@ type ImportLoader struct {
 	bbox     *[4]float64
 	provider string
 	userID   *int64
+	// joinRadius > 0: new buildings join MANUAL locations of the same
+	// address within it (joinManualSQL); set by JoinManualWithin.
+	joinRadius float64
+}
+
+// JoinManualWithin makes the loader join a new building to a location an
+// organizer added by hand (source MANUAL) with the same building address
+// within meters, instead of adding a second building. It looks once whether
+// there is any MANUAL location at all, so an import into a map without
+// hand-made locations pays nothing for it.
+func (l *ImportLoader) JoinManualWithin(ctx context.Context, meters float64) error {
+	if meters <= 0 {
+		l.joinRadius = 0
+		return nil
+	}
+	var manual bool
+	if err := l.conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM map_locations WHERE source = 'MANUAL')`).Scan(&manual); err != nil {
+		return translate(fmt.Errorf("look for manual locations: %w", err))
+	}
+	if manual {
+		l.joinRadius = meters
+	}
+	return nil
 }
 
 // NewImportLoader takes a connection from the pool for one part's load.
@@ -545,13 +568,10 @@ func (l *ImportLoader) LoadLocations(ctx context.Context, next func() (LocationP
 	return n, nil
 }
 
-// upsertSQL loads the staged batch. A building's point is its Location
-// row's when it has one, else the row's own; the bounding box filter (if
-// any) drops rows outside it or without a point. Buildings are upserted on
-// (source, source_id), units on source_id (ADDR_GUID): a re-import updates
-// and never duplicates. Resident data is only ever filled in, never erased,
-// and a location keeps its point when the row brings none.
-const upsertSQL = `
+// keptSQL begins the statements on a staged batch: src is every staged row
+// with its building's point (its Location row's when it has one, else the
+// row's own), kept those inside the bounding box $1..$4 (if any).
+const keptSQL = `
 WITH src AS (
     SELECT s.*,
            CASE WHEN l.lat IS NOT NULL THEN l.lat ELSE s.lat END AS plat,
@@ -561,7 +581,51 @@ WITH src AS (
     SELECT * FROM src
     WHERE $1::float8 IS NULL
        OR (plng BETWEEN $1::float8 AND $3::float8 AND plat BETWEEN $2::float8 AND $4::float8)
-), locs AS (
+)`
+
+// joinManualSQL runs before upsertSQL, in the same transaction: a building
+// of the batch that this source does not know yet and whose address an
+// organizer already added by hand (a MANUAL location with the same building
+// key, within $8 metres — or, where a point is missing, with the same
+// postal code) joins that location instead of adding a second building:
+// the location takes the source's ID, so upsertSQL updates it and a
+// re-import finds it again. Each join is written to the location's history
+// (action IMPORT, by the import's user $7). $5 is unused (upsertSQL's
+// provider), $6 the source.
+const joinManualSQL = keptSQL + `, cand AS (
+    SELECT DISTINCT ON (k.loc_id) k.loc_id, m.id AS location_id
+    FROM kept k
+    JOIN LATERAL (
+        SELECT m.id FROM map_locations m
+        WHERE m.source = 'MANUAL' AND k.address_key <> '' AND m.address_key = k.address_key
+          AND ((k.plat IS NOT NULL AND m.geom IS NOT NULL
+                AND ST_DWithin(m.geom::geography, ST_SetSRID(ST_MakePoint(k.plng, k.plat), 4326)::geography, $8::float8))
+               OR ((k.plat IS NULL OR m.geom IS NULL) AND k.postal_code <> '' AND m.postal_code = k.postal_code))
+        ORDER BY m.id
+        LIMIT 1
+    ) m ON true
+    WHERE $5::text IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM map_locations x WHERE x.source = $6::text AND x.source_id = k.loc_id)
+    ORDER BY k.loc_id, k.line
+), claimed AS (
+    UPDATE map_locations m SET source = $6::text, source_id = c.loc_id, updated_at = now()
+    FROM cand c
+    WHERE m.id = c.location_id AND m.source = 'MANUAL'
+    RETURNING m.id, c.loc_id
+)
+INSERT INTO map_location_history (location_id, user_id, action, changes)
+SELECT id, $7::bigint, 'IMPORT', jsonb_build_object(
+    'source', jsonb_build_object('old', 'MANUAL', 'new', $6::text),
+    'sourceId', jsonb_build_object('old', NULL, 'new', loc_id))
+FROM claimed`
+
+// upsertSQL loads the staged batch. A building's point is its Location
+// row's when it has one, else the row's own; the bounding box filter (if
+// any) drops rows outside it or without a point. Buildings are upserted on
+// (source, source_id), units on source_id (ADDR_GUID): a re-import updates
+// and never duplicates. Resident data is only ever filled in, never erased,
+// and a location keeps its point when the row brings none.
+const upsertSQL = keptSQL + `, locs AS (
     INSERT INTO map_locations AS m (address, city, province, postal_code, geom, building_type,
         geocode_provider, geocode_confidence, geocoded_at, source, source_id, address_key, created_by)
     SELECT DISTINCT ON (k.loc_id) k.address, k.city, k.province, k.postal_code,
@@ -642,6 +706,12 @@ func (l *ImportLoader) Load(ctx context.Context, rows []ImportRow, p BatchProgre
 				b[j] = v
 			}
 		}
+		if l.joinRadius > 0 {
+			if _, err := tx.Exec(ctx, joinManualSQL, b[0], b[1], b[2], b[3], l.provider, l.source, l.userID,
+				l.joinRadius); err != nil {
+				return res, translate(fmt.Errorf("join manual locations: %w", err))
+			}
+		}
 		if err := tx.QueryRow(ctx, upsertSQL, b[0], b[1], b[2], b[3], l.provider, l.source, l.userID).
 			Scan(&res.Filtered, &res.Inserted, &res.Updated); err != nil {
 			return res, translate(fmt.Errorf("upsert batch: %w", err))
@@ -666,4 +736,15 @@ func (l *ImportLoader) Load(ctx context.Context, rows []ImportRow, p BatchProgre
 		return res, translate(fmt.Errorf("commit batch: %w", err))
 	}
 	return res, nil
+}
+
+// StaleMapImports returns up to limit imports still QUEUED or RUNNING whose
+// last change is older than before, oldest first.
+func (s *Store) StaleMapImports(ctx context.Context, before time.Time, limit int) ([]int64, error) {
+	return s.q().StaleMapImports(ctx, db.StaleMapImportsParams{Before: before, MaxImports: int32(limit)})
+}
+
+// TouchMapImport records that an import still going was just looked after.
+func (s *Store) TouchMapImport(ctx context.Context, id int64) error {
+	return s.q().TouchMapImport(ctx, id)
 }

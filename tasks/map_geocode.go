@@ -14,6 +14,8 @@ const (
 	TypeGeocodeJob = "geocode:job"
 	// TypeGeocodeChunk places the still pending locations of one chunk.
 	TypeGeocodeChunk = "geocode:chunk"
+	// TypeGeocodeSweep plans again the jobs whose tasks were lost.
+	TypeGeocodeSweep = "geocode:sweep"
 )
 
 // GeocodeJob asks the geocode fleet to plan job JobID (map_geocode_jobs).
@@ -63,4 +65,21 @@ func NewGeocodeChunk(p GeocodeChunk) (*asynq.Task, error) {
 // location firstID.
 func GeocodeChunkTaskID(jobID, firstID int64) string {
 	return "geocode:chunk:" + strconv.FormatInt(jobID, 10) + ":" + strconv.FormatInt(firstID, 10)
+}
+
+// GeocodeSweep plans again the jobs still QUEUED or RUNNING that have not
+// changed for OlderThanSeconds (their tasks may have been lost from Redis).
+type GeocodeSweep struct {
+	OlderThanSeconds int `json:"olderThanSeconds"`
+	Limit            int `json:"limit"`
+}
+
+// NewGeocodeSweep builds the periodic sweep.
+func NewGeocodeSweep(p GeocodeSweep) (*asynq.Task, error) {
+	return newTask(TypeGeocodeSweep, p,
+		asynq.Queue(QueueGeocode),
+		asynq.MaxRetry(1),
+		asynq.Timeout(time.Minute),
+		asynq.Unique(4*time.Minute),
+	)
 }

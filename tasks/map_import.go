@@ -13,6 +13,8 @@ import (
 const (
 	TypeMapImportPlan = "map:import-plan"
 	TypeMapImportFile = "map:import-file"
+	// TypeMapImportSweep plans again the imports whose tasks were lost.
+	TypeMapImportSweep = "map:import-sweep"
 )
 
 // MapImportPlan asks an import worker to look at an upload (open a release
@@ -60,4 +62,21 @@ func NewMapImportFile(p MapImportFile) (*asynq.Task, error) {
 func MapImportFileTaskID(importID int64, part string) string {
 	sum := sha256.Sum256([]byte(part))
 	return "map:import-file:" + strconv.FormatInt(importID, 10) + ":" + hex.EncodeToString(sum[:8])
+}
+
+// MapImportSweep plans again the imports still QUEUED or RUNNING that have
+// not changed for OlderThanSeconds (their tasks may have been lost).
+type MapImportSweep struct {
+	OlderThanSeconds int `json:"olderThanSeconds"`
+	Limit            int `json:"limit"`
+}
+
+// NewMapImportSweep builds the periodic sweep.
+func NewMapImportSweep(p MapImportSweep) (*asynq.Task, error) {
+	return newTask(TypeMapImportSweep, p,
+		asynq.Queue(QueueImport),
+		asynq.MaxRetry(1),
+		asynq.Timeout(time.Minute),
+		asynq.Unique(4*time.Minute),
+	)
 }

@@ -10,6 +10,7 @@ package tasks
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -64,7 +65,38 @@ func newTask(typ string, payload any, opts ...asynq.Option) (*asynq.Task, error)
 	if err != nil {
 		return nil, fmt.Errorf("encode %s payload: %w", typ, err)
 	}
-	return asynq.NewTask(typ, b, opts...), nil
+	return asynq.NewTaskWithHeaders(typ, b, map[string]string{HeaderEnqueuedAt: stamp(time.Now())}, opts...), nil
+}
+
+// HeaderEnqueuedAt is the task header holding when the task was built to be
+// enqueued (Unix nanoseconds, decimal): the worker's middleware measures the
+// enqueue-to-start wait from it (cm_task_wait_seconds). Every constructor
+// here sets it; a task enqueued again and again from one value (the
+// scheduler's) is stamped anew with Restamp before each enqueue.
+const HeaderEnqueuedAt = "cm-enqueued-at"
+
+func stamp(t time.Time) string { return strconv.FormatInt(t.UnixNano(), 10) }
+
+// Restamp sets the enqueue time of a task built earlier to now. It changes
+// the task in place: call it right before that task's enqueue, from the one
+// goroutine that enqueues it.
+func Restamp(t *asynq.Task, now time.Time) {
+	if h := t.Headers(); h != nil {
+		h[HeaderEnqueuedAt] = stamp(now)
+	}
+}
+
+// EnqueuedAt is the enqueue time a task carries, if it carries one.
+func EnqueuedAt(t *asynq.Task) (time.Time, bool) {
+	v, ok := t.Headers()[HeaderEnqueuedAt]
+	if !ok {
+		return time.Time{}, false
+	}
+	ns, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || ns <= 0 {
+		return time.Time{}, false
+	}
+	return time.Unix(0, ns), true
 }
 
 // Decode unmarshals a task payload. A malformed payload can never succeed, so

@@ -17,6 +17,7 @@ func observe(log *slog.Logger, m *Metrics) asynq.MiddlewareFunc {
 	return func(next asynq.Handler) asynq.Handler {
 		return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) (err error) {
 			start := time.Now()
+			m.observeWait(ctx, t, start)
 			id, _ := asynq.GetTaskID(ctx)
 			retry, _ := asynq.GetRetryCount(ctx)
 			defer func() {

@@ -128,6 +128,7 @@ type Metrics struct {
 	reg       prometheus.Registerer // the fleets register theirs here
 	processed *prometheus.CounterVec
 	duration  *prometheus.HistogramVec
+	wait      *prometheus.HistogramVec // cm_task_wait_seconds (wait.go)
 }
 
 // NewMetrics registers the task metrics on reg. The fleets' own metrics join
@@ -145,7 +146,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Buckets: prometheus.ExponentialBuckets(0.005, 3, 10),
 		}, []string{"type"}),
 	}
-	reg.MustRegister(m.processed, m.duration)
+	m.wait = newWaitHistogram()
+	reg.MustRegister(m.processed, m.duration, m.wait)
 	return m
 }
 

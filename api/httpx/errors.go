@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -237,15 +239,20 @@ type errorPayload struct {
 // ErrorHandler renders every error in the one format. Unknown errors are a
 // 500 whose cause is logged, never shown.
 func ErrorHandler(log *slog.Logger) fiber.ErrorHandler {
+	refusals := newLogSampler(refusalLogEvery, refusalLogKeys)
 	return func(c *fiber.Ctx, err error) error {
 		e := AsError(err)
 		switch {
 		case e.Status == http.StatusServiceUnavailable:
 			// Expected under load or an outage (busy hashing, Postgres
 			// away), and answered with Retry-After: a flood of them must
-			// not read as a flood of bugs.
-			log.Warn("request refused for now", "err", err, "method", c.Method(), "path", c.Path(),
-				"request_id", RequestID(c))
+			// not read as a flood of bugs, nor fill the disk — a login
+			// flood is refused at 10,000 a second. One line per route and
+			// cause every refusalLogEvery, with how many it stands for.
+			if n, ok := refusals.admit(c.Route().Path+"\x00"+err.Error(), time.Now()); ok {
+				log.Warn("request refused for now", "err", err, "method", c.Method(), "path", c.Path(),
+					"request_id", RequestID(c), "refused_since_last_line", n)
+			}
 		case e.Status >= 500:
 			log.Error("request failed", "err", err, "method", c.Method(), "path", c.Path(),
 				"request_id", RequestID(c))
@@ -291,4 +298,55 @@ func AsError(err error) *Error {
 		return NewError(fe.Code, fiberCode(fe.Code), msg)
 	}
 	return NewError(http.StatusInternalServerError, CodeInternal, "internal error")
+}
+
+// How often a refusal (503) of one route for one cause is logged, and how
+// many such route/cause pairs are tracked at most.
+const (
+	refusalLogEvery = 10 * time.Second
+	refusalLogKeys  = 1024
+)
+
+// logSampler lets one log line per key through per interval and counts the
+// ones it held back, so a flood of identical events costs a line, not a
+// line each.
+type logSampler struct {
+	every time.Duration
+	max   int
+	mu    sync.Mutex
+	seen  map[string]*sampled
+}
+
+type sampled struct {
+	last time.Time
+	held int
+}
+
+func newLogSampler(every time.Duration, maxKeys int) *logSampler {
+	return &logSampler{every: every, max: maxKeys, seen: make(map[string]*sampled)}
+}
+
+// admit reports whether an event of key should be logged at now, and how
+// many events of that key it stands for (itself and those held back since
+// the last line).
+func (s *logSampler) admit(key string, now time.Time) (int, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.seen[key]
+	if e == nil {
+		if len(s.seen) >= s.max {
+			// Forget everything rather than grow without bound: the
+			// worst case is one extra line per key.
+			clear(s.seen)
+		}
+		s.seen[key] = &sampled{last: now}
+		return 1, true
+	}
+	if now.Sub(e.last) < s.every {
+		e.held++
+		return 0, false
+	}
+	n := e.held + 1
+	e.last, e.held = now, 0
+	return n, true
 }

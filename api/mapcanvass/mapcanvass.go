@@ -68,6 +68,7 @@ func (h *Handler) Routes(r fiber.Router) {
 	r.Post("/map/canvass/sessions/:id/end", volunteer, h.endSession)
 	r.Get("/map/canvass/sessions/:id/route", volunteer, h.route)
 	r.Post("/map/canvass/sessions/:id/track", volunteer, h.limit, h.track)
+	r.Get("/map/canvass/sessions/:id/track", volunteer, h.getTrack)
 	r.Post("/map/canvass/visits", volunteer, h.limit, h.recordVisits)
 	r.Get("/map/canvass/activity", admin, h.activity)
 	r.Get("/map/canvass/leaderboard", volunteer, h.leaderboard)
@@ -274,6 +275,44 @@ func (h *Handler) track(c *fiber.Ctx) error {
 		return err
 	}
 	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"accepted": len(points), "total": total})
+}
+
+// maxTrackPoints bounds the fixes one GET of a track returns (a day of
+// canvassing at one fix every 10 s is about 3,000).
+const maxTrackPoints = 10_000
+
+type trackPointView struct {
+	Latitude   float64   `json:"latitude"`
+	Longitude  float64   `json:"longitude"`
+	Accuracy   *float32  `json:"accuracy,omitempty"`
+	RecordedAt time.Time `json:"recordedAt"`
+}
+
+// getTrack returns a session's GPS track in the order it was recorded: to
+// the volunteer whose session it is and to map admins (who see where their
+// volunteers went); anyone else gets 404, as for the session itself.
+func (h *Handler) getTrack(c *fiber.Ctx) error {
+	s, err := h.session(c, false)
+	if err != nil {
+		return err
+	}
+	pts, err := h.Store.TrackPoints(c.UserContext(), s.ID, maxTrackPoints+1)
+	if err != nil {
+		return err
+	}
+	truncated := len(pts) > maxTrackPoints
+	if truncated {
+		pts = pts[:maxTrackPoints]
+	}
+	out := make([]trackPointView, len(pts))
+	for i, p := range pts {
+		out[i] = trackPointView{Latitude: p.Lat, Longitude: p.Lng, RecordedAt: p.RecordedAt}
+		if p.Accuracy >= 0 {
+			acc := p.Accuracy
+			out[i].Accuracy = &acc
+		}
+	}
+	return c.JSON(fiber.Map{"sessionId": s.ID, "points": out, "truncated": truncated})
 }
 
 // clientTime reads a time a phone recorded (RFC 3339; empty is now). It may

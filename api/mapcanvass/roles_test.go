@@ -59,6 +59,8 @@ func TestCanvassRouteRoles(t *testing.T) {
 		{method: "POST", path2: func(c string) string { return fmt.Sprintf("/api/map/canvass/sessions/%d/track", ownSession(c)) },
 			body:    func() any { return map[string]any{"points": []map[string]any{{"latitude": 45.41, "longitude": -75.7}}} },
 			allowed: everyone, ok: 201},
+		{method: "GET", path2: func(c string) string { return fmt.Sprintf("/api/map/canvass/sessions/%d/track", ownSession(c)) },
+			allowed: everyone, ok: 200},
 		{method: "POST", path: "/api/map/canvass/visits", body: func() any {
 			return map[string]any{"clientId": uuid.NewString(), "locationId": loc, "outcome": "NOT_HOME"}
 		}, allowed: everyone, ok: 201},
@@ -111,6 +113,37 @@ func TestCanvassRouteRoles(t *testing.T) {
 			Body: map[string]any{"points": []map[string]any{{"latitude": 45.41, "longitude": -75.7}}}})
 		if res.Status != 404 {
 			t.Fatalf("admin track = %d, want 404", res.Status)
+		}
+		// Reading a track: the volunteer and map admins, nobody else.
+		if res := testenv.Do(t, env.Main, testenv.Request{Method: "POST", Token: tokens[storage.RoleTemp],
+			Path: fmt.Sprintf("/api/map/canvass/sessions/%d/track", other),
+			Body: map[string]any{"points": []map[string]any{{"latitude": 45.41, "longitude": -75.7, "accuracy": 8,
+				"recordedAt": "2026-12-01T10:00:00Z"}, {"latitude": 45.4101, "longitude": -75.7001}}}}); res.Status != 201 {
+			t.Fatalf("post track = %d %s", res.Status, res.Body)
+		}
+		for _, c := range []struct {
+			role string
+			want int
+		}{{storage.RoleTemp, 200}, {storage.RoleUser, 404}, {storage.RoleInfluenceAdmin, 404}, {storage.RoleMapAdmin, 200}, {storage.RoleSuperAdmin, 200}} {
+			res := testenv.Do(t, env.Main, testenv.Request{Method: "GET", Token: tokens[c.role],
+				Path: fmt.Sprintf("/api/map/canvass/sessions/%d/track", other)})
+			if res.Status != c.want {
+				t.Fatalf("read track as %s = %d, want %d", c.role, res.Status, c.want)
+			}
+			if c.want != 200 {
+				continue
+			}
+			var body struct {
+				Points []struct {
+					Latitude float64  `json:"latitude"`
+					Accuracy *float64 `json:"accuracy"`
+				} `json:"points"`
+			}
+			res.JSON(t, &body)
+			if len(body.Points) != 2 || body.Points[0].Latitude != 45.41 || body.Points[0].Accuracy == nil ||
+				*body.Points[0].Accuracy != 8 || body.Points[1].Accuracy != nil {
+				t.Fatalf("track as %s: %s; want the two points in order, the first with accuracy 8", c.role, res.Body)
+			}
 		}
 	})
 }

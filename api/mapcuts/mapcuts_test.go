@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/paulmach/orb"
@@ -315,6 +316,11 @@ func TestTiles(t *testing.T) {
 	if _, err := env.Store.CreateUnit(ctx, loc.ID, storage.UnitInput{UnitLabel: "4", SupportLevel: ptr(3)}, 0); err != nil {
 		t.Fatal(err)
 	}
+	// Two doors knocked at the first building: the tile shows the last.
+	if _, err := env.Store.Pool.Exec(ctx, `INSERT INTO map_canvass_visits (client_id, location_id, outcome, visited_at) VALUES
+		(gen_random_uuid(), $1, 'NOT_HOME', '2026-11-29T17:00:00Z'), (gen_random_uuid(), $1, 'SPOKE_WITH', '2026-11-30T18:00:00Z')`, loc.ID); err != nil {
+		t.Fatal(err)
+	}
 	createCut(t, env, tok, map[string]any{"name": "Private Turf", "geometry": geometry("[" + square(-75.71, 45.41, -75.69, 45.43) + "]")})
 	createCut(t, env, tok, map[string]any{"name": "Published Ward", "isPublic": true, "color": "#00ff00",
 		"geometry": geometry("[" + square(-75.72, 45.40, -75.68, 45.44) + "]")})
@@ -347,7 +353,14 @@ func TestTiles(t *testing.T) {
 		var found bool
 		for _, f := range locs.Features {
 			if f.Properties["id"] != float64(loc.ID) {
+				if f.Properties["visited"] != false || f.Properties["lastOutcome"] != nil {
+					t.Errorf("a building nobody visited: %v", f.Properties)
+				}
 				continue
+			}
+			if f.Properties["visited"] != true || f.Properties["lastOutcome"] != "SPOKE_WITH" ||
+				f.Properties["lastVisitedAt"] != float64(time.Date(2026, 11, 30, 18, 0, 0, 0, time.UTC).Unix()) {
+				t.Errorf("the visited building's last visit: %v", f.Properties)
 			}
 			found = true
 			p := f.Geometry.(orb.Point)

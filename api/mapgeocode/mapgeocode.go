@@ -79,6 +79,7 @@ func (h *Handler) Routes(r fiber.Router) {
 	r.Post("/map/locations/geocode", admin, h.batch)
 	r.Post("/map/locations/:id/geocode", admin, h.one)
 	r.Get("/map/jobs/:id", admin, h.job)
+	r.Post("/map/jobs/:id/cancel", admin, h.cancel)
 	r.Get("/map/geocode/reverse", admin, h.reverseLookup)
 }
 
@@ -293,4 +294,21 @@ func (h *Handler) reverseLookup(c *fiber.Ctx) error {
 		return e
 	}
 	return fmt.Errorf("reverse geocode: %w", err)
+}
+
+// cancel stops a job: its chunks stop within a few locations, and what is
+// still pending is never placed by it. 409 when the job has ended.
+func (h *Handler) cancel(c *fiber.Ctx) error {
+	id, err := httpx.ParamID(c, "id")
+	if err != nil {
+		return err
+	}
+	job, err := h.o.Store.CancelGeocodeJob(c.UserContext(), id)
+	if errors.Is(err, storage.ErrConflict) {
+		return httpx.Conflict(fmt.Sprintf("the job is already %s", job.Status))
+	}
+	if err != nil {
+		return httpx.NotFoundf(fmt.Errorf("cancel geocode job %d: %w", id, err), "no such job")
+	}
+	return c.JSON(fiber.Map{"job": toJobView(job)})
 }

@@ -265,3 +265,62 @@ func TestReverse(t *testing.T) {
 		t.Fatalf("nominatim asked %d times, want 2", n)
 	}
 }
+
+// TestCancel: only map admins stop a job; a stopped or finished job is a
+// 409 that says how it ended; the job reads CANCELLED afterwards.
+func TestCancel(t *testing.T) {
+	t.Parallel()
+	env, _ := newEnv(t)
+	loc := geocodertest.AddLocation(t, env.Store, "12 Bank St", "Ottawa", "ON", "")
+	allowed := []string{storage.RoleSuperAdmin, storage.RoleMapAdmin}
+	callers := []string{"", storage.RoleTemp, storage.RoleUser, storage.RoleInfluenceAdmin, storage.RoleMapAdmin, storage.RoleSuperAdmin}
+	for _, role := range callers {
+		job, err := env.Store.CreateGeocodeJobForIDs(t.Context(), []int64{loc}, map[string]any{}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		token, want := "", 200
+		switch {
+		case role == "":
+			want = 401
+		case !slices.Contains(allowed, role):
+			token, want = env.TokenFor(role), 403
+		default:
+			token = env.TokenFor(role)
+		}
+		path := fmt.Sprintf("/api/map/jobs/%d/cancel", job.ID)
+		res := testenv.Do(t, env.Main, testenv.Request{Method: "POST", Path: path, Token: token})
+		if res.Status != want {
+			t.Fatalf("cancel as %q: %d %s, want %d", role, res.Status, res.Body, want)
+		}
+		got, err := env.Store.GeocodeJobByID(t.Context(), job.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want != 200 {
+			if got.Status != storage.GeocodeJobQueued {
+				t.Fatalf("a refused cancel (as %q) changed the job to %s", role, got.Status)
+			}
+			continue
+		}
+		var body struct {
+			Job struct {
+				Status string `json:"status"`
+			} `json:"job"`
+		}
+		res.JSON(t, &body)
+		if body.Job.Status != "CANCELLED" || got.Status != storage.GeocodeJobCancelled || got.FinishedAt == nil {
+			t.Fatalf("after cancel: answer %s, stored %+v; want CANCELLED with a finish time", res.Body, got)
+		}
+		again := testenv.Do(t, env.Main, testenv.Request{Method: "POST", Path: path, Token: token})
+		if again.Status != 409 || !strings.Contains(string(again.Body), "already CANCELLED") {
+			t.Fatalf("cancel twice: %d %s, want 409 saying it is already CANCELLED", again.Status, again.Body)
+		}
+	}
+	admin := env.TokenFor(storage.RoleMapAdmin)
+	for path, want := range map[string]int{"/api/map/jobs/999999/cancel": 404, "/api/map/jobs/x/cancel": 400} {
+		if res := testenv.Do(t, env.Main, testenv.Request{Method: "POST", Path: path, Token: admin}); res.Status != want {
+			t.Errorf("POST %s: %d %s, want %d", path, res.Status, res.Body, want)
+		}
+	}
+}

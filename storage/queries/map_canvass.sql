@@ -131,3 +131,10 @@ SELECT
 -- name: UserSessionCuts :many
 SELECT DISTINCT s.cut_id::bigint AS cut_id FROM map_canvass_sessions s
 WHERE s.user_id = @user_id AND s.status = 'ACTIVE' AND s.cut_id IS NOT NULL;
+
+-- name: ListTrackPoints :many
+SELECT ST_Y(geom)::float8 AS lat, ST_X(geom)::float8 AS lng, accuracy_m, recorded_at
+FROM map_canvass_track_points
+WHERE session_id = @session_id
+ORDER BY recorded_at, id
+LIMIT @max_points::int;

@@ -143,13 +143,13 @@ UPDATE map_geocode_jobs j SET
     done        = j.done + counted.done,
     failed      = j.failed + counted.failed,
     status      = CASE
-                      WHEN j.status = 'FAILED' THEN 'FAILED'
+                      WHEN j.status IN ('FAILED', 'CANCELLED') THEN j.status
                       WHEN j.done + j.failed + counted.done + counted.failed >= j.total THEN 'DONE'
                       ELSE 'RUNNING'
                   END,
     started_at  = COALESCE(j.started_at, now()),
     finished_at = CASE
-                      WHEN j.status <> 'FAILED' AND j.done + j.failed + counted.done + counted.failed >= j.total THEN now()
+                      WHEN j.status NOT IN ('FAILED', 'CANCELLED') AND j.done + j.failed + counted.done + counted.failed >= j.total THEN now()
                       ELSE j.finished_at
                   END,
     updated_at  = now()
@@ -162,3 +162,22 @@ FROM map_geocode_job_items
 WHERE job_id = @job_id AND location_id > @after_id
 ORDER BY location_id
 LIMIT @max_items::int;
+
+-- name: CancelGeocodeJob :one
+UPDATE map_geocode_jobs SET
+    status      = 'CANCELLED',
+    finished_at = now(),
+    updated_at  = now()
+WHERE id = @id AND status IN ('QUEUED', 'RUNNING')
+RETURNING *;
+
+-- Jobs still going whose last change is older than @before: their tasks
+-- may have been lost from Redis (the sweep plans them again).
+-- name: StaleGeocodeJobs :many
+SELECT id FROM map_geocode_jobs
+WHERE status IN ('QUEUED', 'RUNNING') AND updated_at < @before
+ORDER BY updated_at
+LIMIT @max_jobs::int;
+
+-- name: TouchGeocodeJob :exec
+UPDATE map_geocode_jobs SET updated_at = now() WHERE id = @id AND status IN ('QUEUED', 'RUNNING');

@@ -104,3 +104,15 @@ WHERE i.id = @id AND i.status IN ('QUEUED', 'RUNNING')
 -- name: FailMapImport :exec
 UPDATE map_imports SET status = 'FAILED', error = @error, finished_at = now(), updated_at = now()
 WHERE id = @id AND status IN ('QUEUED', 'RUNNING');
+
+-- Imports still going whose last change is older than @before: their
+-- tasks may have been lost from Redis (the sweep plans them again; planning
+-- an import whose part is loading finds that part's task still there).
+-- name: StaleMapImports :many
+SELECT i.id FROM map_imports i
+WHERE i.status IN ('QUEUED', 'RUNNING') AND i.updated_at < @before
+ORDER BY i.updated_at
+LIMIT @max_imports::int;
+
+-- name: TouchMapImport :exec
+UPDATE map_imports SET updated_at = now() WHERE id = @id AND status IN ('QUEUED', 'RUNNING');

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/hibiken/asynq"
 
@@ -41,6 +42,7 @@ func Register(mux *asynq.ServeMux, d fleet.Deps) {
 	h := New(d)
 	mux.HandleFunc(tasks.TypeGeocodeJob, h.Plan)
 	mux.HandleFunc(tasks.TypeGeocodeChunk, h.Chunk)
+	mux.HandleFunc(tasks.TypeGeocodeSweep, h.Sweep)
 }
 
 // New builds the fleet's handler from d.
@@ -97,7 +99,7 @@ func (h *Handler) Plan(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return fmt.Errorf("geocode job %d: %w", p.JobID, err)
 	}
-	if job.Status == storage.GeocodeJobDone || job.Status == storage.GeocodeJobFailed {
+	if ended(job.Status) {
 		return nil
 	}
 	if err := h.Store.StartGeocodeJob(ctx, job.ID); err != nil {
@@ -131,6 +133,30 @@ func (h *Handler) Plan(ctx context.Context, t *asynq.Task) error {
 // pendingPage is how many pending locations a chunk reads at a time.
 const pendingPage = 500
 
+// cancelCheckEvery is how many locations a chunk places between two looks
+// at its job's status, so a cancel stops it within that many (a page
+// boundary looks too).
+const cancelCheckEvery = 20
+
+// ended reports whether a job with status is over: nothing more to place.
+func ended(status string) bool {
+	return status == storage.GeocodeJobDone || status == storage.GeocodeJobFailed ||
+		status == storage.GeocodeJobCancelled
+}
+
+// cancelled reports whether job was stopped (or is gone) since the chunk
+// started.
+func (h *Handler) cancelled(ctx context.Context, jobID int64) (bool, error) {
+	job, err := h.Store.GeocodeJobByID(ctx, jobID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("geocode job %d: %w", jobID, err)
+	}
+	return ended(job.Status), nil
+}
+
 // Chunk places the pending locations of one chunk. Each finished location
 // (placed, or given up on: no provider found it, it was deleted) is counted
 // in the job at once and only once. A location whose providers failed in a
@@ -151,7 +177,7 @@ func (h *Handler) Chunk(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return fmt.Errorf("geocode job %d: %w", p.JobID, err)
 	}
-	if job.Status == storage.GeocodeJobFailed || job.Status == storage.GeocodeJobDone {
+	if ended(job.Status) {
 		return nil
 	}
 	var userID int64
@@ -168,10 +194,20 @@ func (h *Handler) Chunk(ctx context.Context, t *asynq.Task) error {
 		if len(ids) == 0 {
 			break
 		}
-		for _, id := range ids {
+		if after >= p.FirstLocationID {
+			if stop, err := h.cancelled(ctx, job.ID); err != nil || stop {
+				return err
+			}
+		}
+		for i, id := range ids {
 			after = id
 			if err := ctx.Err(); err != nil {
 				return err
+			}
+			if i > 0 && i%cancelCheckEvery == 0 {
+				if stop, err := h.cancelled(ctx, job.ID); err != nil || stop {
+					return err
+				}
 			}
 			status, provider, reason, err := h.place(ctx, id, userID)
 			if err != nil {
@@ -243,4 +279,50 @@ func (h *Handler) place(ctx context.Context, id, userID int64) (status, provider
 		return "", "", "", fmt.Errorf("store the point of location %d: %w", id, err)
 	}
 	return storage.GeocodeItemDone, r.Provider, "", nil
+}
+
+// Sweep plans again the jobs still going that have not changed for a
+// while: a job whose planning or chunk tasks were lost from Redis (a wipe,
+// a failover without persistence) would otherwise stay RUNNING for ever.
+// Planning is idempotent (chunk task IDs come from the job), so a job whose
+// tasks are all still there gets nothing new. Each job swept is touched,
+// so it is looked at again only after another OlderThanSeconds.
+func (h *Handler) Sweep(ctx context.Context, t *asynq.Task) error {
+	var p tasks.GeocodeSweep
+	if err := tasks.Decode(t, &p); err != nil {
+		return err
+	}
+	if p.OlderThanSeconds < 0 || p.Limit < 0 {
+		return fmt.Errorf("geocode sweep: negative olderThanSeconds or limit: %w", asynq.SkipRetry)
+	}
+	if p.Limit == 0 {
+		p.Limit = 100
+	}
+	ids, err := h.Store.StaleGeocodeJobs(ctx, time.Now().Add(-time.Duration(p.OlderThanSeconds)*time.Second), p.Limit)
+	if err != nil {
+		return fmt.Errorf("geocode sweep: %w", err)
+	}
+	requeued := 0
+	for _, id := range ids {
+		task, err := tasks.NewGeocodeJob(tasks.GeocodeJob{JobID: id})
+		if err != nil {
+			return err
+		}
+		ectx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err = h.Queue.EnqueueContext(ectx, task)
+		cancel()
+		switch {
+		case err == nil:
+			requeued++
+		case !errors.Is(err, asynq.ErrTaskIDConflict):
+			return fmt.Errorf("geocode sweep: enqueue job %d: %w", id, err)
+		}
+		if err := h.Store.TouchGeocodeJob(ctx, id); err != nil {
+			return fmt.Errorf("geocode sweep: %w", err)
+		}
+	}
+	if requeued > 0 {
+		h.Log.Info("geocode sweep planned stalled jobs again", "planned", requeued, "stalled", len(ids))
+	}
+	return nil
 }

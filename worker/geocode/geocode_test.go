@@ -321,3 +321,139 @@ func TestPlanTwiceEnqueuesEachChunkOnce(t *testing.T) {
 		t.Fatalf("job %+v, want RUNNING", job)
 	}
 }
+
+// TestSweepPlansAgainAJobWhoseTasksWereLost: a job planned, then Redis
+// loses every task (a wipe, a failover without persistence). The job would
+// stay RUNNING for ever; the sweep plans it again once it has not changed
+// for a while, a worker then places every location, and a second sweep
+// right after the first queues nothing more.
+func TestSweepPlansAgainAJobWhoseTasksWereLost(t *testing.T) {
+	t.Parallel()
+	dbURL := testenv.DatabaseURLFor(t)
+	store := openStore(t, dbURL)
+	rdb, ropt := testenv.RedisClient(t)
+	q := asynq.NewClient(asynqconn.FromRedis(ropt))
+	defer q.Close()
+	fake := geocodertest.NewNominatim(t, answerAll)
+	cfg := testConfig(fake.URL, "maps@example.org", "nominatim")
+	cfg.Geocode.NominatimInterval = 0
+	cfg.Geocode.ChunkSize = 2
+	h := geocode.New(fleet.Deps{Config: cfg, Store: store, Redis: rdb, Queue: q, Log: testenv.Logger(t)})
+	var ids []int64
+	for i := range 5 {
+		ids = append(ids, geocodertest.AddLocation(t, store, fmt.Sprintf("%d Wellington St", i+1), "Ottawa", "ON", ""))
+	}
+	ctx := context.Background()
+	job, err := store.CreateGeocodeJobForIDs(ctx, ids, map[string]any{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := tasks.NewGeocodeJob(tasks.GeocodeJob{JobID: job.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Plan(ctx, plan); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.FlushDB(ctx).Err(); err != nil { // every task is gone
+		t.Fatal(err)
+	}
+	sweep, err := tasks.NewGeocodeSweep(tasks.GeocodeSweep{OlderThanSeconds: 600, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Recently changed: not the sweep's business yet.
+	if err := h.Sweep(ctx, sweep); err != nil {
+		t.Fatal(err)
+	}
+	// Read the queue's list itself: after a wipe the client does not list
+	// the queue among asynq's queues again (it remembers having done so),
+	// so the Inspector would answer "no such queue" though workers serve it.
+	queued := func() int64 {
+		t.Helper()
+		n, err := rdb.LLen(ctx, "asynq:{"+tasks.QueueGeocode+"}:pending").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := queued(); n != 0 {
+		t.Fatalf("a job changed a moment ago was swept: %d tasks queued", n)
+	}
+	if _, err := store.Pool.Exec(ctx, `UPDATE map_geocode_jobs SET updated_at = now() - interval '1 hour' WHERE id = $1`, job.ID); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := h.Sweep(ctx, sweep); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := queued(); n != 1 {
+		t.Fatalf("after two sweeps %d tasks queued, want the job's planning task once", n)
+	}
+	startWorker(t, dbURL, ropt, cfg)
+	job = waitDone(t, store, job.ID, 30*time.Second)
+	if job.Status != storage.GeocodeJobDone || job.Done != 5 || job.Failed != 0 {
+		t.Fatalf("job %+v; want DONE with the 5 locations placed", job)
+	}
+}
+
+// TestCancelStopsAChunkWithinAFewLocations: an organizer cancels a job
+// while a chunk is placing its locations; the chunk stops within
+// cancelCheckEvery locations, the job stays CANCELLED (a location that
+// finishes after the cancel does not turn it DONE) and what was not
+// reached stays unplaced.
+func TestCancelStopsAChunkWithinAFewLocations(t *testing.T) {
+	t.Parallel()
+	store := testenv.DB(t)
+	rdb, _ := testenv.RedisClient(t)
+	var jobID int64
+	var cancelErr error
+	asked := 0
+	fake := geocodertest.NewNominatim(t, func(path, q string) geocodertest.Place {
+		asked++ // one chunk asks one question at a time
+		if asked == 3 {
+			_, cancelErr = store.CancelGeocodeJob(context.Background(), jobID)
+		}
+		return answerAll(path, q)
+	})
+	cfg := testConfig(fake.URL, "maps@example.org", "nominatim")
+	cfg.Geocode.NominatimInterval = 0
+	h := geocode.New(fleet.Deps{Config: cfg, Store: store, Redis: rdb, Log: testenv.Logger(t)})
+	var ids []int64
+	for i := range 60 {
+		ids = append(ids, geocodertest.AddLocation(t, store, fmt.Sprintf("%d Laurier Ave", i+1), "Ottawa", "ON", ""))
+	}
+	ctx := context.Background()
+	job, err := store.CreateGeocodeJobForIDs(ctx, ids, map[string]any{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobID = job.ID
+	if err := h.Chunk(ctx, chunkTask(t, job.ID, ids[0], ids[len(ids)-1])); err != nil {
+		t.Fatal(err)
+	}
+	if cancelErr != nil {
+		t.Fatal(cancelErr)
+	}
+	job, err = store.GeocodeJobByID(ctx, job.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if job.Status != storage.GeocodeJobCancelled {
+		t.Fatalf("job %+v; want CANCELLED", job)
+	}
+	if job.Done < 3 || job.Done > 20 {
+		t.Fatalf("%d of 60 placed after a cancel at the third; want the chunk to stop within 20", job.Done)
+	}
+	if n := len(fake.Requests()); n != job.Done {
+		t.Fatalf("nominatim asked %d times for %d placed", n, job.Done)
+	}
+	// A chunk that starts after the cancel places nothing.
+	if err := h.Chunk(ctx, chunkTask(t, job.ID, ids[0], ids[len(ids)-1])); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := store.GeocodeJobByID(ctx, job.ID); again.Done != job.Done || again.Status != storage.GeocodeJobCancelled {
+		t.Fatalf("a chunk run after the cancel changed the job: %+v", again)
+	}
+}

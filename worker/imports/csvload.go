@@ -99,8 +99,7 @@ func (r *partRun) loadCSV(ctx context.Context) (reason string, err error) {
 	if reason != "" {
 		return reason, nil
 	}
-	r.loader, err = r.h.Store.NewImportLoader(ctx, r.imp.ID, r.part.Name, storage.ImportCSV, nil, r.imp.CreatedBy)
-	if err != nil {
+	if err := r.openLoader(ctx, storage.ImportCSV, nil); err != nil {
 		return "", err
 	}
 	defer r.loader.Close()

@@ -37,8 +37,11 @@ type Handler struct {
 	Queue     *asynq.Client
 	Root      string // IMPORT_ROOT
 	BatchSize int
-	Log       *slog.Logger
-	Metrics   *Metrics // nil: no metrics
+	// JoinRadiusMeters: a new building joins a MANUAL location of the same
+	// address within it (MAP_MATCH_RADIUS_METERS); 0 never joins.
+	JoinRadiusMeters float64
+	Log              *slog.Logger
+	Metrics          *Metrics // nil: no metrics
 
 	// afterBatch, when set (tests), runs after each committed batch.
 	afterBatch func()
@@ -47,12 +50,13 @@ type Handler struct {
 // Register routes the import fleet's task types to their handlers.
 func Register(mux *asynq.ServeMux, d fleet.Deps) {
 	h := &Handler{Store: d.Store, Queue: d.Queue, Root: d.Config.Imports.Root,
-		BatchSize: d.Config.Imports.BatchSize, Log: d.Log}
+		BatchSize: d.Config.Imports.BatchSize, JoinRadiusMeters: float64(d.Config.Map.MatchRadiusMeters), Log: d.Log}
 	if d.Metrics != nil {
 		h.Metrics = NewMetrics(d.Metrics)
 	}
 	mux.HandleFunc(tasks.TypeMapImportPlan, h.Plan)
 	mux.HandleFunc(tasks.TypeMapImportFile, h.File)
+	mux.HandleFunc(tasks.TypeMapImportSweep, h.Sweep)
 }
 
 // enqueueTimeout bounds each enqueue of a part's task.
@@ -292,6 +296,22 @@ type partRun struct {
 	cancelled bool
 }
 
+// openLoader takes the connection this run loads through, set to join
+// buildings to hand-made locations of the same address within
+// MAP_MATCH_RADIUS_METERS.
+func (r *partRun) openLoader(ctx context.Context, source string, bbox *[4]float64) error {
+	l, err := r.h.Store.NewImportLoader(ctx, r.imp.ID, r.part.Name, source, bbox, r.imp.CreatedBy)
+	if err != nil {
+		return err
+	}
+	if err := l.JoinManualWithin(ctx, r.h.JoinRadiusMeters); err != nil {
+		l.Close()
+		return err
+	}
+	r.loader = l
+	return nil
+}
+
 // skip counts a row that cannot be loaded and keeps its line while the
 // part holds fewer than storage.MaxSkippedLines.
 func (r *partRun) skip(line int, reason string) {
@@ -341,4 +361,52 @@ func (r *partRun) flush(ctx context.Context, rowsDone int64) (bool, error) {
 	r.batch = r.batch[:0]
 	r.progress = storage.BatchProgress{}
 	return true, nil
+}
+
+// Sweep plans again the imports still going that have not changed for a
+// while: an import whose planning or file tasks were lost from Redis would
+// otherwise stay RUNNING for ever. Planning is idempotent (part task IDs
+// come from the import and the part; a finished part is not loaded again;
+// a part whose file was half loaded resumes after its last batch), so an
+// import whose tasks are all still there gets nothing new. Each import
+// swept is touched, so it is looked at again only after another
+// OlderThanSeconds.
+func (h *Handler) Sweep(ctx context.Context, t *asynq.Task) error {
+	var p tasks.MapImportSweep
+	if err := tasks.Decode(t, &p); err != nil {
+		return err
+	}
+	if p.OlderThanSeconds < 0 || p.Limit < 0 {
+		return fmt.Errorf("import sweep: negative olderThanSeconds or limit: %w", asynq.SkipRetry)
+	}
+	if p.Limit == 0 {
+		p.Limit = 50
+	}
+	ids, err := h.Store.StaleMapImports(ctx, time.Now().Add(-time.Duration(p.OlderThanSeconds)*time.Second), p.Limit)
+	if err != nil {
+		return fmt.Errorf("import sweep: %w", err)
+	}
+	requeued := 0
+	for _, id := range ids {
+		task, err := tasks.NewMapImportPlan(tasks.MapImportPlan{ImportID: id})
+		if err != nil {
+			return err
+		}
+		ectx, cancel := context.WithTimeout(ctx, enqueueTimeout)
+		_, err = h.Queue.EnqueueContext(ectx, task)
+		cancel()
+		switch {
+		case err == nil:
+			requeued++
+		case !errors.Is(err, asynq.ErrTaskIDConflict):
+			return fmt.Errorf("import sweep: enqueue import %d: %w", id, err)
+		}
+		if err := h.Store.TouchMapImport(ctx, id); err != nil {
+			return fmt.Errorf("import sweep: %w", err)
+		}
+	}
+	if requeued > 0 {
+		h.Log.Info("import sweep planned stalled imports again", "planned", requeued, "stalled", len(ids))
+	}
+	return nil
 }

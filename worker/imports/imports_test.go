@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 
 	"changemaker/internal/asynqconn"
 	"changemaker/internal/testenv"
@@ -23,6 +24,7 @@ import (
 type fixture struct {
 	h     *Handler
 	store *storage.Store
+	redis *redis.Options
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -32,7 +34,7 @@ func newFixture(t *testing.T) *fixture {
 	queue := asynq.NewClient(asynqconn.FromRedis(opt))
 	t.Cleanup(func() { queue.Close() })
 	h := &Handler{Store: store, Queue: queue, Root: t.TempDir(), BatchSize: 1000, Log: testenv.Logger(t)}
-	return &fixture{h: h, store: store}
+	return &fixture{h: h, store: store, redis: opt}
 }
 
 func testdata(t *testing.T, name string) []byte {
@@ -449,5 +451,120 @@ func TestCSVImport(t *testing.T) {
 		storage.CSVMapping{Address: "Adresse"}))
 	if bad.Status != storage.ImportFailed || !strings.Contains(bad.Error, `"Adresse"`) {
 		t.Errorf("missing column: %s %q", bad.Status, bad.Error)
+	}
+}
+
+// TestSweepPlansAgainAnImportWhoseTasksWereLost: an import is half loaded
+// when its worker dies and Redis loses every task. The import would stay
+// RUNNING for ever; once it has not changed for a while the sweep queues
+// its planning task again (once, however often it runs), and planning and
+// loading from there finish it with the counts of an uninterrupted import.
+func TestSweepPlansAgainAnImportWhoseTasksWereLost(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.h.BatchSize = 2
+	id := f.upload(t, storage.ImportNAR, layout(t, "layout-old"), storage.ImportFilters{}, storage.CSVMapping{})
+	ctx := context.Background()
+	plan, _ := tasks.NewMapImportPlan(tasks.MapImportPlan{ImportID: id})
+	if err := f.h.Plan(ctx, plan); err != nil {
+		t.Fatal(err)
+	}
+	file, _ := tasks.NewMapImportFile(tasks.MapImportFile{ImportID: id, Part: "Address_35.csv"})
+	crashCtx, crash := context.WithCancel(ctx)
+	f.h.afterBatch = crash
+	if err := f.h.File(crashCtx, file); err == nil {
+		t.Fatal("the interrupted run returned nil")
+	}
+	f.h.afterBatch = nil
+	rdb := redis.NewClient(f.redis)
+	defer rdb.Close()
+	if err := rdb.FlushDB(ctx).Err(); err != nil { // every task is gone
+		t.Fatal(err)
+	}
+	queued := func() int64 {
+		t.Helper()
+		n, err := rdb.LLen(ctx, "asynq:{"+tasks.QueueImport+"}:pending").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	sweep, _ := tasks.NewMapImportSweep(tasks.MapImportSweep{OlderThanSeconds: 600, Limit: 10})
+	if err := f.h.Sweep(ctx, sweep); err != nil {
+		t.Fatal(err)
+	}
+	if n := queued(); n != 0 {
+		t.Fatalf("an import changed a moment ago was swept: %d tasks queued", n)
+	}
+	if _, err := f.store.Pool.Exec(ctx, `UPDATE map_imports SET updated_at = now() - interval '1 hour' WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := f.h.Sweep(ctx, sweep); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := queued(); n != 1 {
+		t.Fatalf("after two sweeps %d tasks queued, want the import's planning task once", n)
+	}
+	imp := f.run(t, id) // what the fleet does with that task
+	if imp.Status != storage.ImportDone || imp.RowsRead != 13 || imp.Inserted != 7 || imp.Updated != 0 || imp.Skipped != 6 {
+		t.Fatalf("after the sweep: %s read %d inserted %d updated %d skipped %d, want DONE 13 7 0 6",
+			imp.Status, imp.RowsRead, imp.Inserted, imp.Updated, imp.Skipped)
+	}
+}
+
+// TestImportJoinsAHandMadeLocation: an organizer added "123A Main St NW" by
+// hand, a few metres from where the register puts it, and another one of
+// the same address in another town. The import joins the first (its units
+// go there, it takes the register's ID, its history says so) and leaves
+// the second alone; a re-import finds the joined one again and adds
+// nothing.
+func TestImportJoinsAHandMadeLocation(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.h.JoinRadiusMeters = 50
+	ctx := context.Background()
+	lat, lng, farLat := 45.42365, -75.7009, 45.5
+	near, _, err := f.store.FindOrCreateLocation(ctx, storage.LocationInput{Address: "123A Main St NW", City: "Ottawa",
+		Province: "ON", PostalCode: "K1A 0A6", Lat: &lat, Lng: &lng}, 50, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	far, _, err := f.store.FindOrCreateLocation(ctx, storage.LocationInput{Address: "123A Main St NW", City: "Gatineau",
+		Province: "QC", PostalCode: "J8X 1A1", Lat: &farLat, Lng: &lng}, 50, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	imp := f.run(t, f.upload(t, storage.ImportNAR, layout(t, "layout-old"), storage.ImportFilters{}, storage.CSVMapping{}))
+	if imp.Status != storage.ImportDone || imp.Inserted != 7 {
+		t.Fatalf("import: %s inserted %d, want DONE 7", imp.Status, imp.Inserted)
+	}
+	if n := f.count(t, "map_locations"); n != 7 {
+		t.Fatalf("%d locations, want 7: the 6 of the release, one of them the hand-made one, and the far one", n)
+	}
+	var source, sourceID string
+	var units int
+	if err := f.store.Pool.QueryRow(ctx, `SELECT source, COALESCE(source_id, ''), (SELECT count(*) FROM map_units u WHERE u.location_id = l.id)
+		FROM map_locations l WHERE id = $1`, near.ID).Scan(&source, &sourceID, &units); err != nil {
+		t.Fatal(err)
+	}
+	if source != "NAR" || sourceID != "5f1c2a9e-0b6e-4c61-9a0e-000000000001" || units != 2 {
+		t.Fatalf("the hand-made location: source %s %q with %d units; want NAR, the register's LOC_GUID, 2 units", source, sourceID, units)
+	}
+	var history int
+	if err := f.store.Pool.QueryRow(ctx, `SELECT count(*) FROM map_location_history WHERE location_id = $1 AND action = 'IMPORT'
+		AND changes->'sourceId'->>'new' = '5f1c2a9e-0b6e-4c61-9a0e-000000000001'`, near.ID).Scan(&history); err != nil {
+		t.Fatal(err)
+	}
+	if history != 1 {
+		t.Fatalf("%d IMPORT history rows for the join, want 1", history)
+	}
+	if err := f.store.Pool.QueryRow(ctx, `SELECT source FROM map_locations WHERE id = $1`, far.ID).Scan(&source); err != nil || source != "MANUAL" {
+		t.Fatalf("the far location: source %s, %v; want it left MANUAL", source, err)
+	}
+	again := f.run(t, f.upload(t, storage.ImportNAR, layout(t, "layout-old"), storage.ImportFilters{}, storage.CSVMapping{}))
+	if again.Inserted != 0 || again.Updated != 7 || f.count(t, "map_locations") != 7 {
+		t.Fatalf("re-import: inserted %d updated %d, %d locations; want 0, 7, 7", again.Inserted, again.Updated, f.count(t, "map_locations"))
 	}
 }

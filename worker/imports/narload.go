@@ -118,8 +118,7 @@ func (r *partRun) loadNAR(ctx context.Context) (reason string, err error) {
 	defer closeArchive()
 
 	f := r.imp.Filters
-	r.loader, err = r.h.Store.NewImportLoader(ctx, r.imp.ID, r.part.Name, storage.ImportNAR, f.BBox, r.imp.CreatedBy)
-	if err != nil {
+	if err := r.openLoader(ctx, storage.ImportNAR, f.BBox); err != nil {
 		return "", err
 	}
 	defer r.loader.Close()

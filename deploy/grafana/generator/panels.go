@@ -107,6 +107,13 @@ func rows() []row {
 					{`max by (queue) (rate(asynq_tasks_processed_total[$__rate_interval]))`, "{{queue}} processed"},
 					{`max by (queue) (rate(asynq_tasks_failed_total[$__rate_interval]))`, "{{queue}} failed"},
 				}},
+			{title: "Task wait, enqueue to start (p50, p95), by queue", unit: units.Seconds, width: 24,
+				description: "cm_task_wait_seconds: how long tasks waited in their queue before a worker started them (first attempts), measured by the workers. " +
+					"What deploy/keda scales each fleet on. Alert ChangemakerTaskWaitHigh: p95 over 1 minute (media: 10) for 10 minutes.",
+				queries: []query{
+					{`histogram_quantile(0.50, sum by (queue, le) (rate(cm_task_wait_seconds_bucket[$__rate_interval])))`, "{{queue}} p50"},
+					{`histogram_quantile(0.95, sum by (queue, le) (rate(cm_task_wait_seconds_bucket[$__rate_interval])))`, "{{queue}} p95"},
+				}},
 		}},
 		{title: "Worker fleets", panels: []panel{
 			{title: "Tasks handled per second, by type and result", unit: units.OpsPerSecond,

@@ -373,6 +373,51 @@ func (q *Queries) Leaderboard(ctx context.Context, arg LeaderboardParams) ([]Lea
 	return items, nil
 }
 
+const listTrackPoints = `-- name: ListTrackPoints :many
+SELECT ST_Y(geom)::float8 AS lat, ST_X(geom)::float8 AS lng, accuracy_m, recorded_at
+FROM map_canvass_track_points
+WHERE session_id = $1
+ORDER BY recorded_at, id
+LIMIT $2::int
+`
+
+type ListTrackPointsParams struct {
+	SessionID int64
+	MaxPoints int32
+}
+
+type ListTrackPointsRow struct {
+	Lat        float64
+	Lng        float64
+	AccuracyM  *float32
+	RecordedAt time.Time
+}
+
+func (q *Queries) ListTrackPoints(ctx context.Context, arg ListTrackPointsParams) ([]ListTrackPointsRow, error) {
+	rows, err := q.db.Query(ctx, listTrackPoints, arg.SessionID, arg.MaxPoints)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListTrackPointsRow{}
+	for rows.Next() {
+		var i ListTrackPointsRow
+		if err := rows.Scan(
+			&i.Lat,
+			&i.Lng,
+			&i.AccuracyM,
+			&i.RecordedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const locationIDsExisting = `-- name: LocationIDsExisting :many
 SELECT id FROM map_locations WHERE id = ANY($1::bigint[])
 `

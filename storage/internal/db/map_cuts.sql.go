@@ -18,8 +18,15 @@ WITH bounds AS (
 ), loc AS (
     SELECT ST_AsMVTGeom(ST_Transform(l.geom, 3857), bounds.b3857, 4096, 64, true) AS geom, l.id, l.address,
         (SELECT count(*) FROM map_units u WHERE u.location_id = l.id)::int AS "unitCount",
-        (SELECT max(u.support_level) FROM map_units u WHERE u.location_id = l.id)::int AS "maxSupportLevel"
-    FROM map_locations l, bounds
+        (SELECT max(u.support_level) FROM map_units u WHERE u.location_id = l.id)::int AS "maxSupportLevel",
+        (lv.outcome IS NOT NULL) AS visited,
+        lv.outcome AS "lastOutcome",
+        extract(epoch FROM lv.visited_at)::bigint AS "lastVisitedAt"
+    FROM map_locations l CROSS JOIN bounds
+    LEFT JOIN LATERAL (
+        SELECT v.outcome, v.visited_at FROM map_canvass_visits v
+        WHERE v.location_id = l.id ORDER BY v.visited_at DESC LIMIT 1
+    ) lv ON true
     WHERE $1::int >= $4::int AND l.geom && bounds.b4326
 ), clu AS (
     SELECT ST_AsMVTGeom(ST_Transform(ST_SetSRID(ST_MakePoint(avg(ST_X(l.geom)), avg(ST_Y(l.geom))), 4326), 3857),
@@ -47,7 +54,8 @@ type AdminMapTileParams struct {
 }
 
 // AdminMapTile is one Mapbox Vector Tile for organizers: layer "locations"
-// (id, address, unitCount, maxSupportLevel per building) from zoom
+// (id, address, unitCount, maxSupportLevel per building; visited, and for
+// a visited one lastOutcome and lastVisitedAt in Unix seconds) from zoom
 // point_zoom on, layer "clusters" (count per grid cell, 64 cells across
 // the tile) below it, and layer "cuts" (id, name, color, opacity). Points
 // are found with the GiST index in 4326 (geom && the tile's envelope
@@ -147,24 +155,22 @@ func (q *Queries) InsertMapCut(ctx context.Context, arg InsertMapCutParams) (int
 }
 
 const listMapCutLocations = `-- name: ListMapCutLocations :many
-SELECT p.id, p.address, p.city, p.province, p.postal_code, p.lat, p.lng, p.has_point,
-    p.building_type, p.geocode_provider, p.geocode_confidence, p.geocoded_at, p.source, p.source_id,
-    p.address_key, p.created_by, p.created_at, p.updated_at,
-    (SELECT count(*) FROM map_units u WHERE u.location_id = p.id) AS unit_count,
+SELECT l.id, l.address, l.city, l.province, l.postal_code,
+    COALESCE(ST_Y(l.geom), 0)::float8 AS lat, COALESCE(ST_X(l.geom), 0)::float8 AS lng,
+    (l.geom IS NOT NULL)::boolean AS has_point,
+    l.building_type, l.geocode_provider, l.geocode_confidence, l.geocoded_at, l.source, l.source_id,
+    l.address_key, l.created_by, l.created_at, l.updated_at,
+    (SELECT count(*) FROM map_units u WHERE u.location_id = l.id) AS unit_count,
     p.total
 FROM (
-    SELECT l.id, l.address, l.city, l.province, l.postal_code,
-        COALESCE(ST_Y(l.geom), 0)::float8 AS lat, COALESCE(ST_X(l.geom), 0)::float8 AS lng,
-        (l.geom IS NOT NULL)::boolean AS has_point,
-        l.building_type, l.geocode_provider, l.geocode_confidence, l.geocoded_at, l.source, l.source_id,
-        l.address_key, l.created_by, l.created_at, l.updated_at,
-        count(*) OVER () AS total
+    SELECT l.id, count(*) OVER () AS total
     FROM map_cuts c JOIN map_locations l ON ST_Intersects(c.geom, l.geom)
     WHERE c.id = $1
     ORDER BY l.id
     LIMIT $3::bigint OFFSET $2::bigint
 ) p
-ORDER BY p.id
+JOIN map_locations l ON l.id = p.id
+ORDER BY l.id
 `
 
 type ListMapCutLocationsParams struct {
@@ -197,9 +203,11 @@ type ListMapCutLocationsRow struct {
 }
 
 // ListMapCutLocations reads the page and the total in one scan of the
-// cut's points (count(*) OVER () before the LIMIT); the unit counts are
-// computed for the page's rows only. A page past the end has no row to
-// carry the total: the caller counts then (CountMapCutLocations).
+// cut's points (count(*) OVER () before the LIMIT). The scan carries only
+// the IDs (the window and the top-N sort hold 50,000 integers, not 50,000
+// rows); the page's 20 rows are read afterwards by primary key, with their
+// unit counts. A page past the end has no row to carry the total: the
+// caller counts then (CountMapCutLocations).
 func (q *Queries) ListMapCutLocations(ctx context.Context, arg ListMapCutLocationsParams) ([]ListMapCutLocationsRow, error) {
 	rows, err := q.db.Query(ctx, listMapCutLocations, arg.CutID, arg.PageOffset, arg.PageLimit)
 	if err != nil {

@@ -7,6 +7,7 @@ package db
 
 import (
 	"context"
+	"time"
 )
 
 const addGeocodeHistory = `-- name: AddGeocodeHistory :exec
@@ -80,6 +81,35 @@ func (q *Queries) AddGeocodeItemsByIDs(ctx context.Context, arg AddGeocodeItemsB
 	return result.RowsAffected(), nil
 }
 
+const cancelGeocodeJob = `-- name: CancelGeocodeJob :one
+UPDATE map_geocode_jobs SET
+    status      = 'CANCELLED',
+    finished_at = now(),
+    updated_at  = now()
+WHERE id = $1 AND status IN ('QUEUED', 'RUNNING')
+RETURNING id, status, total, done, failed, request, error, created_by, created_at, started_at, finished_at, updated_at
+`
+
+func (q *Queries) CancelGeocodeJob(ctx context.Context, id int64) (MapGeocodeJob, error) {
+	row := q.db.QueryRow(ctx, cancelGeocodeJob, id)
+	var i MapGeocodeJob
+	err := row.Scan(
+		&i.ID,
+		&i.Status,
+		&i.Total,
+		&i.Done,
+		&i.Failed,
+		&i.Request,
+		&i.Error,
+		&i.CreatedBy,
+		&i.CreatedAt,
+		&i.StartedAt,
+		&i.FinishedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
 const createGeocodeJob = `-- name: CreateGeocodeJob :one
 INSERT INTO map_geocode_jobs (request, created_by)
 VALUES ($1::jsonb, $2::bigint)
@@ -135,13 +165,13 @@ UPDATE map_geocode_jobs j SET
     done        = j.done + counted.done,
     failed      = j.failed + counted.failed,
     status      = CASE
-                      WHEN j.status = 'FAILED' THEN 'FAILED'
+                      WHEN j.status IN ('FAILED', 'CANCELLED') THEN j.status
                       WHEN j.done + j.failed + counted.done + counted.failed >= j.total THEN 'DONE'
                       ELSE 'RUNNING'
                   END,
     started_at  = COALESCE(j.started_at, now()),
     finished_at = CASE
-                      WHEN j.status <> 'FAILED' AND j.done + j.failed + counted.done + counted.failed >= j.total THEN now()
+                      WHEN j.status NOT IN ('FAILED', 'CANCELLED') AND j.done + j.failed + counted.done + counted.failed >= j.total THEN now()
                       ELSE j.finished_at
                   END,
     updated_at  = now()
@@ -579,6 +609,40 @@ func (q *Queries) SetLocationPoint(ctx context.Context, arg SetLocationPointPara
 	return err
 }
 
+const staleGeocodeJobs = `-- name: StaleGeocodeJobs :many
+SELECT id FROM map_geocode_jobs
+WHERE status IN ('QUEUED', 'RUNNING') AND updated_at < $1
+ORDER BY updated_at
+LIMIT $2::int
+`
+
+type StaleGeocodeJobsParams struct {
+	Before  time.Time
+	MaxJobs int32
+}
+
+// Jobs still going whose last change is older than @before: their tasks
+// may have been lost from Redis (the sweep plans them again).
+func (q *Queries) StaleGeocodeJobs(ctx context.Context, arg StaleGeocodeJobsParams) ([]int64, error) {
+	rows, err := q.db.Query(ctx, staleGeocodeJobs, arg.Before, arg.MaxJobs)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []int64{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const startGeocodeJob = `-- name: StartGeocodeJob :exec
 UPDATE map_geocode_jobs SET
     status     = 'RUNNING',
@@ -589,6 +653,15 @@ WHERE id = $1 AND status = 'QUEUED'
 
 func (q *Queries) StartGeocodeJob(ctx context.Context, id int64) error {
 	_, err := q.db.Exec(ctx, startGeocodeJob, id)
+	return err
+}
+
+const touchGeocodeJob = `-- name: TouchGeocodeJob :exec
+UPDATE map_geocode_jobs SET updated_at = now() WHERE id = $1 AND status IN ('QUEUED', 'RUNNING')
+`
+
+func (q *Queries) TouchGeocodeJob(ctx context.Context, id int64) error {
+	_, err := q.db.Exec(ctx, touchGeocodeJob, id)
 	return err
 }
 

@@ -7,6 +7,7 @@ package db
 
 import (
 	"context"
+	"time"
 )
 
 const advanceMapImportPart = `-- name: AdvanceMapImportPart :exec
@@ -445,6 +446,41 @@ func (q *Queries) SettleMapImport(ctx context.Context, id int64) (int64, error) 
 	return result.RowsAffected(), nil
 }
 
+const staleMapImports = `-- name: StaleMapImports :many
+SELECT i.id FROM map_imports i
+WHERE i.status IN ('QUEUED', 'RUNNING') AND i.updated_at < $1
+ORDER BY i.updated_at
+LIMIT $2::int
+`
+
+type StaleMapImportsParams struct {
+	Before     time.Time
+	MaxImports int32
+}
+
+// Imports still going whose last change is older than @before: their
+// tasks may have been lost from Redis (the sweep plans them again; planning
+// an import whose part is loading finds that part's task still there).
+func (q *Queries) StaleMapImports(ctx context.Context, arg StaleMapImportsParams) ([]int64, error) {
+	rows, err := q.db.Query(ctx, staleMapImports, arg.Before, arg.MaxImports)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []int64{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const startMapImport = `-- name: StartMapImport :exec
 UPDATE map_imports SET status = 'RUNNING', started_at = COALESCE(started_at, now()), updated_at = now()
 WHERE id = $1 AND status = 'QUEUED'
@@ -492,4 +528,13 @@ func (q *Queries) StartMapImportPart(ctx context.Context, arg StartMapImportPart
 		&i.FinishedAt,
 	)
 	return i, err
+}
+
+const touchMapImport = `-- name: TouchMapImport :exec
+UPDATE map_imports SET updated_at = now() WHERE id = $1 AND status IN ('QUEUED', 'RUNNING')
+`
+
+func (q *Queries) TouchMapImport(ctx context.Context, id int64) error {
+	_, err := q.db.Exec(ctx, touchMapImport, id)
+	return err
 }
