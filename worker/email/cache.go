@@ -12,7 +12,7 @@ import (
 )
 
 // CacheChannel is the Postgres notification channel on which the triggers
-// of migration 0014 announce a change of the settings ("settings") or of a
+// of migration 0015 announce a change of the settings ("settings") or of a
 // campaign's title or slug ("campaign:<id>").
 const CacheChannel = "cm_worker_cache"
 

@@ -12,7 +12,7 @@ import (
 
 // TestCacheFollowsChanges: the worker's copy of the settings and of a
 // campaign is reused between emails, and dropped as soon as an admin
-// changes them (the NOTIFY of migration 0014), also after the listening
+// changes them (the NOTIFY of migration 0015), also after the listening
 // connection was lost and came back.
 func TestCacheFollowsChanges(t *testing.T) {
 	t.Parallel()
