@@ -17,10 +17,11 @@ dev:
 test:
 	./scripts/test.sh
 
-## bench: the benchmarks recorded in docs/benchmarks.md (wrk; the kill -9 run; the login flood; fleet scaling)
+## bench: the benchmarks recorded in docs/benchmarks.md (wrk; the kill -9 run; email throughput; the login flood; fleet scaling)
 bench:
 	./scripts/bench.sh
 	./scripts/bench-killnine.sh
+	./scripts/bench-email.sh
 	./scripts/bench-loginflood.sh
 	./scripts/bench-scaling.sh
 

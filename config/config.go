@@ -73,6 +73,10 @@ type Config struct {
 
 	WorkerConcurrency     int
 	WorkerShutdownTimeout time.Duration
+	// WorkerTaskCheckInterval is how often an idle worker asks Redis for a
+	// new task (asynq's TaskCheckInterval): the longest a task waits in an
+	// empty queue before a worker sees it.
+	WorkerTaskCheckInterval time.Duration
 
 	SMTP SMTP
 	// SMTPAllowPrivate lets the settings' smtpHost be a private or loopback
@@ -151,6 +155,8 @@ func Load(getenv func(string) string) (Config, error) {
 
 		WorkerConcurrency:     r.int("WORKER_CONCURRENCY", 10),
 		WorkerShutdownTimeout: r.duration("WORKER_SHUTDOWN_TIMEOUT", 25*time.Second),
+
+		WorkerTaskCheckInterval: r.duration("WORKER_TASK_CHECK_INTERVAL", 50*time.Millisecond),
 
 		SMTP: SMTP{
 			Host:     r.str("SMTP_HOST", "127.0.0.1"),

@@ -46,6 +46,13 @@ type InfluenceConfig struct {
 	MaxRecipients int
 
 	SMTPTimeout time.Duration
+	// SMTPPoolSize is how many SMTP connections one worker process keeps
+	// open (and uses at once); SMTPPoolIdle closes one unused that long.
+	SMTPPoolSize int
+	SMTPPoolIdle time.Duration
+	// WorkerCacheTTL is how long a worker keeps the settings and a
+	// campaign between emails (changes drop them at once, by notification).
+	WorkerCacheTTL time.Duration
 	// ToggleCacheTTL is how long an API process trusts its copy of the
 	// settings' enableInfluence switch; 0 reads it on every public request.
 	ToggleCacheTTL time.Duration
@@ -77,6 +84,9 @@ func loadInfluence(r *reader) InfluenceConfig {
 		ResponseRateWindow:     r.duration("RESPONSE_RATE_WINDOW", time.Hour),
 		MaxRecipients:          r.int("EMAIL_MAX_RECIPIENTS", 20),
 		SMTPTimeout:            r.duration("SMTP_TIMEOUT", 30*time.Second),
+		SMTPPoolSize:           r.int("SMTP_POOL_SIZE", 10),
+		SMTPPoolIdle:           r.duration("SMTP_POOL_IDLE_TIMEOUT", 30*time.Second),
+		WorkerCacheTTL:         r.duration("WORKER_SETTINGS_CACHE_TTL", 10*time.Second),
 		ToggleCacheTTL:         durationOrOff(r, "INFLUENCE_TOGGLE_CACHE_TTL", 2*time.Second),
 		PageCacheTTL:           durationOrOff(r, "PUBLIC_CAMPAIGN_CACHE_TTL", time.Second),
 		PublicURL:              strings.TrimRight(r.str("PUBLIC_URL", "http://localhost:4000"), "/"),
@@ -86,6 +96,9 @@ func loadInfluence(r *reader) InfluenceConfig {
 		if (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") && r.err == nil {
 			r.err = fmt.Errorf("%s: want an http(s) URL, got %q", name, raw)
 		}
+	}
+	if c.SMTPPoolSize < 1 && r.err == nil {
+		r.err = fmt.Errorf("SMTP_POOL_SIZE: want at least 1")
 	}
 	if c.MaxRecipients < 1 && r.err == nil {
 		r.err = fmt.Errorf("EMAIL_MAX_RECIPIENTS: want at least 1")

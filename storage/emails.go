@@ -1,8 +1,10 @@
 package storage
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -64,33 +66,61 @@ func emailFromDB(r db.CampaignEmail) CampaignEmail {
 		SentAt: r.SentAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }
 
-// InsertEmails stores rows in one transaction and returns them with IDs.
-// MAILTO rows count towards the campaign's email count at once; SMTP rows
-// when they are sent.
+// InsertEmails stores rows with one INSERT and returns them with IDs, in
+// the order given. MAILTO rows count towards the campaign's email count at
+// once (in the same transaction); SMTP rows when they are sent, so a batch
+// of SMTP rows is one statement and no transaction around it.
 func (s *Store) InsertEmails(ctx context.Context, rows []CampaignEmail) ([]CampaignEmail, error) {
-	out := make([]CampaignEmail, 0, len(rows))
-	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		q := queries(tx)
-		out = out[:0]
-		clicked := int32(0)
-		for _, e := range rows {
-			got, err := q.InsertEmail(ctx, db.InsertEmailParams{CampaignID: e.CampaignID, Method: e.Method,
-				Status: e.Status, SenderName: e.SenderName, SenderEmail: e.SenderEmail, PostalCode: e.PostalCode,
-				RecipientKind: e.RecipientKind, RecipientName: e.RecipientName, RecipientTitle: e.RecipientTitle,
-				RecipientDistrict: e.RecipientDistrict, RecipientLevel: e.RecipientLevel,
-				RecipientEmail: e.RecipientEmail, Subject: e.Subject, Body: e.Body})
-			if err != nil {
-				return fmt.Errorf("insert campaign email: %w", err)
-			}
-			if got.Method == MethodMailto {
-				clicked++
-			}
-			out = append(out, emailFromDB(got))
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	var p db.InsertEmailRowsParams
+	clicked := int32(0)
+	for _, e := range rows {
+		p.CampaignIds = append(p.CampaignIds, e.CampaignID)
+		p.Methods = append(p.Methods, e.Method)
+		p.Statuses = append(p.Statuses, e.Status)
+		p.SenderNames = append(p.SenderNames, e.SenderName)
+		p.SenderEmails = append(p.SenderEmails, e.SenderEmail)
+		p.PostalCodes = append(p.PostalCodes, e.PostalCode)
+		p.RecipientKinds = append(p.RecipientKinds, e.RecipientKind)
+		p.RecipientNames = append(p.RecipientNames, e.RecipientName)
+		p.RecipientTitles = append(p.RecipientTitles, e.RecipientTitle)
+		p.RecipientDistricts = append(p.RecipientDistricts, e.RecipientDistrict)
+		p.RecipientLevels = append(p.RecipientLevels, e.RecipientLevel)
+		p.RecipientEmails = append(p.RecipientEmails, e.RecipientEmail)
+		p.Subjects = append(p.Subjects, e.Subject)
+		p.Bodies = append(p.Bodies, e.Body)
+		if e.Method == MethodMailto {
+			clicked++
 		}
-		if clicked > 0 {
-			if err := q.AddEmailCount(ctx, db.AddEmailCountParams{ID: rows[0].CampaignID, N: clicked}); err != nil {
-				return fmt.Errorf("count campaign emails: %w", err)
-			}
+	}
+	insert := func(q *db.Queries) ([]CampaignEmail, error) {
+		got, err := q.InsertEmailRows(ctx, p)
+		if err != nil {
+			return nil, fmt.Errorf("insert campaign emails: %w", err)
+		}
+		out := make([]CampaignEmail, len(got))
+		for i, r := range got {
+			out[i] = emailFromDB(r)
+		}
+		// RETURNING follows the insertion, and the IDs with it; sorting by
+		// ID makes the order the caller's whatever the plan.
+		slices.SortFunc(out, func(a, b CampaignEmail) int { return cmp.Compare(a.ID, b.ID) })
+		return out, nil
+	}
+	if clicked == 0 {
+		return insert(s.q())
+	}
+	var out []CampaignEmail
+	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		q := queries(tx)
+		if out, err = insert(q); err != nil {
+			return err
+		}
+		if err := q.AddEmailCount(ctx, db.AddEmailCountParams{ID: rows[0].CampaignID, N: clicked}); err != nil {
+			return fmt.Errorf("count campaign emails: %w", err)
 		}
 		return nil
 	})

@@ -87,6 +87,9 @@ type ServerOptions struct {
 	Concurrency     int
 	ShutdownTimeout time.Duration
 	Log             *slog.Logger
+	// TaskCheckInterval is how often an idle worker polls its queues
+	// (WORKER_TASK_CHECK_INTERVAL); 0 is asynq's default, 1 s.
+	TaskCheckInterval time.Duration
 }
 
 // NewServer returns an asynq server. On Shutdown it stops fetching, waits up
@@ -99,6 +102,8 @@ func NewServer(redis asynq.RedisConnOpt, o ServerOptions) *asynq.Server {
 		ShutdownTimeout: o.ShutdownTimeout,
 		Logger:          asynqlog.New(o.Log),
 		LogLevel:        asynq.InfoLevel,
+
+		TaskCheckInterval: o.TaskCheckInterval,
 		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
 			retried, _ := asynq.GetRetryCount(ctx)
 			maxRetry, _ := asynq.GetMaxRetry(ctx)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -73,19 +74,24 @@ func (h *Handler) resolveRecipients(ctx context.Context, camp storage.Campaign, 
 		needReps = needReps || r.RepresentativeID != 0 || r.Email != ""
 	}
 	if needReps && postal != "" {
-		pc, err := h.Store.PostalCodeByCode(ctx, postal)
-		if errors.Is(err, storage.ErrNotFound) {
-			return nil, httpx.Conflict("look up the representatives of this postal code first")
-		}
-		if err != nil {
-			return nil, fmt.Errorf("postal code %s: %w", postal, err)
-		}
-		if pc.Status != storage.PostalFound {
-			return nil, httpx.Invalid(httpx.Detail{Field: "postalCode", Message: "is not a known postal code"})
-		}
 		all, err := h.Store.RepresentativesFor(ctx, postal)
 		if err != nil {
 			return nil, err
+		}
+		// Representatives are stored only with a FOUND postal code (saved,
+		// and deleted, with it in one transaction): the code itself is read
+		// only when there are none, to tell why.
+		if len(all) == 0 {
+			pc, err := h.Store.PostalCodeByCode(ctx, postal)
+			if errors.Is(err, storage.ErrNotFound) {
+				return nil, httpx.Conflict("look up the representatives of this postal code first")
+			}
+			if err != nil {
+				return nil, fmt.Errorf("postal code %s: %w", postal, err)
+			}
+			if pc.Status != storage.PostalFound {
+				return nil, httpx.Invalid(httpx.Detail{Field: "postalCode", Message: "is not a known postal code"})
+			}
 		}
 		for _, r := range all {
 			if (r.Email != "" || !requireEmail) && camp.Targets(r.GovernmentLevel) {
@@ -250,11 +256,31 @@ func (h *Handler) sendEmail(c *fiber.Ctx) error {
 		return err
 	}
 	out := make([]acceptedEmail, len(stored))
+	ids := make([]int64, len(stored))
 	for i, e := range stored {
-		h.enqueueEmail(c.UserContext(), e.ID)
+		ids[i] = e.ID
 		out[i] = acceptedEmail{ID: e.ID, RecipientName: e.RecipientName, RecipientTitle: e.RecipientTitle, Status: e.Status}
 	}
+	h.enqueueEmails(c.UserContext(), ids)
 	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"emails": out})
+}
+
+// enqueueEmails enqueues the send tasks of rows ids side by side: one
+// round trip to Redis of waiting, not one per recipient.
+func (h *Handler) enqueueEmails(ctx context.Context, ids []int64) {
+	if len(ids) == 1 {
+		h.enqueueEmail(ctx, ids[0])
+		return
+	}
+	var wg sync.WaitGroup
+	for _, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			h.enqueueEmail(ctx, id)
+		}()
+	}
+	wg.Wait()
 }
 
 // enqueueEmail enqueues the send task of row id. A failure is logged, not

@@ -200,8 +200,9 @@ func workerPart(queueList string, concurrency int) part {
 			defer srv.Close()
 		}
 		srv := worker.NewServer(e.asynqOpt, worker.ServerOptions{Queues: queues, Concurrency: concurrency,
-			ShutdownTimeout: e.cfg.WorkerShutdownTimeout, Log: e.log})
-		mux := worker.NewMux(worker.Deps{Config: e.cfg, Store: e.store, Redis: e.redis, Queue: e.queue, Log: e.log}, metrics)
+			ShutdownTimeout: e.cfg.WorkerShutdownTimeout, Log: e.log, TaskCheckInterval: e.cfg.WorkerTaskCheckInterval})
+		mux := worker.NewMux(worker.Deps{Config: e.cfg, Store: e.store, Redis: e.redis, Queue: e.queue, Log: e.log,
+			Context: ctx}, metrics)
 		if err := srv.Start(mux); err != nil {
 			return fmt.Errorf("start worker: %w", err)
 		}

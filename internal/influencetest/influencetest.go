@@ -61,7 +61,7 @@ func (e *Env) WorkerDeps(t testing.TB) fleet.Deps {
 	q := asynq.NewClient(e.Asynq)
 	t.Cleanup(func() { q.Close() })
 	return fleet.Deps{Config: e.Config, Store: e.Store, Redis: e.Redis, Queue: q, Log: testenv.Logger(t),
-		Metrics: prometheus.NewRegistry()}
+		Metrics: prometheus.NewRegistry(), Context: t.Context()}
 }
 
 // StartWorker runs a worker on the email, represent and default queues

@@ -11,6 +11,20 @@ VALUES (@campaign_id, @method, @status, @sender_name, @sender_email, @postal_cod
     @recipient_email, @subject, @body)
 RETURNING *;
 
+-- name: InsertEmailRows :many
+-- Every row of one request in one statement: element i of each array is
+-- row i (set-returning functions side by side in a select list advance
+-- together). The IDs follow that order.
+INSERT INTO campaign_emails (campaign_id, method, status, sender_name, sender_email, postal_code,
+    recipient_kind, recipient_name, recipient_title, recipient_district, recipient_level,
+    recipient_email, subject, body)
+SELECT unnest(@campaign_ids::bigint[]), unnest(@methods::text[]), unnest(@statuses::text[]),
+    unnest(@sender_names::text[]), unnest(@sender_emails::text[]), unnest(@postal_codes::text[]),
+    unnest(@recipient_kinds::text[]), unnest(@recipient_names::text[]), unnest(@recipient_titles::text[]),
+    unnest(@recipient_districts::text[]), unnest(@recipient_levels::text[]), unnest(@recipient_emails::text[]),
+    unnest(@subjects::text[]), unnest(@bodies::text[])
+RETURNING *;
+
 -- name: AddEmailCount :exec
 UPDATE campaigns SET email_count = email_count + @n::integer WHERE id = @id;
 

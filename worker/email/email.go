@@ -5,7 +5,6 @@ package email
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -23,6 +22,7 @@ import (
 
 	"changemaker/config"
 	"changemaker/internal/netguard"
+	"changemaker/internal/smtppool"
 	"changemaker/storage"
 	"changemaker/tasks"
 )
@@ -47,6 +47,12 @@ type Handler struct {
 	Inspector *asynq.Inspector
 	// Now is the sweeper's clock; nil is time.Now.
 	Now func() time.Time
+	// Pool keeps SMTP connections open between messages; nil opens one per
+	// message.
+	Pool *smtppool.Pool
+	// Cache holds the settings and campaigns between emails; nil reads them
+	// for every email.
+	Cache *Cache
 }
 
 // mailer is the SMTP server and sender identity in force: the settings
@@ -63,7 +69,22 @@ type mailer struct {
 	publicOnly bool
 }
 
+// mailer is the mailer in force: from e.Cache while it holds one, else read.
 func (e *Handler) mailer(ctx context.Context) (mailer, error) {
+	return e.Cache.mailer(ctx, e.loadMailer)
+}
+
+// campaign is what an email needs of campaign id, from e.Cache while it
+// holds it.
+func (e *Handler) campaign(ctx context.Context, id int64) (campaignInfo, error) {
+	return e.Cache.campaign(ctx, id, func(ctx context.Context) (campaignInfo, error) {
+		c, err := e.Store.CampaignByID(ctx, id)
+		return campaignInfo{Title: c.Title, Slug: c.Slug}, err
+	})
+}
+
+// loadMailer reads the settings (and opens the SMTP password in them).
+func (e *Handler) loadMailer(ctx context.Context) (mailer, error) {
 	st, err := e.Store.GetSettings(ctx)
 	if err != nil {
 		return mailer{}, err
@@ -105,96 +126,64 @@ func (m mailer) domain() string {
 	return "changemaker.local"
 }
 
-// send delivers msg and returns when the SMTP server accepted it: the moment
-// it answered 250 to the end of DATA. That is when the message is out, so it
-// is the time recorded as sent_at. The QUIT is left to the caller: quit, which
-// send returns, ends the conversation; call it (always, even on error) after
-// recording the delivery, so a round trip to the server never sits inside the
-// duplicate window between the 250 and the commit.
-func (m mailer) send(ctx context.Context, msg *mail.Msg) (accepted time.Time, quit func(), err error) {
-	quit = func() {}
-	accepted, err = m.deliver(ctx, msg, &quit)
-	return accepted, quit, err
+// server is the SMTP server of m as the connection pool wants it.
+func (m mailer) server() smtppool.Server {
+	srv := smtppool.Server{Host: m.host, Port: m.port, Username: m.username, Password: m.password, TLS: m.tls,
+		Timeout: m.timeout}
+	if m.publicOnly {
+		// The settings' server: only public addresses, whatever the name
+		// resolves to at dial time.
+		srv.Dial, srv.DialKey = netguard.PublicDialer(net.DefaultResolver, m.timeout), "public"
+	}
+	return srv
 }
 
-func (m mailer) deliver(ctx context.Context, msg *mail.Msg, quit *func()) (time.Time, error) {
-	opts := []mail.Option{mail.WithPort(m.port), mail.WithTimeout(m.timeout)}
-	switch m.tls {
-	case "tls":
-		opts = append(opts, mail.WithSSL())
-	case "starttls":
-		opts = append(opts, mail.WithTLSPolicy(mail.TLSMandatory))
-	default:
-		opts = append(opts, mail.WithTLSPolicy(mail.NoTLS))
+// send delivers msg and returns when the SMTP server accepted it: the moment
+// it answered 250 to the end of DATA. That is when the message is out, so it
+// is the time recorded as sent_at. The connection comes from e.Pool and goes
+// back to it at once (nothing is said to the server between messages). done,
+// which send returns, is for the caller to call (always, even on error) after
+// recording the delivery: without a pool (a Handler built by hand) it ends
+// the one-off connection with QUIT, so that round trip never sits inside the
+// duplicate window between the 250 and the commit.
+func (e *Handler) send(ctx context.Context, m mailer, msg *mail.Msg) (accepted time.Time, done func(), err error) {
+	pool, done := e.Pool, func() {}
+	if pool == nil {
+		pool = smtppool.New(smtppool.Options{MaxConns: 1})
+		done = pool.Close
 	}
-	if m.username != "" {
-		auth := mail.SMTPAuthPlain
-		if m.tls == "none" {
-			auth = mail.SMTPAuthPlainNoEnc
-		}
-		opts = append(opts, mail.WithSMTPAuth(auth), mail.WithUsername(m.username), mail.WithPassword(m.password))
-	}
-	if m.publicOnly {
-		opts = append(opts, mail.WithDialContextFunc(m.publicDial))
-	}
-	client, err := mail.NewClient(m.host, opts...)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("smtp client: %w", err)
-	}
-	ctx, cancel := context.WithTimeout(ctx, m.timeout)
-	defer cancel()
-	conn, err := client.DialToSMTPClientWithContext(ctx)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("smtp dial: %w", err)
-	}
-	// QUIT is a courtesy once the message is accepted (or refused): its
-	// failure changes nothing. The connection's deadline (the timeout)
-	// bounds it.
-	*quit = func() { client.CloseWithSMTPClient(conn) } //nolint:errcheck
 	from, err := msg.GetSender(false)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("smtp sender: %w", err)
+		return time.Time{}, done, fmt.Errorf("smtp sender: %w", err)
 	}
 	rcpts, err := msg.GetRecipients()
 	if err != nil {
-		return time.Time{}, fmt.Errorf("smtp recipients: %w", err)
+		return time.Time{}, done, fmt.Errorf("smtp recipients: %w", err)
 	}
-	if err := conn.Mail(from); err != nil {
-		return time.Time{}, fmt.Errorf("smtp MAIL FROM: %w", err)
-	}
-	for _, to := range rcpts {
-		if err := conn.Rcpt(to); err != nil {
-			return time.Time{}, fmt.Errorf("smtp RCPT TO: %w", err)
-		}
-	}
-	w, err := conn.Data()
-	if err != nil {
-		return time.Time{}, fmt.Errorf("smtp DATA: %w", err)
-	}
-	if _, err := msg.WriteTo(w); err != nil {
-		w.Close()
-		return time.Time{}, fmt.Errorf("smtp write message: %w", err)
-	}
-	if err := w.Close(); err != nil { // reads the server's answer to the end of DATA
-		return time.Time{}, fmt.Errorf("smtp end of DATA: %w", err)
-	}
-	return time.Now(), nil
+	accepted, err = pool.Send(ctx, m.server(), smtppool.Message{From: from, To: rcpts, Body: msg})
+	return accepted, done, err
 }
 
-// publicDial connects only to public addresses (netguard), and speaks TLS
-// from the start when the server wants it (go-mail does that itself only
-// with its own dialer).
-func (m mailer) publicDial(ctx context.Context, network, addr string) (net.Conn, error) {
-	conn, err := netguard.PublicDialer(net.DefaultResolver, m.timeout)(ctx, network, addr)
-	if err != nil || m.tls != "tls" {
-		return conn, err
+// newMessage is the message every email of ours starts from: From the
+// organization, To the recipient, the Subject (see setSubject), the
+// Message-ID, the Date, one header of ours naming what it is (name: value)
+// and a plain text body. It fails when the From address is not usable.
+func newMessage(m mailer, to *netmail.Address, subject, msgID, header, value, body string) (*mail.Msg, error) {
+	msg := mail.NewMsg()
+	from, err := address(m.fromName, m.fromAddr)
+	if err != nil {
+		return nil, fmt.Errorf("from: %w", err)
 	}
-	tc := tls.Client(conn, &tls.Config{ServerName: m.host, MinVersion: tls.VersionTLS12})
-	if err := tc.HandshakeContext(ctx); err != nil {
-		conn.Close()
-		return nil, err
+	msg.FromMailAddress(from)
+	msg.AddToMailAddress(to)
+	setSubject(msg, oneLine(subject))
+	msg.SetMessageIDWithValue(msgID)
+	msg.SetDate()
+	if header != "" {
+		msg.SetGenHeader(mail.Header(header), value)
 	}
-	return tc, nil
+	msg.SetBodyString(mail.TypeTextPlain, body)
+	return msg, nil
 }
 
 // permanent reports whether the message cannot go out by trying again: the
@@ -301,7 +290,7 @@ func (e *Handler) Send(ctx context.Context, t *asynq.Task) error {
 	if row.Status != storage.EmailQueued || row.Method != storage.MethodSMTP {
 		return nil
 	}
-	camp, err := e.Store.CampaignByID(ctx, row.CampaignID)
+	camp, err := e.campaign(ctx, row.CampaignID)
 	if err != nil {
 		return fmt.Errorf("send email %d: load campaign: %w", p.EmailID, err)
 	}
@@ -310,32 +299,25 @@ func (e *Handler) Send(ctx context.Context, t *asynq.Task) error {
 		return fmt.Errorf("send email %d: %w", p.EmailID, err)
 	}
 	msgID := CampaignMessageID(row.ID, m.domain())
-	msg := mail.NewMsg()
-	from, err := address(m.fromName, m.fromAddr)
-	if err != nil {
-		return fmt.Errorf("send email %d: from: %v: %w", p.EmailID, err, asynq.SkipRetry)
-	}
-	msg.FromMailAddress(from)
 	to, err := address(row.RecipientName, row.RecipientEmail)
 	if err != nil {
 		e.fail(ctx, row.ID, err.Error(), true)
 		return fmt.Errorf("send email %d: recipient: %v: %w", p.EmailID, err, asynq.SkipRetry)
 	}
-	msg.AddToMailAddress(to)
 	replyTo, err := address(row.SenderName, row.SenderEmail)
 	if err != nil {
 		e.fail(ctx, row.ID, err.Error(), true)
 		return fmt.Errorf("send email %d: reply-to: %v: %w", p.EmailID, err, asynq.SkipRetry)
 	}
+	msg, err := newMessage(m, to, Render(row.Subject, row, camp.Title), msgID, "X-Changemaker-Campaign", camp.Slug,
+		Render(row.Body, row, camp.Title))
+	if err != nil {
+		return fmt.Errorf("send email %d: %v: %w", p.EmailID, err, asynq.SkipRetry)
+	}
 	msg.ReplyToMailAddress(replyTo)
-	setSubject(msg, oneLine(Render(row.Subject, row, camp.Title)))
-	msg.SetMessageIDWithValue(msgID)
-	msg.SetDate()
-	msg.SetGenHeader("X-Changemaker-Campaign", camp.Slug)
-	msg.SetBodyString(mail.TypeTextPlain, Render(row.Body, row, camp.Title))
 
 	start := time.Now()
-	accepted, quit, err := m.send(ctx, msg)
+	accepted, quit, err := e.send(ctx, m, msg)
 	defer quit() // after the row is marked: see send
 	e.Metrics.observeSend(time.Since(start), err)
 	if err != nil {
@@ -417,7 +399,7 @@ func (e *Handler) VerifyResponse(ctx context.Context, t *asynq.Task) error {
 		}
 		return nil
 	}
-	camp, err := e.Store.CampaignByID(ctx, r.CampaignID)
+	camp, err := e.campaign(ctx, r.CampaignID)
 	if err != nil {
 		return fmt.Errorf("verify response %d: load campaign: %w", p.ResponseID, err)
 	}
@@ -431,22 +413,16 @@ func (e *Handler) VerifyResponse(ctx context.Context, t *asynq.Task) error {
 	// Only our words and the campaign's title: whoever submits chooses the
 	// recipient, so nothing else they typed (not even the name they gave)
 	// may ride along to a stranger's inbox.
-	msg := mail.NewMsg()
-	from, err := address(m.fromName, m.fromAddr)
-	if err != nil {
-		return e.verificationFailed(ctx, r.ID, fmt.Errorf("verify response %d: from: %v: %w", r.ID, err, asynq.SkipRetry))
-	}
-	msg.FromMailAddress(from)
 	to, err := address("", r.SubmitterEmail)
 	if err != nil {
 		return e.verificationFailed(ctx, r.ID, fmt.Errorf("verify response %d: to: %v: %w", r.ID, err, asynq.SkipRetry))
 	}
-	msg.AddToMailAddress(to)
-	setSubject(msg, oneLine("Please confirm the response you posted: "+camp.Title))
-	msg.SetMessageIDWithValue(fmt.Sprintf("response-verification-%d@%s", r.ID, m.domain()))
-	msg.SetDate()
-	msg.SetBodyString(mail.TypeTextPlain, VerificationBody(camp.Title, link))
-	_, quit, err := m.send(ctx, msg)
+	msg, err := newMessage(m, to, "Please confirm the response you posted: "+camp.Title,
+		fmt.Sprintf("response-verification-%d@%s", r.ID, m.domain()), "", "", VerificationBody(camp.Title, link))
+	if err != nil {
+		return e.verificationFailed(ctx, r.ID, fmt.Errorf("verify response %d: %v: %w", r.ID, err, asynq.SkipRetry))
+	}
+	_, quit, err := e.send(ctx, m, msg)
 	defer quit()
 	if err != nil {
 		if permanent(err) {

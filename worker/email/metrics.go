@@ -1,11 +1,13 @@
 package email
 
 import (
+	"context"
 	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"changemaker/internal/smtppool"
 	"changemaker/storage"
 	"changemaker/tasks"
 	"changemaker/worker/fleet"
@@ -63,8 +65,16 @@ func Register(mux *asynq.ServeMux, d fleet.Deps) {
 		d.Log.Warn("no ENCRYPTION_KEY: an SMTP password in the settings cannot be read", "err", err)
 		box = nil
 	}
+	pool := smtppool.New(smtppool.Options{MaxConns: d.Config.Influence.SMTPPoolSize,
+		IdleTimeout: d.Config.Influence.SMTPPoolIdle})
 	h := &Handler{Store: d.Store, Queue: d.Queue, Config: d.Config, Box: box, Log: d.Log, Metrics: m,
-		Inspector: d.Inspector()}
+		Inspector: d.Inspector(), Pool: pool}
+	if d.Context != nil {
+		// The cache keeps entries only while its listener is connected.
+		h.Cache = NewCache(d.Config.Influence.WorkerCacheTTL)
+		go h.Cache.Listen(d.Context, d.Store.Pool, d.Log)
+		context.AfterFunc(d.Context, pool.Close)
+	}
 	mux.HandleFunc(tasks.TypeSendEmail, h.Send)
 	mux.HandleFunc(tasks.TypeVerifyResponse, h.VerifyResponse)
 	mux.HandleFunc(tasks.TypeSweepEmails, h.Sweep)

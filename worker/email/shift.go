@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
-	"github.com/wneessen/go-mail"
 
 	"changemaker/storage"
 	"changemaker/tasks"
@@ -43,25 +42,17 @@ func (e *Handler) ShiftEmail(ctx context.Context, t *asynq.Task) error {
 		return fmt.Errorf("shift email %d: %w", p.EmailID, err)
 	}
 	msgID := ShiftMessageID(row.ID, m.domain())
-	msg := mail.NewMsg()
-	from, err := address(m.fromName, m.fromAddr)
-	if err != nil {
-		return fmt.Errorf("shift email %d: from: %v: %w", p.EmailID, err, asynq.SkipRetry)
-	}
-	msg.FromMailAddress(from)
 	to, err := address(row.ToName, row.ToEmail)
 	if err != nil {
 		e.shiftEmailFailed(ctx, row.ID, err.Error(), true)
 		return fmt.Errorf("shift email %d: recipient: %v: %w", p.EmailID, err, asynq.SkipRetry)
 	}
-	msg.AddToMailAddress(to)
-	setSubject(msg, oneLine(row.Subject))
-	msg.SetMessageIDWithValue(msgID)
-	msg.SetDate()
-	msg.SetGenHeader("X-Changemaker-Shift-Email", row.Kind)
-	msg.SetBodyString(mail.TypeTextPlain, row.Body)
+	msg, err := newMessage(m, to, row.Subject, msgID, "X-Changemaker-Shift-Email", row.Kind, row.Body)
+	if err != nil {
+		return fmt.Errorf("shift email %d: %v: %w", p.EmailID, err, asynq.SkipRetry)
+	}
 	start := time.Now()
-	_, quit, err := m.send(ctx, msg)
+	_, quit, err := e.send(ctx, m, msg)
 	defer quit() // after the row is marked: see send
 	e.Metrics.observeSend(time.Since(start), err)
 	if err != nil {

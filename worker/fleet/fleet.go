@@ -10,6 +10,7 @@
 package fleet
 
 import (
+	"context"
 	"log/slog"
 
 	"github.com/hibiken/asynq"
@@ -29,6 +30,10 @@ type Deps struct {
 	Log    *slog.Logger
 	// Metrics is where a fleet registers its own metrics; nil records none.
 	Metrics prometheus.Registerer
+	// Context ends when the process stops: what a fleet runs in the
+	// background (the email fleet's cache listener) stops with it. nil
+	// starts nothing in the background.
+	Context context.Context
 }
 
 // Inspector returns an asynq inspector on d.Redis, or nil without Redis. It

@@ -223,6 +223,96 @@ func (q *Queries) InsertEmail(ctx context.Context, arg InsertEmailParams) (Campa
 	return i, err
 }
 
+const insertEmailRows = `-- name: InsertEmailRows :many
+INSERT INTO campaign_emails (campaign_id, method, status, sender_name, sender_email, postal_code,
+    recipient_kind, recipient_name, recipient_title, recipient_district, recipient_level,
+    recipient_email, subject, body)
+SELECT unnest($1::bigint[]), unnest($2::text[]), unnest($3::text[]),
+    unnest($4::text[]), unnest($5::text[]), unnest($6::text[]),
+    unnest($7::text[]), unnest($8::text[]), unnest($9::text[]),
+    unnest($10::text[]), unnest($11::text[]), unnest($12::text[]),
+    unnest($13::text[]), unnest($14::text[])
+RETURNING id, campaign_id, method, status, sender_name, sender_email, postal_code, recipient_kind, recipient_name, recipient_title, recipient_district, recipient_level, recipient_email, subject, body, attempts, last_error, message_id, sent_at, created_at, updated_at, count_pending
+`
+
+type InsertEmailRowsParams struct {
+	CampaignIds        []int64
+	Methods            []string
+	Statuses           []string
+	SenderNames        []string
+	SenderEmails       []string
+	PostalCodes        []string
+	RecipientKinds     []string
+	RecipientNames     []string
+	RecipientTitles    []string
+	RecipientDistricts []string
+	RecipientLevels    []string
+	RecipientEmails    []string
+	Subjects           []string
+	Bodies             []string
+}
+
+// Every row of one request in one statement: element i of each array is
+// row i (set-returning functions side by side in a select list advance
+// together). The IDs follow that order.
+func (q *Queries) InsertEmailRows(ctx context.Context, arg InsertEmailRowsParams) ([]CampaignEmail, error) {
+	rows, err := q.db.Query(ctx, insertEmailRows,
+		arg.CampaignIds,
+		arg.Methods,
+		arg.Statuses,
+		arg.SenderNames,
+		arg.SenderEmails,
+		arg.PostalCodes,
+		arg.RecipientKinds,
+		arg.RecipientNames,
+		arg.RecipientTitles,
+		arg.RecipientDistricts,
+		arg.RecipientLevels,
+		arg.RecipientEmails,
+		arg.Subjects,
+		arg.Bodies,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []CampaignEmail{}
+	for rows.Next() {
+		var i CampaignEmail
+		if err := rows.Scan(
+			&i.ID,
+			&i.CampaignID,
+			&i.Method,
+			&i.Status,
+			&i.SenderName,
+			&i.SenderEmail,
+			&i.PostalCode,
+			&i.RecipientKind,
+			&i.RecipientName,
+			&i.RecipientTitle,
+			&i.RecipientDistrict,
+			&i.RecipientLevel,
+			&i.RecipientEmail,
+			&i.Subject,
+			&i.Body,
+			&i.Attempts,
+			&i.LastError,
+			&i.MessageID,
+			&i.SentAt,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.CountPending,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listEmails = `-- name: ListEmails :many
 SELECT id, campaign_id, method, status, sender_name, sender_email, postal_code, recipient_kind, recipient_name, recipient_title, recipient_district, recipient_level, recipient_email, subject, body, attempts, last_error, message_id, sent_at, created_at, updated_at, count_pending FROM campaign_emails
 WHERE campaign_id = $1 AND ($2::text IS NULL OR status = $2)
