@@ -37,47 +37,17 @@ LOCK=${BENCH_LOCK:-/tmp/cm-bench.lock}
 DB_NAME=changemaker_bench_loginflood
 WORK=$ROOT/.bench/loginflood
 
-say() { printf '==> %s\n' "$*" >&2; }
-die() {
-	printf 'bench-loginflood.sh: %s\n' "$*" >&2
-	exit 2
-}
-have() { command -v "$1" >/dev/null 2>&1; }
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-free_port() {
-	local p=$1
-	while port_open "$p"; do p=$((p + 1)); done
-	echo "$p"
-}
-loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
-for tool in go psql flock redis-server; do have "$tool" || die "$tool is not installed"; done
+BENCH_NAME=bench-loginflood.sh
+# shellcheck source=scripts/lib/bench.sh
+. "$ROOT/scripts/lib/bench.sh"
+need go psql flock redis-server
 
-PIDS=()
-cleanup() {
-	local pid
-	for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-	for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+mkdir -p bin
+start_redis "${BENCH_REDIS_PORT:-4945}"
 
-mkdir -p "$WORK/redis" bin
-REDIS_PORT=$(free_port "${BENCH_REDIS_PORT:-4945}")
-say "starting a Redis server of its own on 127.0.0.1:$REDIS_PORT"
-redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no --dir "$WORK/redis" \
-	--logfile "$WORK/redis.log" &
-PIDS+=($!)
-for _ in $(seq 50); do port_open "$REDIS_PORT" && break; sleep 0.1; done
-port_open "$REDIS_PORT" || die "redis-server did not start; see $WORK/redis.log"
+build_binaries loginflood
 
-VERSION=$(git describe --tags --always --dirty 2>/dev/null || echo dev)
-say "building bin/changemaker ($VERSION) and bench/loginflood"
-go build -ldflags "-X main.version=$VERSION" -o bin/changemaker ./cmd/changemaker
-go build -o "$WORK/loginflood" ./bench/loginflood
-
-say "database $DB_NAME: drop and recreate"
-psql "$PG_URL" -v ON_ERROR_STOP=1 -q -c "DROP DATABASE IF EXISTS $DB_NAME WITH (FORCE)" -c "CREATE DATABASE $DB_NAME" >/dev/null
-DB_URL=$(printf '%s' "$PG_URL" | sed -E "s#^(postgres(ql)?://[^/]*)/[^?]*#\1/$DB_NAME#")
+fresh_database "$DB_NAME"
 
 API_PORT=$(free_port "${BENCH_API_PORT:-4940}")
 export APP_ENV=production DATABASE_URL=$DB_URL REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0 LOG_LEVEL=warn
