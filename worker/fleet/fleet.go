@@ -11,7 +11,10 @@ package fleet
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
@@ -45,3 +48,37 @@ func (d Deps) Inspector() *asynq.Inspector {
 	}
 	return asynq.NewInspectorFromRedisClient(d.Redis)
 }
+
+// Replan enqueues again the planning task of each stalled job (geocode
+// jobs, address imports: work still going whose last change is old, so its
+// tasks may have been lost from Redis). task builds job id's planning task,
+// whose task ID makes a second copy impossible: a job whose task is still
+// queued or running gets nothing new. touch records that the job was looked
+// after, so a sweep looks at it again only after its staleness period. It
+// returns how many were enqueued.
+func Replan(ctx context.Context, q *asynq.Client, ids []int64, task func(id int64) (*asynq.Task, error),
+	touch func(ctx context.Context, id int64) error) (int, error) {
+	requeued := 0
+	for _, id := range ids {
+		t, err := task(id)
+		if err != nil {
+			return requeued, err
+		}
+		ectx, cancel := context.WithTimeout(ctx, enqueueTimeout)
+		_, err = q.EnqueueContext(ectx, t)
+		cancel()
+		switch {
+		case err == nil:
+			requeued++
+		case !errors.Is(err, asynq.ErrTaskIDConflict):
+			return requeued, fmt.Errorf("enqueue %s %d: %w", t.Type(), id, err)
+		}
+		if err := touch(ctx, id); err != nil {
+			return requeued, err
+		}
+	}
+	return requeued, nil
+}
+
+// enqueueTimeout bounds each enqueue of Replan.
+const enqueueTimeout = 5 * time.Second

@@ -302,24 +302,11 @@ func (h *Handler) Sweep(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return fmt.Errorf("geocode sweep: %w", err)
 	}
-	requeued := 0
-	for _, id := range ids {
-		task, err := tasks.NewGeocodeJob(tasks.GeocodeJob{JobID: id})
-		if err != nil {
-			return err
-		}
-		ectx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_, err = h.Queue.EnqueueContext(ectx, task)
-		cancel()
-		switch {
-		case err == nil:
-			requeued++
-		case !errors.Is(err, asynq.ErrTaskIDConflict):
-			return fmt.Errorf("geocode sweep: enqueue job %d: %w", id, err)
-		}
-		if err := h.Store.TouchGeocodeJob(ctx, id); err != nil {
-			return fmt.Errorf("geocode sweep: %w", err)
-		}
+	requeued, err := fleet.Replan(ctx, h.Queue, ids, func(id int64) (*asynq.Task, error) {
+		return tasks.NewGeocodeJob(tasks.GeocodeJob{JobID: id})
+	}, h.Store.TouchGeocodeJob)
+	if err != nil {
+		return fmt.Errorf("geocode sweep: %w", err)
 	}
 	if requeued > 0 {
 		h.Log.Info("geocode sweep planned stalled jobs again", "planned", requeued, "stalled", len(ids))

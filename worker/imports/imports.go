@@ -386,24 +386,11 @@ func (h *Handler) Sweep(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return fmt.Errorf("import sweep: %w", err)
 	}
-	requeued := 0
-	for _, id := range ids {
-		task, err := tasks.NewMapImportPlan(tasks.MapImportPlan{ImportID: id})
-		if err != nil {
-			return err
-		}
-		ectx, cancel := context.WithTimeout(ctx, enqueueTimeout)
-		_, err = h.Queue.EnqueueContext(ectx, task)
-		cancel()
-		switch {
-		case err == nil:
-			requeued++
-		case !errors.Is(err, asynq.ErrTaskIDConflict):
-			return fmt.Errorf("import sweep: enqueue import %d: %w", id, err)
-		}
-		if err := h.Store.TouchMapImport(ctx, id); err != nil {
-			return fmt.Errorf("import sweep: %w", err)
-		}
+	requeued, err := fleet.Replan(ctx, h.Queue, ids, func(id int64) (*asynq.Task, error) {
+		return tasks.NewMapImportPlan(tasks.MapImportPlan{ImportID: id})
+	}, h.Store.TouchMapImport)
+	if err != nil {
+		return fmt.Errorf("import sweep: %w", err)
 	}
 	if requeued > 0 {
 		h.Log.Info("import sweep planned stalled imports again", "planned", requeued, "stalled", len(ids))
