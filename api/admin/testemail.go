@@ -2,7 +2,6 @@ package admin
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"net"
 	netmail "net/mail"
@@ -14,8 +13,7 @@ import (
 	"github.com/wneessen/go-mail"
 
 	"changemaker/api/httpx"
-	"changemaker/internal/netguard"
-	"changemaker/storage"
+	"changemaker/internal/smtppool"
 )
 
 type testEmailRequest struct {
@@ -61,19 +59,28 @@ func (h *Handler) testEmail(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	m, err := h.mailer(st)
+	snd, err := smtppool.InForce(st, smtppool.SenderOptions{Env: h.SMTP, Box: h.Box,
+		AllowPrivate: h.AllowPrivateSMTP, Timeout: h.SMTPTimeout})
 	if err != nil {
 		return err
 	}
-	out := testEmailResponse{Server: net.JoinHostPort(m.host, strconv.Itoa(m.port)), Source: m.source, From: m.fromAddr}
-	msg, err := m.testMessage(req.To, st.OrganizationName, u.Email)
+	source := "environment"
+	if st.SMTPHost != "" {
+		source = "settings"
+	}
+	out := testEmailResponse{Server: net.JoinHostPort(snd.Server.Host, strconv.Itoa(snd.Server.Port)), Source: source,
+		From: snd.FromAddr}
+	msg, err := testMessage(snd, req.To, st.OrganizationName, u.Email)
 	if err != nil {
 		out.Error = err.Error()
 		return c.JSON(out)
 	}
-	ctx, cancel := context.WithTimeout(c.UserContext(), m.timeout)
+	ctx, cancel := context.WithTimeout(c.UserContext(), h.SMTPTimeout)
 	defer cancel()
-	if err := m.send(ctx, msg); err != nil {
+	// A pool of one connection, closed (QUIT) after this one message.
+	pool := smtppool.New(smtppool.Options{MaxConns: 1})
+	defer pool.Close()
+	if _, err := pool.Send(ctx, snd.Server, smtppool.Message{From: snd.FromAddr, To: []string{msg.To}, Body: msg.Msg}); err != nil {
 		h.Log.Info("test email not sent", "server", out.Server, "err", err)
 		out.Error = err.Error()
 		return c.JSON(out)
@@ -82,55 +89,23 @@ func (h *Handler) testEmail(c *fiber.Ctx) error {
 	return c.JSON(out)
 }
 
-// testMailer is the SMTP server in force, as the email fleet chooses it.
-type testMailer struct {
-	host, username, password, tls string
-	port                          int
-	fromAddr, fromName            string
-	source                        string
-	timeout                       time.Duration
-	publicOnly                    bool
+// testMsg is the test message and its one recipient.
+type testMsg struct {
+	*mail.Msg
+	To string
 }
 
-func (h *Handler) mailer(st storage.Settings) (testMailer, error) {
-	env := h.SMTP
-	m := testMailer{host: env.Host, port: env.Port, username: env.Username, password: env.Password, tls: env.TLS,
-		fromAddr: env.From, fromName: env.FromName, source: "environment", timeout: h.SMTPTimeout}
-	if st.SMTPHost != "" {
-		m.host, m.port, m.username, m.tls, m.password = st.SMTPHost, st.SMTPPort, st.SMTPUsername, st.SMTPTLS, ""
-		m.source = "settings"
-		m.publicOnly = !h.AllowPrivateSMTP
-		if len(st.SMTPPasswordEnc) > 0 && h.Box != nil {
-			pw, err := h.Box.Open(st.SMTPPasswordEnc)
-			if err != nil {
-				return testMailer{}, fmt.Errorf("open SMTP password: %w", err)
-			}
-			m.password = string(pw)
-		}
-	}
-	if st.EmailFromAddress != "" {
-		m.fromAddr = st.EmailFromAddress
-	}
-	switch {
-	case st.EmailFromName != "":
-		m.fromName = st.EmailFromName
-	case st.OrganizationName != "":
-		m.fromName = st.OrganizationName
-	}
-	return m, nil
-}
-
-func (m testMailer) testMessage(to, org, by string) (*mail.Msg, error) {
+func testMessage(snd smtppool.Sender, to, org, by string) (testMsg, error) {
 	msg := mail.NewMsg()
-	if err := msg.FromFormat(oneLine(m.fromName), m.fromAddr); err != nil {
-		return nil, fmt.Errorf("the From address %q cannot be used: %v", m.fromAddr, err)
+	if err := msg.FromFormat(oneLine(snd.FromName), snd.FromAddr); err != nil {
+		return testMsg{}, fmt.Errorf("the From address %q cannot be used: %v", snd.FromAddr, err)
 	}
 	addr, err := netmail.ParseAddress(to)
 	if err != nil {
-		return nil, fmt.Errorf("the address %q cannot be used: %v", to, err)
+		return testMsg{}, fmt.Errorf("the address %q cannot be used: %v", to, err)
 	}
 	if err := msg.To(addr.Address); err != nil {
-		return nil, fmt.Errorf("the address %q cannot be used: %v", to, err)
+		return testMsg{}, fmt.Errorf("the address %q cannot be used: %v", to, err)
 	}
 	if org == "" {
 		org = "Changemaker"
@@ -140,50 +115,8 @@ func (m testMailer) testMessage(to, org, by string) (*mail.Msg, error) {
 	msg.SetMessageID()
 	msg.SetBodyString(mail.TypeTextPlain, fmt.Sprintf(
 		"This is a test email from %s, sent by %s at %s.\n\nIt came through %s:%d. If you read it, the email settings work.\n",
-		oneLine(org), by, time.Now().UTC().Format(time.RFC1123), m.host, m.port))
-	return msg, nil
-}
-
-// send delivers msg, bounded by ctx and the mailer's timeout.
-func (m testMailer) send(ctx context.Context, msg *mail.Msg) error {
-	opts := []mail.Option{mail.WithPort(m.port), mail.WithTimeout(m.timeout)}
-	switch m.tls {
-	case "tls":
-		opts = append(opts, mail.WithSSL())
-	case "starttls":
-		opts = append(opts, mail.WithTLSPolicy(mail.TLSMandatory))
-	default:
-		opts = append(opts, mail.WithTLSPolicy(mail.NoTLS))
-	}
-	if m.username != "" {
-		auth := mail.SMTPAuthPlain
-		if m.tls == "none" {
-			auth = mail.SMTPAuthPlainNoEnc
-		}
-		opts = append(opts, mail.WithSMTPAuth(auth), mail.WithUsername(m.username), mail.WithPassword(m.password))
-	}
-	if m.publicOnly {
-		opts = append(opts, mail.WithDialContextFunc(m.publicDial))
-	}
-	client, err := mail.NewClient(m.host, opts...)
-	if err != nil {
-		return fmt.Errorf("smtp client: %w", err)
-	}
-	return client.DialAndSendWithContext(ctx, msg)
-}
-
-// publicDial connects only to public addresses, as the email fleet does.
-func (m testMailer) publicDial(ctx context.Context, network, addr string) (net.Conn, error) {
-	conn, err := netguard.PublicDialer(net.DefaultResolver, m.timeout)(ctx, network, addr)
-	if err != nil || m.tls != "tls" {
-		return conn, err
-	}
-	tc := tls.Client(conn, &tls.Config{ServerName: m.host, MinVersion: tls.VersionTLS12})
-	if err := tc.HandshakeContext(ctx); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	return tc, nil
+		oneLine(org), by, time.Now().UTC().Format(time.RFC1123), snd.Server.Host, snd.Server.Port))
+	return testMsg{Msg: msg, To: addr.Address}, nil
 }
 
 // oneLine keeps header text on one line.

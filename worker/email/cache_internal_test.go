@@ -38,7 +38,7 @@ func TestCacheFollowsChanges(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return m.host
+		return m.Server.Host
 	}
 	setHost := func(name string) {
 		t.Helper()

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	netmail "net/mail"
 	"net/textproto"
 	"strings"
@@ -58,15 +57,7 @@ type Handler struct {
 // mailer is the SMTP server and sender identity in force: the settings
 // singleton when it names a server, else SMTP_* from the environment.
 type mailer struct {
-	host, username, password, tls string
-	port                          int
-	fromAddr, fromName            string
-	timeout                       time.Duration
-	// publicOnly: the server comes from the settings (a SUPER_ADMIN's
-	// choice) and SMTP_ALLOW_PRIVATE is off, so the connection must not go
-	// to a private, loopback or link-local address, whatever the name
-	// resolves to at send time.
-	publicOnly bool
+	smtppool.Sender
 }
 
 // mailer is the mailer in force: from e.Cache while it holds one, else read.
@@ -89,53 +80,17 @@ func (e *Handler) loadMailer(ctx context.Context) (mailer, error) {
 	if err != nil {
 		return mailer{}, err
 	}
-	env := e.Config.SMTP
-	m := mailer{host: env.Host, port: env.Port, username: env.Username, password: env.Password, tls: env.TLS,
-		fromAddr: env.From, fromName: env.FromName, timeout: e.Config.Influence.SMTPTimeout}
-	if st.SMTPHost != "" {
-		m.host, m.port, m.username, m.tls, m.password = st.SMTPHost, st.SMTPPort, st.SMTPUsername, st.SMTPTLS, ""
-		m.publicOnly = !e.Config.SMTPAllowPrivate
-		if len(st.SMTPPasswordEnc) > 0 && e.Box != nil {
-			pw, err := e.Box.Open(st.SMTPPasswordEnc)
-			if err != nil {
-				return mailer{}, fmt.Errorf("open SMTP password: %w", err)
-			}
-			m.password = string(pw)
-		}
-	}
-	if st.EmailFromAddress != "" {
-		m.fromAddr = st.EmailFromAddress
-	}
-	switch {
-	case st.EmailFromName != "":
-		m.fromName = st.EmailFromName
-	case st.OrganizationName != "":
-		m.fromName = st.OrganizationName
-	}
-	if m.timeout <= 0 {
-		m.timeout = 30 * time.Second
-	}
-	return m, nil
+	snd, err := smtppool.InForce(st, smtppool.SenderOptions{Env: e.Config.SMTP, Box: e.Box,
+		AllowPrivate: e.Config.SMTPAllowPrivate, Timeout: e.Config.Influence.SMTPTimeout})
+	return mailer{snd}, err
 }
 
 // domain is the part of the From address after @, for Message-IDs.
 func (m mailer) domain() string {
-	if _, d, ok := strings.Cut(m.fromAddr, "@"); ok && d != "" {
+	if _, d, ok := strings.Cut(m.FromAddr, "@"); ok && d != "" {
 		return d
 	}
 	return "changemaker.local"
-}
-
-// server is the SMTP server of m as the connection pool wants it.
-func (m mailer) server() smtppool.Server {
-	srv := smtppool.Server{Host: m.host, Port: m.port, Username: m.username, Password: m.password, TLS: m.tls,
-		Timeout: m.timeout}
-	if m.publicOnly {
-		// The settings' server: only public addresses, whatever the name
-		// resolves to at dial time.
-		srv.Dial, srv.DialKey = netguard.PublicDialer(net.DefaultResolver, m.timeout), "public"
-	}
-	return srv
 }
 
 // send delivers msg and returns when the SMTP server accepted it: the moment
@@ -160,7 +115,7 @@ func (e *Handler) send(ctx context.Context, m mailer, msg *mail.Msg) (accepted t
 	if err != nil {
 		return time.Time{}, done, fmt.Errorf("smtp recipients: %w", err)
 	}
-	accepted, err = pool.Send(ctx, m.server(), smtppool.Message{From: from, To: rcpts, Body: msg})
+	accepted, err = pool.Send(ctx, m.Server, smtppool.Message{From: from, To: rcpts, Body: msg})
 	return accepted, done, err
 }
 
@@ -170,7 +125,7 @@ func (e *Handler) send(ctx context.Context, m mailer, msg *mail.Msg) (accepted t
 // and a plain text body. It fails when the From address is not usable.
 func newMessage(m mailer, to *netmail.Address, subject, msgID, header, value, body string) (*mail.Msg, error) {
 	msg := mail.NewMsg()
-	from, err := address(m.fromName, m.fromAddr)
+	from, err := address(m.FromName, m.FromAddr)
 	if err != nil {
 		return nil, fmt.Errorf("from: %w", err)
 	}
