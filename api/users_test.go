@@ -40,6 +40,36 @@ func TestUsersAdmin(t *testing.T) {
 		}
 	})
 
+	t.Run("an expiry is set, kept when left out, and cleared with null", func(t *testing.T) {
+		u := env.CreateUser(storage.RoleUser, "")
+		path := fmt.Sprintf("/api/users/%d", u.ID)
+		expiry := func(res *testenv.Response) *string {
+			t.Helper()
+			var body struct {
+				User struct {
+					ExpiresAt *string `json:"expiresAt"`
+				} `json:"user"`
+			}
+			res.JSON(t, &body)
+			if res.Status != 200 {
+				t.Fatalf("%d %s", res.Status, res.Body)
+			}
+			return body.User.ExpiresAt
+		}
+		if got := expiry(do("PATCH", path, map[string]any{"expiresAt": "2031-01-02T03:04:05Z"})); got == nil || !strings.HasPrefix(*got, "2031-01-02T03:04:05") {
+			t.Fatalf("after setting it: expiresAt %v", got)
+		}
+		if got := expiry(do("PATCH", path, map[string]any{"name": "Renamed"})); got == nil {
+			t.Fatal("a PATCH without expiresAt cleared it")
+		}
+		if got := expiry(do("PATCH", path, map[string]any{"expiresAt": nil})); got != nil {
+			t.Fatalf("after expiresAt null: %q, want no expiry", *got)
+		}
+		if got := expiry(do("GET", path, nil)); got != nil {
+			t.Fatalf("read back: expiresAt %q, want none", *got)
+		}
+	})
+
 	t.Run("list pages, searches and filters", func(t *testing.T) {
 		for i := 0; i < 3; i++ {
 			env.CreateUser(storage.RoleInfluenceAdmin, "")

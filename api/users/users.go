@@ -2,6 +2,7 @@
 package users
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -155,12 +156,33 @@ func checkExpiry(v *httpx.Validator, t time.Time) {
 }
 
 type updateRequest struct {
-	Email     *string    `json:"email"`
-	Name      *string    `json:"name"`
-	Password  *string    `json:"password"`
-	Role      *string    `json:"role"`
-	Status    *string    `json:"status"`
-	ExpiresAt *time.Time `json:"expiresAt"`
+	Email     *string      `json:"email"`
+	Name      *string      `json:"name"`
+	Password  *string      `json:"password"`
+	Role      *string      `json:"role"`
+	Status    *string      `json:"status"`
+	ExpiresAt optionalTime `json:"expiresAt"`
+}
+
+// optionalTime tells a field left out (Set false) from one sent as null
+// (Set, Value nil: "clear it") and from a time.
+type optionalTime struct {
+	Set   bool
+	Value *time.Time
+}
+
+func (o *optionalTime) UnmarshalJSON(b []byte) error {
+	o.Set = true
+	if string(b) == "null" {
+		o.Value = nil
+		return nil
+	}
+	var t time.Time
+	if err := json.Unmarshal(b, &t); err != nil {
+		return err
+	}
+	o.Value = &t
+	return nil
 }
 
 func (h *Handler) update(c *fiber.Ctx) error {
@@ -189,9 +211,12 @@ func (h *Handler) update(c *fiber.Ctx) error {
 	if req.Status != nil {
 		v.OneOf("status", *req.Status, storage.UserStatuses)
 	}
-	if req.ExpiresAt != nil {
-		checkExpiry(&v, *req.ExpiresAt)
-		p.SetExpiresAt, p.ExpiresAt = true, req.ExpiresAt
+	if req.ExpiresAt.Set {
+		if req.ExpiresAt.Value != nil {
+			checkExpiry(&v, *req.ExpiresAt.Value)
+		}
+		// null clears the expiry: the account no longer ends.
+		p.SetExpiresAt, p.ExpiresAt = true, req.ExpiresAt.Value
 	}
 	me := httpx.CurrentUser(c)
 	if id == me.ID {

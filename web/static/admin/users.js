@@ -75,6 +75,7 @@ function UserRow({ u, onSaved }) {
     try {
       const body = { role: edit.role, status: edit.status, name: edit.name };
       if (edit.expiresAt) body.expiresAt = fromLocalInput(edit.expiresAt);
+      else if (u.expiresAt) body.expiresAt = null; // emptied: the account no longer ends
       await api.patch('/api/users/' + u.id, body, { auth: 'required' });
       setEdit(null);
       onSaved();
@@ -88,7 +89,8 @@ function UserRow({ u, onSaved }) {
       <${Field} id=${'u-name-' + u.id} label=${'Name of ' + u.email} value=${edit.name} onInput=${set('name')} />
       <${Select} id=${'u-role-' + u.id} label="Role" value=${edit.role} options=${ROLES} onInput=${set('role')} />
       <${Select} id=${'u-status-' + u.id} label="Status" value=${edit.status} options=${STATUSES} onInput=${set('status')} />
-      <${Field} id=${'u-exp-' + u.id} label="Expires" kind="datetime-local" value=${edit.expiresAt} onInput=${set('expiresAt')} />
+      <${Field} id=${'u-exp-' + u.id} label="Expires" kind="datetime-local" value=${edit.expiresAt} onInput=${set('expiresAt')}
+        hint="Empty: the account never expires." />
       <div class="form-actions">
         <button type="submit">Save</button>
         <button type="button" class="button-secondary" onClick=${() => setEdit(null)}>Cancel</button>
