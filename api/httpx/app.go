@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -70,6 +71,11 @@ func RequestID(c *fiber.Ctx) string {
 // by pattern; requests no route matched share the label "unmatched" so that
 // scanners cannot blow up the label space.
 func observe(access *slog.Logger, m *Metrics) fiber.Handler {
+	// Refusals (429, 503) come in floods — a login flood is refused 14,000
+	// times a second — so their access lines are sampled like the error
+	// log's: one per route and status every refusalLogEvery, with the count
+	// it stands for. Everything else is logged line by line.
+	refusals := newLogSampler(refusalLogEvery, refusalLogKeys)
 	return func(c *fiber.Ctx) error {
 		start := time.Now()
 		err := c.Next()
@@ -90,6 +96,14 @@ func observe(access *slog.Logger, m *Metrics) fiber.Handler {
 		if m != nil {
 			m.observe(method, route, status, d)
 		}
+		represents := 1
+		if access != nil && (status == fiber.StatusTooManyRequests || status == fiber.StatusServiceUnavailable) {
+			n, ok := refusals.admit(route+"\x00"+strconv.Itoa(status), start)
+			if !ok {
+				return nil
+			}
+			represents = n
+		}
 		if access != nil {
 			access.LogAttrs(context.Background(), slog.LevelInfo, "request",
 				slog.String("request_id", RequestID(c)),
@@ -99,6 +113,7 @@ func observe(access *slog.Logger, m *Metrics) fiber.Handler {
 				slog.Float64("duration_ms", float64(d.Microseconds())/1000),
 				slog.String("ip", c.IP()),
 				slog.Int("bytes", responseSize(c)),
+				slog.Int("requests", represents),
 			)
 		}
 		return nil

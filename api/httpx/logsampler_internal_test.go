@@ -66,3 +66,32 @@ func TestLogSamplerCountsWhatItHeldBack(t *testing.T) {
 		t.Fatalf("sampler tracks %d keys, bound is 2", len(s.seen))
 	}
 }
+
+// The access log samples refusals the same way: a flood of 429s and 503s
+// costs a line per route and status, not a line per request, while every
+// other request keeps its own line.
+func TestAccessLogSamplesRefusals(t *testing.T) {
+	var buf bytes.Buffer
+	access := slog.New(slog.NewJSONHandler(&buf, nil))
+	app := NewApp(AppOptions{Name: "test", BodyLimit: 1 << 20, CORSOrigin: "https://app.example.org",
+		Log: slog.New(slog.DiscardHandler), AccessLog: access})
+	app.Post("/api/auth/login", func(*fiber.Ctx) error { return password.ErrBusy })
+	app.Get("/api/ok", func(c *fiber.Ctx) error { return c.SendString("ok") })
+	for range 300 {
+		if res, err := app.Test(httptest.NewRequest("POST", "/api/auth/login", nil), -1); err != nil || res.StatusCode != 503 {
+			t.Fatalf("refusal: %v %v", res, err)
+		}
+	}
+	for range 3 {
+		if res, err := app.Test(httptest.NewRequest("GET", "/api/ok", nil), -1); err != nil || res.StatusCode != 200 {
+			t.Fatalf("ok: %v %v", res, err)
+		}
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("300 refusals and 3 answers logged %d access lines, want 4 (one for the refusals):\n%s", len(lines), buf.String())
+	}
+	if !strings.Contains(lines[0], `"status":503`) || !strings.Contains(lines[0], `"requests":1`) {
+		t.Fatalf("the refusals' line: %s", lines[0])
+	}
+}
