@@ -58,15 +58,7 @@ build_binaries email
 
 fresh_database "$DB_NAME"
 
-export APP_ENV=production DATABASE_URL=$DB_URL REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0 LOG_LEVEL=warn
-# Fixed secrets: this database is thrown away.
-export JWT_ACCESS_SECRET=bench-email-access-0123456789abcdefghijklmnopqr
-export JWT_REFRESH_SECRET=bench-email-refresh-0123456789abcdefghijklmnopq
-export ENCRYPTION_KEY=bench-email-encryption-0123456789abcdefghijklmno
-bin/changemaker migrate up >"$WORK/migrate.log" 2>&1 || {
-	cat "$WORK/migrate.log" >&2
-	die "migrate up failed"
-}
+migrate_production email
 
 say "waiting for $LOCK"
 status=0

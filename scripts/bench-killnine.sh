@@ -51,15 +51,7 @@ build_binaries killnine
 
 fresh_database "$DB_NAME"
 
-export APP_ENV=production DATABASE_URL=$DB_URL REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0 LOG_LEVEL=warn
-# Fixed secrets: this database is thrown away.
-export JWT_ACCESS_SECRET=bench-killnine-access-0123456789abcdefghijklmnop
-export JWT_REFRESH_SECRET=bench-killnine-refresh-0123456789abcdefghijklmno
-export ENCRYPTION_KEY=bench-killnine-encryption-0123456789abcdefghijklm
-bin/changemaker migrate up >"$WORK/migrate.log" 2>&1 || {
-	cat "$WORK/migrate.log" >&2
-	die "migrate up failed"
-}
+migrate_production killnine
 
 say "waiting for $LOCK"
 status=0

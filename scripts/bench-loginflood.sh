@@ -50,16 +50,8 @@ build_binaries loginflood
 fresh_database "$DB_NAME"
 
 API_PORT=$(free_port "${BENCH_API_PORT:-4940}")
-export APP_ENV=production DATABASE_URL=$DB_URL REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0 LOG_LEVEL=warn
+migrate_production loginflood
 export API_PORT ACCESS_LOG=/dev/null TRUSTED_PROXIES=127.0.0.1
-# Fixed secrets: this database is thrown away.
-export JWT_ACCESS_SECRET=bench-loginflood-access-0123456789abcdefghijklmn
-export JWT_REFRESH_SECRET=bench-loginflood-refresh-0123456789abcdefghijklm
-export ENCRYPTION_KEY=bench-loginflood-encryption-0123456789abcdefghijk
-bin/changemaker migrate up >"$WORK/migrate.log" 2>&1 || {
-	cat "$WORK/migrate.log" >&2
-	die "migrate up failed"
-}
 
 say "waiting for $LOCK"
 status=0

@@ -73,3 +73,18 @@ build_binaries() {
 	local cmd
 	for cmd; do go build -o "$WORK/$cmd" "./bench/$cmd"; done
 }
+
+# migrate_production NAME: the environment of a production process on the
+# benchmark's database (DB_URL) and Redis (REDIS_PORT), with fixed secrets
+# (the database is thrown away), exported for every process the benchmark
+# starts; then `migrate up`.
+migrate_production() {
+	export APP_ENV=production DATABASE_URL=$DB_URL REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0 LOG_LEVEL=warn
+	export JWT_ACCESS_SECRET=bench-$1-access-0123456789abcdefghijklmnopqrstuvwxyz
+	export JWT_REFRESH_SECRET=bench-$1-refresh-0123456789abcdefghijklmnopqrstuvwxyz
+	export ENCRYPTION_KEY=bench-$1-encryption-0123456789abcdefghijklmnopqrstuvwxyz
+	bin/changemaker migrate up >"$WORK/migrate.log" 2>&1 || {
+		cat "$WORK/migrate.log" >&2
+		die "migrate up failed"
+	}
+}
