@@ -20,6 +20,9 @@ type ImportConfig struct {
 	// BatchSize is how many rows go to Postgres in one COPY and upsert
 	// (IMPORT_BATCH_SIZE); progress and cancellation move batch by batch.
 	BatchSize int
+	// Loaders is how many database connections load one NAR Address file
+	// at once (IMPORT_LOADERS), each taking its own buildings.
+	Loaders int
 }
 
 func loadImports(r *reader) ImportConfig {
@@ -32,9 +35,13 @@ func loadImports(r *reader) ImportConfig {
 		MaxUpload:         r.size("IMPORT_MAX_UPLOAD", 8<<30),
 		UploadIdleTimeout: r.duration("IMPORT_UPLOAD_IDLE_TIMEOUT", 2*time.Minute),
 		BatchSize:         r.int("IMPORT_BATCH_SIZE", 10000),
+		Loaders:           r.int("IMPORT_LOADERS", 2),
 	}
 	if (c.BatchSize < 100 || c.BatchSize > 1000000) && r.err == nil {
 		r.err = fmt.Errorf("IMPORT_BATCH_SIZE: want 100 to 1000000, got %d", c.BatchSize)
+	}
+	if (c.Loaders < 1 || c.Loaders > 16) && r.err == nil {
+		r.err = fmt.Errorf("IMPORT_LOADERS: want 1 to 16, got %d", c.Loaders)
 	}
 	return c
 }

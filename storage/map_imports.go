@@ -453,7 +453,10 @@ func (r ImportRow) Problem() string {
 // BatchProgress is what a batch adds to its part's counters; it is
 // written in the batch's own transaction.
 type BatchProgress struct {
-	RowsDone     int64 // the file's data rows consumed so far, this batch included
+	// Slot is the loader slot (1-based) whose rows the batch holds, 0 for a
+	// part loaded without slots (see MapImportSlots).
+	Slot         int
+	RowsDone     int64 // the file's data rows consumed so far, this batch included (of its slot's rows)
 	Read         int64 // rows read since the last batch, skipped and filtered ones included
 	Skipped      int64
 	Filtered     int64 // left out by filters applied before the load
@@ -660,7 +663,8 @@ const upsertSQL = keptSQL + `, locs AS (
         updated_at = now()
     RETURNING (xmax = 0) AS inserted
 )
-SELECT (SELECT count(DISTINCT line) FROM src) - (SELECT count(DISTINCT line) FROM kept),
+SELECT CASE WHEN $1::float8 IS NULL THEN 0
+            ELSE (SELECT count(DISTINCT line) FROM src) - (SELECT count(DISTINCT line) FROM kept) END,
        count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted)
 FROM units`
 
@@ -680,6 +684,15 @@ func (l *ImportLoader) Load(ctx context.Context, rows []ImportRow, p BatchProgre
 		return res, translate(fmt.Errorf("begin batch: %w", err))
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // after Commit a no-op
+	// The batch's sorts (a building's rows, a unit's rows) stay in memory.
+	// Its commit does not wait for the WAL flush: a server crash may lose
+	// the last batches, but their progress goes with them (same
+	// transaction), so the task that runs again loads them again; and the
+	// part's end is written by a synchronous commit, which flushes every
+	// batch before it.
+	if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '64MB'; SET LOCAL synchronous_commit = off`); err != nil {
+		return res, translate(fmt.Errorf("set batch options: %w", err))
+	}
 	if len(rows) > 0 {
 		i := 0
 		src := pgx.CopyFromFunc(func() ([]any, error) {
@@ -726,7 +739,7 @@ func (l *ImportLoader) Load(ctx context.Context, rows []ImportRow, p BatchProgre
 		return res, err
 	}
 	if err := queries(tx).AdvanceMapImportPart(ctx, db.AdvanceMapImportPartParams{
-		RowsDone: p.RowsDone, AddRead: p.Read, AddInserted: res.Inserted, AddUpdated: res.Updated,
+		Slot: int32(p.Slot), RowsDone: p.RowsDone, AddRead: p.Read, AddInserted: res.Inserted, AddUpdated: res.Updated,
 		AddSkipped: p.Skipped, AddFiltered: p.Filtered + res.Filtered, NewSkippedLines: js,
 		ImportID: l.importID, Name: l.part,
 	}); err != nil {
@@ -736,6 +749,21 @@ func (l *ImportLoader) Load(ctx context.Context, rows []ImportRow, p BatchProgre
 		return res, translate(fmt.Errorf("commit batch: %w", err))
 	}
 	return res, nil
+}
+
+// MapImportSlots fixes a part's loader slots at n on its first load, each
+// starting where the part stands, and returns them: for every slot, the
+// file's data rows it has consumed in committed batches. A part that has
+// slots already keeps them (and their number), whatever n is now.
+func (s *Store) MapImportSlots(ctx context.Context, importID int64, name string, n int) ([]int64, error) {
+	if n < 1 {
+		n = 1
+	}
+	done, err := s.q().MapImportSlots(ctx, db.MapImportSlotsParams{N: int32(n), ImportID: importID, Name: name})
+	if err != nil {
+		return nil, fmt.Errorf("import %d part %s slots: %w", importID, name, notFound(err))
+	}
+	return done, nil
 }
 
 // StaleMapImports returns up to limit imports still QUEUED or RUNNING whose

@@ -66,12 +66,27 @@ WHERE p.import_id = @import_id AND p.name = @name AND i.id = p.import_id
   AND p.status IN ('QUEUED', 'RUNNING') AND i.status IN ('QUEUED', 'RUNNING')
 RETURNING p.*;
 
+-- A part's slots: fixed at n by its first load (each starting where the
+-- part stands), kept as they are by every later one.
+-- name: MapImportSlots :one
+UPDATE map_import_parts SET slot_rows_done = CASE WHEN cardinality(slot_rows_done) = 0
+    THEN array_fill(rows_done, ARRAY[@n::int]) ELSE slot_rows_done END
+WHERE import_id = @import_id AND name = @name
+RETURNING slot_rows_done;
+
 -- name: MapImportStatus :one
 SELECT status FROM map_imports WHERE id = @id;
 
+-- A batch of slot @slot (1-based; 0 for a part loaded without slots)
+-- moves that slot's rows and the part's counters.
 -- name: AdvanceMapImportPart :exec
 UPDATE map_import_parts SET
-    rows_done = @rows_done,
+    rows_done = CASE WHEN @slot::int = 0 THEN @rows_done::bigint ELSE
+        (SELECT min(CASE WHEN i = @slot::int THEN @rows_done::bigint ELSE v END)
+         FROM unnest(slot_rows_done) WITH ORDINALITY AS t(v, i)) END,
+    slot_rows_done = CASE WHEN @slot::int = 0 THEN slot_rows_done ELSE
+        ARRAY(SELECT CASE WHEN i = @slot::int THEN @rows_done::bigint ELSE v END
+              FROM unnest(slot_rows_done) WITH ORDINALITY AS t(v, i) ORDER BY i) END,
     rows_read = rows_read + @add_read,
     inserted = inserted + @add_inserted,
     updated = updated + @add_updated,

@@ -37,6 +37,9 @@ type Handler struct {
 	Queue     *asynq.Client
 	Root      string // IMPORT_ROOT
 	BatchSize int
+	// Loaders is how many connections load one NAR file at once
+	// (IMPORT_LOADERS); 0 is 1.
+	Loaders int
 	// JoinRadiusMeters: a new building joins a MANUAL location of the same
 	// address within it (MAP_MATCH_RADIUS_METERS); 0 never joins.
 	JoinRadiusMeters float64
@@ -50,7 +53,7 @@ type Handler struct {
 // Register routes the import fleet's task types to their handlers.
 func Register(mux *asynq.ServeMux, d fleet.Deps) {
 	h := &Handler{Store: d.Store, Queue: d.Queue, Root: d.Config.Imports.Root,
-		BatchSize: d.Config.Imports.BatchSize, JoinRadiusMeters: float64(d.Config.Map.MatchRadiusMeters), Log: d.Log}
+		BatchSize: d.Config.Imports.BatchSize, Loaders: d.Config.Imports.Loaders, JoinRadiusMeters: float64(d.Config.Map.MatchRadiusMeters), Log: d.Log}
 	if d.Metrics != nil {
 		h.Metrics = NewMetrics(d.Metrics)
 	}
@@ -314,10 +317,14 @@ func (r *partRun) openLoader(ctx context.Context, source string, bbox *[4]float6
 
 // skip counts a row that cannot be loaded and keeps its line while the
 // part holds fewer than storage.MaxSkippedLines.
-func (r *partRun) skip(line int, reason string) {
-	r.progress.Skipped++
+func (r *partRun) skip(line int, reason string) { r.skipIn(&r.progress, line, reason) }
+
+// skipIn counts a skipped row in the batch progress p (a slot's, for a NAR
+// part). Only the goroutine that reads the file calls it.
+func (r *partRun) skipIn(p *storage.BatchProgress, line int, reason string) {
+	p.Skipped++
 	if r.keptLines < storage.MaxSkippedLines {
-		r.progress.SkippedLines = append(r.progress.SkippedLines, storage.SkippedLine{Line: line, Reason: reason})
+		p.SkippedLines = append(p.SkippedLines, storage.SkippedLine{Line: line, Reason: reason})
 		r.keptLines++
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"changemaker/internal/address"
@@ -118,14 +119,15 @@ func (r *partRun) loadNAR(ctx context.Context) (reason string, err error) {
 	defer closeArchive()
 
 	f := r.imp.Filters
-	if err := r.openLoader(ctx, storage.ImportNAR, f.BBox); err != nil {
+	s, err := r.openSlots(ctx, storage.ImportNAR, f.BBox)
+	if err != nil {
 		return "", err
 	}
-	defer r.loader.Close()
+	defer s.close()
 	// The province's buildings and their published points, before the
-	// addresses that join them.
+	// addresses that join them: each slot gets its own buildings' points.
 	for _, l := range locs {
-		if reason, err := r.loadLocationFile(ctx, l); err != nil || reason != "" {
+		if reason, err := r.loadLocationFile(ctx, s, l); err != nil || reason != "" {
 			return reason, err
 		}
 	}
@@ -149,8 +151,8 @@ func (r *partRun) loadNAR(ctx context.Context) (reason string, err error) {
 		}
 		return "", err
 	}
-	// Resume after the last committed batch: those rows are counted.
-	for int64(ar.Stats().Rows) < r.part.RowsDone {
+	// Resume after the rows every slot has committed: those are counted.
+	for from := s.minDone(); int64(ar.Stats().Rows) < from; {
 		_, err := ar.Next()
 		var re *nar.RowError
 		if errors.Is(err, io.EOF) {
@@ -163,16 +165,40 @@ func (r *partRun) loadNAR(ctx context.Context) (reason string, err error) {
 			return "", err
 		}
 	}
+	s.run(func(sl *slot, b slotBatch) (bool, error) { return r.loadBatch(s.ctx, sl, b) })
+	reason, err = r.readAddresses(ctx, s, ar)
+	s.wait()
+	cancelled, serr := s.result()
+	switch {
+	case serr != nil:
+		return "", serr
+	case cancelled:
+		r.cancelled = true
+		return "", nil
+	}
+	return reason, err
+}
+
+// readAddresses reads the Address file and hands each row to its slot,
+// every slot's batch as it fills, and at the end every slot's last one.
+// Rows a slot had committed before (a task that runs again) are passed by.
+func (r *partRun) readAddresses(ctx context.Context, s *slots, ar *nar.AddressReader) (string, error) {
+	f := r.imp.Filters
 	prov, muni, postal := strings.ToUpper(strings.TrimSpace(f.Province)), strings.TrimSpace(f.Municipality),
 		strings.ToUpper(strings.ReplaceAll(f.PostalPrefix, " ", ""))
+	n := len(s.list)
 	for {
 		a, err := ar.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
+		row := int64(ar.Stats().Rows)
 		var re *nar.RowError
 		if errors.As(err, &re) {
-			r.skip(re.Line, re.Reason)
+			if sl := s.list[slotOf("", re.Line, n)]; row > sl.done {
+				sl.batch.progress.Read++
+				r.skipIn(&sl.batch.progress, re.Line, re.Reason)
+			}
 			continue
 		}
 		if err != nil {
@@ -181,22 +207,74 @@ func (r *partRun) loadNAR(ctx context.Context) (reason string, err error) {
 			}
 			return "", err
 		}
+		sl := s.list[slotOf(a.LocGUID, a.SourceLine, n)]
+		if row <= sl.done { // counted by an earlier run
+			continue
+		}
+		p := &sl.batch.progress
+		p.Read++
 		if (prov != "" && prov != a.ProvCode && prov != strings.ToUpper(a.MailProvince)) ||
 			(muni != "" && !strings.EqualFold(muni, a.Municipality)) ||
 			(postal != "" && !strings.HasPrefix(strings.ToUpper(strings.ReplaceAll(a.PostalCode, " ", "")), postal)) {
-			r.progress.Filtered++
+			p.Filtered++
 			continue
 		}
-		more, err := r.add(ctx, narRow(a), int64(ar.Stats().Rows))
-		if err != nil || !more {
-			return "", err
+		ir := narRow(a)
+		if problem := ir.Problem(); problem != "" {
+			r.skipIn(p, ir.Line, problem)
+			continue
+		}
+		sl.batch.rows = append(sl.batch.rows, ir)
+		if len(sl.batch.rows) >= r.h.BatchSize {
+			p.RowsDone = row
+			if !s.hand(sl) {
+				return "", ctx.Err()
+			}
 		}
 	}
-	_, err = r.flush(ctx, int64(ar.Stats().Rows))
-	return "", err
+	// The whole file is read: each slot's last batch says so.
+	total := int64(ar.Stats().Rows)
+	for _, sl := range s.list {
+		if total <= sl.done {
+			continue
+		}
+		sl.batch.progress.RowsDone = total
+		if !s.hand(sl) {
+			return "", ctx.Err()
+		}
+	}
+	return "", nil
 }
 
-func (r *partRun) loadLocationFile(ctx context.Context, l namedOpener) (string, error) {
+// loadBatch loads one of a slot's batches, unless the import has been
+// cancelled meanwhile (then it returns false).
+func (r *partRun) loadBatch(ctx context.Context, sl *slot, b slotBatch) (bool, error) {
+	st, err := r.h.Store.MapImportStatus(ctx, r.imp.ID)
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return false, err
+	}
+	if st != storage.ImportRunning && st != storage.ImportQueued {
+		return false, nil
+	}
+	b.progress.Slot = sl.n
+	res, err := sl.loader.Load(ctx, b.rows, b.progress)
+	if err != nil {
+		return false, err
+	}
+	r.h.Metrics.rows(r.imp.Kind, res, b.progress)
+	if r.h.afterBatch != nil {
+		r.h.afterBatch()
+	}
+	return true, nil
+}
+
+// locationChunk is how many Location rows go to a slot at once.
+const locationChunk = 1024
+
+// loadLocationFile reads a Location file once and copies each building's
+// point into the temporary table of its slot's connection, all slots at
+// once.
+func (r *partRun) loadLocationFile(ctx context.Context, s *slots, l namedOpener) (string, error) {
 	rc, err := l.open()
 	if err != nil {
 		if reason := permanentReason(err); reason != "" {
@@ -216,29 +294,80 @@ func (r *partRun) loadLocationFile(ctx context.Context, l namedOpener) (string, 
 		}
 		return "", err
 	}
-	_, err = r.loader.LoadLocations(ctx, func() (storage.LocationPoint, bool, error) {
-		for {
-			loc, err := lr.Next()
-			if errors.Is(err, io.EOF) {
-				return storage.LocationPoint{}, false, nil
-			}
-			var re *nar.RowError
-			if errors.As(err, &re) {
-				continue // a bad Location row: its addresses fall back on BG_X/BG_Y
-			}
+	n := len(s.list)
+	chans := make([]chan []storage.LocationPoint, n)
+	var wg sync.WaitGroup
+	for i, sl := range s.list {
+		ch := make(chan []storage.LocationPoint, 2)
+		chans[i] = ch
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var cur []storage.LocationPoint
+			_, err := sl.loader.LoadLocations(s.ctx, func() (storage.LocationPoint, bool, error) {
+				for len(cur) == 0 {
+					next, ok := <-ch
+					if !ok {
+						return storage.LocationPoint{}, false, nil
+					}
+					cur = next
+				}
+				p := cur[0]
+				cur = cur[1:]
+				return p, true, nil
+			})
 			if err != nil {
-				return storage.LocationPoint{}, false, err
+				s.fail(err)
 			}
-			return storage.LocationPoint{LocationID: loc.LocGUID, Lat: loc.Lat, Lng: loc.Lng, HasPoint: loc.HasPoint}, true, nil
+		}()
+	}
+	bufs := make([][]storage.LocationPoint, n)
+	send := func(i int) bool {
+		select {
+		case chans[i] <- bufs[i]:
+			bufs[i] = make([]storage.LocationPoint, 0, locationChunk)
+			return true
+		case <-s.ctx.Done():
+			return false
 		}
-	})
-	if err != nil {
-		if reason := permanentReason(err); reason != "" {
-			return path.Base(l.name) + ": " + reason, nil
+	}
+	var readErr error
+	for {
+		loc, err := lr.Next()
+		if errors.Is(err, io.EOF) {
+			break
 		}
+		var re *nar.RowError
+		if errors.As(err, &re) || (err == nil && loc.LocGUID == "") {
+			continue // a bad Location row: its addresses fall back on BG_X/BG_Y
+		}
+		if err != nil {
+			readErr = err
+			break
+		}
+		i := slotOf(loc.LocGUID, 0, n)
+		bufs[i] = append(bufs[i], storage.LocationPoint{LocationID: loc.LocGUID, Lat: loc.Lat, Lng: loc.Lng, HasPoint: loc.HasPoint})
+		if len(bufs[i]) == locationChunk && !send(i) {
+			break
+		}
+	}
+	for i := range bufs {
+		if readErr == nil && len(bufs[i]) > 0 {
+			send(i)
+		}
+		close(chans[i])
+	}
+	wg.Wait()
+	if _, err := s.result(); err != nil {
 		return "", err
 	}
-	return "", nil
+	if readErr != nil {
+		if reason := permanentReason(readErr); reason != "" {
+			return path.Base(l.name) + ": " + reason, nil
+		}
+		return "", readErr
+	}
+	return "", ctx.Err()
 }
 
 // narRow turns a register row into a row to load: the building's line is

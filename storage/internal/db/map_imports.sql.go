@@ -12,17 +12,23 @@ import (
 
 const advanceMapImportPart = `-- name: AdvanceMapImportPart :exec
 UPDATE map_import_parts SET
-    rows_done = $1,
-    rows_read = rows_read + $2,
-    inserted = inserted + $3,
-    updated = updated + $4,
-    skipped = skipped + $5,
-    filtered = filtered + $6,
-    skipped_lines = skipped_lines || $7::jsonb
-WHERE import_id = $8 AND name = $9
+    rows_done = CASE WHEN $1::int = 0 THEN $2::bigint ELSE
+        (SELECT min(CASE WHEN i = $1::int THEN $2::bigint ELSE v END)
+         FROM unnest(slot_rows_done) WITH ORDINALITY AS t(v, i)) END,
+    slot_rows_done = CASE WHEN $1::int = 0 THEN slot_rows_done ELSE
+        ARRAY(SELECT CASE WHEN i = $1::int THEN $2::bigint ELSE v END
+              FROM unnest(slot_rows_done) WITH ORDINALITY AS t(v, i) ORDER BY i) END,
+    rows_read = rows_read + $3,
+    inserted = inserted + $4,
+    updated = updated + $5,
+    skipped = skipped + $6,
+    filtered = filtered + $7,
+    skipped_lines = skipped_lines || $8::jsonb
+WHERE import_id = $9 AND name = $10
 `
 
 type AdvanceMapImportPartParams struct {
+	Slot            int32
 	RowsDone        int64
 	AddRead         int64
 	AddInserted     int64
@@ -34,8 +40,11 @@ type AdvanceMapImportPartParams struct {
 	Name            string
 }
 
+// A batch of slot @slot (1-based; 0 for a part loaded without slots)
+// moves that slot's rows and the part's counters.
 func (q *Queries) AdvanceMapImportPart(ctx context.Context, arg AdvanceMapImportPartParams) error {
 	_, err := q.db.Exec(ctx, advanceMapImportPart,
+		arg.Slot,
 		arg.RowsDone,
 		arg.AddRead,
 		arg.AddInserted,
@@ -292,7 +301,7 @@ func (q *Queries) MapImportByID(ctx context.Context, id int64) (MapImport, error
 }
 
 const mapImportPart = `-- name: MapImportPart :one
-SELECT import_id, name, archive, location_files, status, rows_done, rows_read, inserted, updated, skipped, filtered, skipped_lines, error, started_at, finished_at FROM map_import_parts WHERE import_id = $1 AND name = $2
+SELECT import_id, name, archive, location_files, status, rows_done, rows_read, inserted, updated, skipped, filtered, skipped_lines, error, started_at, finished_at, slot_rows_done FROM map_import_parts WHERE import_id = $1 AND name = $2
 `
 
 type MapImportPartParams struct {
@@ -319,12 +328,13 @@ func (q *Queries) MapImportPart(ctx context.Context, arg MapImportPartParams) (M
 		&i.Error,
 		&i.StartedAt,
 		&i.FinishedAt,
+		&i.SlotRowsDone,
 	)
 	return i, err
 }
 
 const mapImportParts = `-- name: MapImportParts :many
-SELECT import_id, name, archive, location_files, status, rows_done, rows_read, inserted, updated, skipped, filtered, skipped_lines, error, started_at, finished_at FROM map_import_parts WHERE import_id = $1 ORDER BY name
+SELECT import_id, name, archive, location_files, status, rows_done, rows_read, inserted, updated, skipped, filtered, skipped_lines, error, started_at, finished_at, slot_rows_done FROM map_import_parts WHERE import_id = $1 ORDER BY name
 `
 
 func (q *Queries) MapImportParts(ctx context.Context, importID int64) ([]MapImportPart, error) {
@@ -352,6 +362,7 @@ func (q *Queries) MapImportParts(ctx context.Context, importID int64) ([]MapImpo
 			&i.Error,
 			&i.StartedAt,
 			&i.FinishedAt,
+			&i.SlotRowsDone,
 		); err != nil {
 			return nil, err
 		}
@@ -361,6 +372,28 @@ func (q *Queries) MapImportParts(ctx context.Context, importID int64) ([]MapImpo
 		return nil, err
 	}
 	return items, nil
+}
+
+const mapImportSlots = `-- name: MapImportSlots :one
+UPDATE map_import_parts SET slot_rows_done = CASE WHEN cardinality(slot_rows_done) = 0
+    THEN array_fill(rows_done, ARRAY[$1::int]) ELSE slot_rows_done END
+WHERE import_id = $2 AND name = $3
+RETURNING slot_rows_done
+`
+
+type MapImportSlotsParams struct {
+	N        int32
+	ImportID int64
+	Name     string
+}
+
+// A part's slots: fixed at n by its first load (each starting where the
+// part stands), kept as they are by every later one.
+func (q *Queries) MapImportSlots(ctx context.Context, arg MapImportSlotsParams) ([]int64, error) {
+	row := q.db.QueryRow(ctx, mapImportSlots, arg.N, arg.ImportID, arg.Name)
+	var slot_rows_done []int64
+	err := row.Scan(&slot_rows_done)
+	return slot_rows_done, err
 }
 
 const mapImportStatus = `-- name: MapImportStatus :one
@@ -497,7 +530,7 @@ UPDATE map_import_parts p SET status = 'RUNNING', started_at = COALESCE(p.starte
 FROM map_imports i
 WHERE p.import_id = $1 AND p.name = $2 AND i.id = p.import_id
   AND p.status IN ('QUEUED', 'RUNNING') AND i.status IN ('QUEUED', 'RUNNING')
-RETURNING p.import_id, p.name, p.archive, p.location_files, p.status, p.rows_done, p.rows_read, p.inserted, p.updated, p.skipped, p.filtered, p.skipped_lines, p.error, p.started_at, p.finished_at
+RETURNING p.import_id, p.name, p.archive, p.location_files, p.status, p.rows_done, p.rows_read, p.inserted, p.updated, p.skipped, p.filtered, p.skipped_lines, p.error, p.started_at, p.finished_at, p.slot_rows_done
 `
 
 type StartMapImportPartParams struct {
@@ -526,6 +559,7 @@ func (q *Queries) StartMapImportPart(ctx context.Context, arg StartMapImportPart
 		&i.Error,
 		&i.StartedAt,
 		&i.FinishedAt,
+		&i.SlotRowsDone,
 	)
 	return i, err
 }

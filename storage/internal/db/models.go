@@ -212,6 +212,7 @@ type MapImportPart struct {
 	Error         string
 	StartedAt     *time.Time
 	FinishedAt    *time.Time
+	SlotRowsDone  []int64
 }
 
 type MapLocation struct {
