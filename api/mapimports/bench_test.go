@@ -111,6 +111,27 @@ func psqlCopy(b *testing.B, dbURL, file string) time.Duration {
 	return time.Since(start)
 }
 
+// psqlCopySchema is the floor of the schema: the rows an import made,
+// already shaped (exported first), put back by psql \copy into
+// map_locations and map_units with all their indexes, constraints and
+// foreign keys — what any import of these rows must at least do.
+func psqlCopySchema(b *testing.B, dbURL, dir string) time.Duration {
+	b.Helper()
+	loc, units := filepath.Join(dir, "locations.copy"), filepath.Join(dir, "units.copy")
+	if out, err := exec.Command("psql", dbURL, "-v", "ON_ERROR_STOP=1", "-q",
+		"-c", `\copy map_locations TO '`+loc+`'`, "-c", `\copy map_units TO '`+units+`'`,
+		"-c", "TRUNCATE map_locations CASCADE", "-c", "CHECKPOINT").CombinedOutput(); err != nil {
+		b.Fatalf("psql export: %v %s", err, out)
+	}
+	start := time.Now()
+	out, err := exec.Command("psql", dbURL, "-v", "ON_ERROR_STOP=1", "-q",
+		"-c", `\copy map_locations FROM '`+loc+`'`, "-c", `\copy map_units FROM '`+units+`'`).CombinedOutput()
+	if err != nil {
+		b.Fatalf("psql \\copy into the schema: %v %s", err, out)
+	}
+	return time.Since(start)
+}
+
 // uploadAndWait posts the files over HTTP (streamed from disk) and polls
 // until the import is finished.
 func uploadAndWait(b *testing.B, base, token string, files ...string) (time.Duration, importBody) {
@@ -178,14 +199,23 @@ func uploadAndWait(b *testing.B, base, token string, files ...string) (time.Dura
 func BenchmarkNARImport(b *testing.B) {
 	n := benchRows(b)
 	root := b.TempDir()
-	env := testenv.NewAPI(b, func(c *config.Config) { c.Imports.Root = root })
+	env := testenv.NewAPI(b, func(c *config.Config) {
+		c.Imports.Root = root
+		if s := os.Getenv("IMPORT_BENCH_LOADERS"); s != "" { // IMPORT_LOADERS of the worker
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 1 || n > 16 {
+				b.Fatalf("IMPORT_BENCH_LOADERS=%q", s)
+			}
+			c.Imports.Loaders = n
+		}
+	})
 	startWorker(b, env)
 	base := testenv.Serve(b, env.Main)
 	token := env.TokenFor(storage.RoleMapAdmin)
 	addr, loc := writeRelease(b, b.TempDir(), n)
 	dbURL := env.Store.Pool.Config().ConnString()
 	b.ResetTimer()
-	var copyTime, importTime time.Duration
+	var copyTime, importTime, schemaTime time.Duration
 	for i := 0; i < b.N; i++ {
 		if _, err := env.Store.Pool.Exec(context.Background(), "TRUNCATE map_locations CASCADE"); err != nil {
 			b.Fatal(err)
@@ -196,9 +226,13 @@ func BenchmarkNARImport(b *testing.B) {
 			b.Fatalf("import = %+v, want DONE with %d inserted", imp, n)
 		}
 		importTime += d
+		schemaTime += psqlCopySchema(b, dbURL, b.TempDir())
 	}
 	rows := float64(n) * float64(b.N)
 	b.ReportMetric(rows/importTime.Seconds(), "import-rows/s")
 	b.ReportMetric(rows/copyTime.Seconds(), "copy-rows/s")
 	b.ReportMetric(copyTime.Seconds()/importTime.Seconds(), "import/copy")
+	b.ReportMetric(rows/schemaTime.Seconds(), "schema-copy-rows/s")
+	b.ReportMetric(copyTime.Seconds()/schemaTime.Seconds(), "schema-copy/copy")
+	b.ReportMetric(float64(env.Config.Imports.Loaders), "loaders")
 }
