@@ -1,10 +1,12 @@
 package storage
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -152,6 +154,8 @@ func mapImportPartFromDB(r db.MapImportPart) MapImportPart {
 			p.SkippedLines = append(p.SkippedLines, SkippedLine{File: r.Name, Line: l.Line, Reason: l.Reason})
 		}
 	}
+	// Slots commit their batches in any order: the lines read in file order.
+	slices.SortStableFunc(p.SkippedLines, func(a, b SkippedLine) int { return cmp.Compare(a.Line, b.Line) })
 	return p
 }
 

@@ -82,6 +82,9 @@ func TestSlotsLoadAsOne(t *testing.T) {
 		t.Fatalf("three connections: %s %v, want DONE %v (read, inserted, updated, skipped, filtered, lines)",
 			got.Status, counters(got), counters(want))
 	}
+	if !reflect.DeepEqual(got.SkippedLines, want.SkippedLines) {
+		t.Fatalf("skipped lines with three connections:\n%v\nwith one:\n%v", got.SkippedLines, want.SkippedLines)
+	}
 	if a, b := one.units(t), three.units(t); !reflect.DeepEqual(a, b) {
 		t.Fatalf("three connections loaded %d units unlike one connection's %d", len(b), len(a))
 	}
