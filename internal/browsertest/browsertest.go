@@ -347,10 +347,15 @@ func (p *Page) CheckClean() {
 	}
 }
 
-// Screenshot saves the whole page as docs/screenshots/<name>-<viewport>.png.
+// Screenshot takes the whole page and, when UPDATE_SCREENSHOTS=1, saves it
+// as docs/screenshots/<name>-<viewport>.png (a test run leaves the
+// committed pictures alone otherwise).
 func (p *Page) Screenshot(name string) {
 	p.t.Helper()
 	png := Get(p, "screenshot", chromedp.FullScreenshot(100))
+	if os.Getenv("UPDATE_SCREENSHOTS") != "1" {
+		return
+	}
 	dir, err := ScreenshotDir()
 	if err != nil {
 		p.t.Fatal(err)
