@@ -506,8 +506,18 @@ func (l *ImportLoader) JoinManualWithin(ctx context.Context, meters float64) err
 }
 
 // NewImportLoader takes a connection from the pool for one part's load.
-func (s *Store) NewImportLoader(ctx context.Context, importID int64, part, source string, bbox *[4]float64, userID *int64) (*ImportLoader, error) {
-	conn, err := s.Pool.Acquire(ctx)
+// wait > 0 bounds how long it waits for a free one: without one by then it
+// returns (nil, nil).
+func (s *Store) NewImportLoader(ctx context.Context, wait time.Duration, importID int64, part, source string, bbox *[4]float64, userID *int64) (*ImportLoader, error) {
+	actx, cancel := ctx, context.CancelFunc(func() {})
+	if wait > 0 {
+		actx, cancel = context.WithTimeout(ctx, wait)
+	}
+	conn, err := s.Pool.Acquire(actx)
+	cancel()
+	if err != nil && wait > 0 && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, translate(fmt.Errorf("acquire a connection: %w", err))
 	}
@@ -536,6 +546,13 @@ TRUNCATE imp_loc;
 
 // Close gives the connection back.
 func (l *ImportLoader) Close() { l.conn.Release() }
+
+// ImportStatus is the import's status, read on the loader's own connection
+// (ErrNotFound when it is gone).
+func (l *ImportLoader) ImportStatus(ctx context.Context) (string, error) {
+	st, err := queries(l.conn).MapImportStatus(ctx, l.importID)
+	return st, notFound(err)
+}
 
 // LocationPoint is a building's published point (NAR Location file).
 type LocationPoint struct {

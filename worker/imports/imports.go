@@ -303,7 +303,7 @@ type partRun struct {
 // buildings to hand-made locations of the same address within
 // MAP_MATCH_RADIUS_METERS.
 func (r *partRun) openLoader(ctx context.Context, source string, bbox *[4]float64) error {
-	l, err := r.h.Store.NewImportLoader(ctx, r.imp.ID, r.part.Name, source, bbox, r.imp.CreatedBy)
+	l, err := r.h.Store.NewImportLoader(ctx, 0, r.imp.ID, r.part.Name, source, bbox, r.imp.CreatedBy)
 	if err != nil {
 		return err
 	}

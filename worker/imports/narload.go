@@ -249,7 +249,9 @@ func (r *partRun) readAddresses(ctx context.Context, s *slots, ar *nar.AddressRe
 // loadBatch loads one of a slot's batches, unless the import has been
 // cancelled meanwhile (then it returns false).
 func (r *partRun) loadBatch(ctx context.Context, sl *slot, b slotBatch) (bool, error) {
-	st, err := r.h.Store.MapImportStatus(ctx, r.imp.ID)
+	sl.conn.mu.Lock()
+	defer sl.conn.mu.Unlock()
+	st, err := sl.conn.loader.ImportStatus(ctx)
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return false, err
 	}
@@ -257,7 +259,7 @@ func (r *partRun) loadBatch(ctx context.Context, sl *slot, b slotBatch) (bool, e
 		return false, nil
 	}
 	b.progress.Slot = sl.n
-	res, err := sl.loader.Load(ctx, b.rows, b.progress)
+	res, err := sl.conn.loader.Load(ctx, b.rows, b.progress)
 	if err != nil {
 		return false, err
 	}
@@ -294,17 +296,19 @@ func (r *partRun) loadLocationFile(ctx context.Context, s *slots, l namedOpener)
 		}
 		return "", err
 	}
-	n := len(s.list)
-	chans := make([]chan []storage.LocationPoint, n)
+	// One COPY per connection, each of the buildings of the slots loading
+	// through it.
+	n, k := len(s.list), len(s.conns)
+	chans := make([]chan []storage.LocationPoint, k)
 	var wg sync.WaitGroup
-	for i, sl := range s.list {
+	for i, c := range s.conns {
 		ch := make(chan []storage.LocationPoint, 2)
 		chans[i] = ch
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			var cur []storage.LocationPoint
-			_, err := sl.loader.LoadLocations(s.ctx, func() (storage.LocationPoint, bool, error) {
+			_, err := c.loader.LoadLocations(s.ctx, func() (storage.LocationPoint, bool, error) {
 				for len(cur) == 0 {
 					next, ok := <-ch
 					if !ok {
@@ -321,7 +325,7 @@ func (r *partRun) loadLocationFile(ctx context.Context, s *slots, l namedOpener)
 			}
 		}()
 	}
-	bufs := make([][]storage.LocationPoint, n)
+	bufs := make([][]storage.LocationPoint, k)
 	send := func(i int) bool {
 		select {
 		case chans[i] <- bufs[i]:
@@ -345,7 +349,7 @@ func (r *partRun) loadLocationFile(ctx context.Context, s *slots, l namedOpener)
 			readErr = err
 			break
 		}
-		i := slotOf(loc.LocGUID, 0, n)
+		i := slotOf(loc.LocGUID, 0, n) % k
 		bufs[i] = append(bufs[i], storage.LocationPoint{LocationID: loc.LocGUID, Lat: loc.Lat, Lng: loc.Lng, HasPoint: loc.HasPoint})
 		if len(bufs[i]) == locationChunk && !send(i) {
 			break

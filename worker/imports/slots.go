@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"changemaker/storage"
 )
@@ -43,15 +44,29 @@ type slotBatch struct {
 	progress storage.BatchProgress
 }
 
-// slot is one loader of a part: its connection, where it stands in the
-// file, and the batch being filled by the reading goroutine.
+// slot is one loader of a part: the connection it loads through, where it
+// stands in the file, and the batch being filled by the reading goroutine.
 type slot struct {
-	n      int // 1-based, as stored
-	loader *storage.ImportLoader
-	done   int64 // the file's rows this slot had committed when the run began
-	batch  slotBatch
-	jobs   chan slotBatch
+	n     int // 1-based, as stored
+	conn  *slotConn
+	done  int64 // the file's rows this slot had committed when the run began
+	batch slotBatch
+	jobs  chan slotBatch
 }
+
+// slotConn is a connection slots load through, one batch at a time. When
+// the pool cannot spare a connection for every slot, slots share them: the
+// temporary tables then hold several slots' buildings, which is harmless,
+// since slots never share a building.
+type slotConn struct {
+	mu     sync.Mutex
+	loader *storage.ImportLoader
+}
+
+// extraConnWait is how long a part waits for each connection beyond its
+// first: a busy pool gives it fewer, never a deadlock between tasks that
+// each hold some and wait for more.
+const extraConnWait = 200 * time.Millisecond
 
 // slots runs a part's slots: the reading goroutine fills batches and hands
 // them over; each slot's goroutine loads them in order. The first error (or
@@ -59,6 +74,7 @@ type slot struct {
 type slots struct {
 	r      *partRun
 	list   []*slot
+	conns  []*slotConn
 	ctx    context.Context // cancelled when a slot fails or the import is cancelled
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -69,7 +85,8 @@ type slots struct {
 }
 
 // openSlots fixes the part's slots (their number is the part's from its
-// first load, else Handler.Loaders) and takes a connection for each.
+// first load, else Handler.Loaders) and takes a connection for each, or as
+// many as the pool spares, the first one waited for.
 func (r *partRun) openSlots(ctx context.Context, source string, bbox *[4]float64) (*slots, error) {
 	done, err := r.h.Store.MapImportSlots(ctx, r.imp.ID, r.part.Name, r.h.Loaders)
 	if err != nil {
@@ -77,8 +94,15 @@ func (r *partRun) openSlots(ctx context.Context, source string, bbox *[4]float64
 	}
 	s := &slots{r: r}
 	s.ctx, s.cancel = context.WithCancel(ctx)
-	for i, d := range done {
-		l, err := r.h.Store.NewImportLoader(ctx, r.imp.ID, r.part.Name, source, bbox, r.imp.CreatedBy)
+	for i := range done {
+		wait := time.Duration(0)
+		if i > 0 {
+			wait = extraConnWait
+		}
+		l, err := r.h.Store.NewImportLoader(ctx, wait, r.imp.ID, r.part.Name, source, bbox, r.imp.CreatedBy)
+		if err == nil && l == nil {
+			break // the pool is busy: the slots share the connections they have
+		}
 		if err == nil {
 			if err = l.JoinManualWithin(ctx, r.h.JoinRadiusMeters); err != nil {
 				l.Close()
@@ -88,7 +112,10 @@ func (r *partRun) openSlots(ctx context.Context, source string, bbox *[4]float64
 			s.close()
 			return nil, err
 		}
-		s.list = append(s.list, &slot{n: i + 1, loader: l, done: d})
+		s.conns = append(s.conns, &slotConn{loader: l})
+	}
+	for i, d := range done {
+		s.list = append(s.list, &slot{n: i + 1, conn: s.conns[i%len(s.conns)], done: d})
 	}
 	return s, nil
 }
@@ -96,8 +123,8 @@ func (r *partRun) openSlots(ctx context.Context, source string, bbox *[4]float64
 // close gives the connections back.
 func (s *slots) close() {
 	s.cancel()
-	for _, sl := range s.list {
-		sl.loader.Close()
+	for _, c := range s.conns {
+		c.loader.Close()
 	}
 }
 

@@ -198,3 +198,40 @@ func TestSlotOfIsStable(t *testing.T) {
 		t.Error("one slot, or a row without a building")
 	}
 }
+
+// TestSlotsShareABusyPool: with the pool all but one connection taken,
+// three slots load through the one left — the same result, no waiting for
+// connections that will not come.
+func TestSlotsShareABusyPool(t *testing.T) {
+	t.Parallel()
+	files := synthRelease(200)
+	ref := newFixture(t)
+	want := ref.run(t, ref.upload(t, storage.ImportNAR, files, storage.ImportFilters{}, storage.CSVMapping{}))
+
+	f := newFixture(t)
+	f.h.Loaders, f.h.BatchSize = 3, 9
+	id := f.upload(t, storage.ImportNAR, files, storage.ImportFilters{}, storage.CSVMapping{})
+	plan, _ := tasks.NewMapImportPlan(tasks.MapImportPlan{ImportID: id})
+	if err := f.h.Plan(context.Background(), plan); err != nil {
+		t.Fatal(err)
+	}
+	pool := f.store.Pool
+	for i := int32(0); i < pool.Config().MaxConns-1; i++ {
+		c, err := pool.Acquire(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Release()
+	}
+	file, _ := tasks.NewMapImportFile(tasks.MapImportFile{ImportID: id, Part: "Address_35.csv"})
+	if err := f.h.File(context.Background(), file); err != nil {
+		t.Fatal(err)
+	}
+	got := f.get(t, id)
+	if got.Status != storage.ImportDone || counters(got) != counters(want) {
+		t.Fatalf("through one connection: %s %v, want DONE %v", got.Status, counters(got), counters(want))
+	}
+	if a, b := ref.units(t), f.units(t); !reflect.DeepEqual(a, b) {
+		t.Fatalf("through one connection %d units, want %d as with one slot", len(b), len(a))
+	}
+}
