@@ -25,8 +25,10 @@ import (
 	"changemaker/config"
 	"changemaker/internal/asynqconn"
 	"changemaker/internal/password"
+	"changemaker/internal/queueset"
 	"changemaker/scheduler"
 	"changemaker/storage"
+	"changemaker/tasks"
 	"changemaker/worker"
 )
 
@@ -166,11 +168,25 @@ func serveMediaAPI(ctx context.Context, e *env) error {
 	return serveApp(ctx, e, "media-api", e.cfg.MediaAPIHost, e.cfg.MediaAPIPort, app)
 }
 
+// queueRegisterPeriod is how often the queues process puts the platform's
+// queues back into asynq's set of queues (see internal/queueset).
+const queueRegisterPeriod = 30 * time.Second
+
 func serveQueues(ctx context.Context, e *env) error {
 	app, err := api.NewQueues(e.apiDeps())
 	if err != nil {
 		return err
 	}
+	// After a Redis wipe, long-running asynq clients never list their queues
+	// again: this process does, so the Inspector, the dashboard and the queue
+	// metrics find them within a period.
+	kctx, cancel := context.WithCancel(ctx)
+	kept := make(chan struct{})
+	go func() {
+		defer close(kept)
+		queueset.Keep(kctx, e.redis, worker.QueueNames(tasks.QueueWeights()), queueRegisterPeriod, e.log)
+	}()
+	defer func() { cancel(); <-kept }()
 	return serveApp(ctx, e, "queues", e.cfg.QueuesHost, e.cfg.QueuesPort, app)
 }
 
