@@ -43,10 +43,14 @@ type env struct {
 	inspector *asynq.Inspector
 	queue     *asynq.Client
 	closers   []func()
+	// queueRegisterPeriod is how often the queues process puts the
+	// platform's queues back into asynq's set (queueRegisterPeriod's
+	// constant; tests shorten it).
+	queueRegisterPeriod time.Duration
 }
 
 func openEnv(ctx context.Context, cfg config.Config, log *slog.Logger) (*env, error) {
-	e := &env{cfg: cfg, log: log}
+	e := &env{cfg: cfg, log: log, queueRegisterPeriod: queueRegisterPeriod}
 	store, err := storage.Open(ctx, cfg.DatabaseURL, cfg.DBMaxConns)
 	if err != nil {
 		return nil, err
@@ -184,7 +188,7 @@ func serveQueues(ctx context.Context, e *env) error {
 	kept := make(chan struct{})
 	go func() {
 		defer close(kept)
-		queueset.Keep(kctx, e.redis, worker.QueueNames(tasks.QueueWeights()), queueRegisterPeriod, e.log)
+		queueset.Keep(kctx, e.redis, worker.QueueNames(tasks.QueueWeights()), e.queueRegisterPeriod, e.log)
 	}()
 	defer func() { cancel(); <-kept }()
 	return serveApp(ctx, e, "queues", e.cfg.QueuesHost, e.cfg.QueuesPort, app)
