@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -307,7 +309,7 @@ func queueShiftEmails(ctx context.Context, q *db.Queries, shift Shift, kind stri
 	}
 	ids := make([]int64, 0, len(users))
 	for _, u := range users {
-		id, err := insertShiftEmail(ctx, q, shift, u.UserID, u.Name, u.Email, kind)
+		id, err := insertShiftEmail(ctx, q, shift, u.UserID, u.Name, u.Email, u.Lang, kind)
 		if err != nil {
 			return nil, err
 		}
@@ -316,8 +318,9 @@ func queueShiftEmails(ctx context.Context, q *db.Queries, shift Shift, kind stri
 	return ids, nil
 }
 
-func insertShiftEmail(ctx context.Context, q *db.Queries, shift Shift, userID int64, name, email, kind string) (int64, error) {
-	subject, body := ShiftEmailText(kind, shift, name)
+func insertShiftEmail(ctx context.Context, q *db.Queries, shift Shift, userID int64, name, email, lang,
+	kind string) (int64, error) {
+	subject, body := ShiftEmailText(kind, shift, name, lang)
 	id, err := q.InsertShiftEmail(ctx, db.InsertShiftEmailParams{ShiftID: &shift.ID, UserID: &userID, Kind: kind,
 		ToEmail: email, ToName: truncateRunes(name, 200), Subject: truncateRunes(subject, 300), Body: body})
 	if err != nil {
@@ -334,11 +337,28 @@ func truncateRunes(s string, n int) string {
 	return string(r[:n])
 }
 
-// ShiftEmailText is the subject and body of a shift email to a volunteer.
-func ShiftEmailText(kind string, shift Shift, name string) (subject, body string) {
+// ShiftEmailLangs are the languages of shift emails, the first the default:
+// those of the public pages.
+func ShiftEmailLangs() []string { return []string{"en", "fr"} }
+
+// ShiftEmailLang is lang when shift emails are written in it, else English.
+func ShiftEmailLang(lang string) string {
+	if slices.Contains(ShiftEmailLangs(), lang) {
+		return lang
+	}
+	return ShiftEmailLangs()[0]
+}
+
+// ShiftEmailText is the subject and body of a shift email to a volunteer,
+// in lang (ShiftEmailLang: English unless French).
+func ShiftEmailText(kind string, shift Shift, name, lang string) (subject, body string) {
+	name = strings.TrimSpace(name)
+	if ShiftEmailLang(lang) == "fr" {
+		return shiftEmailTextFR(kind, shift, name)
+	}
 	greeting := "Hello,"
-	if strings.TrimSpace(name) != "" {
-		greeting = "Hello " + strings.TrimSpace(name) + ","
+	if name != "" {
+		greeting = "Hello " + name + ","
 	}
 	when := fmt.Sprintf("%s, %s–%s", shift.Date, shift.StartTime, shift.EndTime)
 	where := ""
@@ -354,6 +374,65 @@ func ShiftEmailText(kind string, shift Shift, name string) (subject, body string
 		fmt.Sprintf("%s\n\nYou are signed up for the shift \"%s\".\n\nWhen: %s%s\n\nThank you for volunteering. "+
 			"If you cannot come, tell the organizers so someone else can take your place.\n", greeting, shift.Title,
 			when, where)
+}
+
+// shiftEmailTextFR is ShiftEmailText in French (Canadian usage: « » and the
+// space before a colon non-breaking in the body, 24-hour times written
+// "9 h 30"). The subject has a plain space: the mailer folds every space of
+// a subject into one.
+func shiftEmailTextFR(kind string, shift Shift, name string) (subject, body string) {
+	const nbsp = "\u00a0"
+	greeting := "Bonjour,"
+	if name != "" {
+		greeting = "Bonjour " + name + ","
+	}
+	title := "«" + nbsp + shift.Title + nbsp + "»"
+	when := fmt.Sprintf("%s, de %s à %s", frenchDate(shift.Date), frenchTime(shift.StartTime), frenchTime(shift.EndTime))
+	where := ""
+	if shift.Location != "" {
+		where = "\nLieu" + nbsp + ": " + shift.Location
+	}
+	if kind == ShiftEmailCancellation {
+		return "Quart annulé : " + shift.Title,
+			fmt.Sprintf("%s\n\nVotre place au quart %s (%s) est annulée"+nbsp+": le quart a été annulé ou "+
+				"vous en avez été retiré(e).\n\nMerci de votre engagement bénévole.\n", greeting, title, when)
+	}
+	return "Inscription confirmée : " + shift.Title,
+		fmt.Sprintf("%s\n\nVous êtes inscrit(e) au quart %s.\n\nQuand"+nbsp+": %s%s\n\nMerci de votre "+
+			"engagement bénévole. Si vous ne pouvez pas venir, prévenez les organisateurs pour que quelqu'un "+
+			"d'autre puisse prendre votre place.\n", greeting, title, when, where)
+}
+
+// frenchDate writes a YYYY-MM-DD date as "samedi 5 décembre 2026" (as it
+// is when it does not parse).
+func frenchDate(d string) string {
+	t, err := time.Parse(DateLayout, d)
+	if err != nil {
+		return d
+	}
+	days := []string{"dimanche", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi"}
+	months := []string{"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
+		"octobre", "novembre", "décembre"}
+	day := strconv.Itoa(t.Day())
+	if t.Day() == 1 {
+		day = "1er"
+	}
+	return fmt.Sprintf("%s %s %s %d", days[t.Weekday()], day, months[t.Month()-1], t.Year())
+}
+
+// frenchTime writes HH:MM as "9 h" or "9 h 30" (as it is when it does not
+// parse).
+func frenchTime(c string) string {
+	h, m, ok := strings.Cut(c, ":")
+	hour, err1 := strconv.Atoi(h)
+	minute, err2 := strconv.Atoi(m)
+	if !ok || err1 != nil || err2 != nil {
+		return c
+	}
+	if minute == 0 {
+		return fmt.Sprintf("%d\u00a0h", hour)
+	}
+	return fmt.Sprintf("%d\u00a0h\u00a0%02d", hour, minute)
 }
 
 // ShiftFilter narrows ListShifts. Zero fields do not filter.
@@ -415,6 +494,9 @@ type SignupRequest struct {
 	PublicOnly bool
 	// Today is the caller's date (YYYY-MM-DD): a shift before it is over.
 	Today string
+	// Lang is the language of the volunteer's emails, one of ShiftEmailLangs;
+	// anything else is English. A volunteer signed up already keeps theirs.
+	Lang string
 }
 
 // SignupResult is what SignUp did.
@@ -452,8 +534,9 @@ func (s *Store) SignUp(ctx context.Context, r SignupRequest) (SignupResult, erro
 		if sh.SignupCount >= sh.Capacity {
 			return ErrShiftFull
 		}
+		lang := ShiftEmailLang(r.Lang)
 		if _, err := q.InsertSignup(ctx, db.InsertSignupParams{ShiftID: sh.ID, UserID: r.UserID, Source: r.Source,
-			AddedBy: r.AddedBy}); err != nil {
+			AddedBy: r.AddedBy, Lang: lang}); err != nil {
 			return fmt.Errorf("insert signup: %w", err)
 		}
 		u, err := q.AdjustSignupCount(ctx, db.AdjustSignupCountParams{ID: sh.ID, Delta: 1})
@@ -465,7 +548,8 @@ func (s *Store) SignUp(ctx context.Context, r SignupRequest) (SignupResult, erro
 		if err != nil {
 			return fmt.Errorf("load volunteer %d: %w", r.UserID, notFound(err))
 		}
-		out.EmailID, err = insertShiftEmail(ctx, q, out.Shift, user.ID, user.Name, user.Email, ShiftEmailConfirmation)
+		out.EmailID, err = insertShiftEmail(ctx, q, out.Shift, user.ID, user.Name, user.Email, lang,
+			ShiftEmailConfirmation)
 		return err
 	})
 	return out, err
@@ -485,6 +569,11 @@ func (s *Store) CancelSignup(ctx context.Context, shiftID, userID int64) (Shift,
 		if err != nil {
 			return notFound(err)
 		}
+		// The cancellation is written in the language of the signup.
+		signup, err := q.SignupOf(ctx, db.SignupOfParams{ShiftID: shiftID, UserID: userID})
+		if err != nil {
+			return notFound(err)
+		}
 		n, err := q.DeleteSignup(ctx, db.DeleteSignupParams{ShiftID: shiftID, UserID: userID})
 		if err != nil {
 			return fmt.Errorf("delete signup: %w", err)
@@ -497,7 +586,8 @@ func (s *Store) CancelSignup(ctx context.Context, shiftID, userID int64) (Shift,
 			return fmt.Errorf("count signup: %w", err)
 		}
 		out = shiftFromDB(u)
-		emailID, err = insertShiftEmail(ctx, q, out, user.ID, user.Name, user.Email, ShiftEmailCancellation)
+		emailID, err = insertShiftEmail(ctx, q, out, user.ID, user.Name, user.Email, signup.Lang,
+			ShiftEmailCancellation)
 		return err
 	})
 	return out, emailID, err

@@ -23,6 +23,7 @@ import (
 	"changemaker/config"
 	"changemaker/storage"
 	"changemaker/tasks"
+	"changemaker/web"
 )
 
 // Series bounds.
@@ -416,9 +417,20 @@ func (h *Handler) enqueueEmails(ctx context.Context, ids []int64) {
 	}
 }
 
-func (h *Handler) signUpAs(c *fiber.Ctx, shiftID, userID int64, source string, addedBy *int64, public bool) error {
+// emailLang is the language of a volunteer's shift emails: explicit (the
+// request's lang field) when given, else the pages' language switch (the
+// cm_lang cookie), else the best of Accept-Language, else English.
+func emailLang(c *fiber.Ctx, explicit string) string {
+	if explicit != "" {
+		return storage.ShiftEmailLang(explicit)
+	}
+	return storage.ShiftEmailLang(web.Language(c.Cookies(web.LangCookie), c.Get(fiber.HeaderAcceptLanguage)))
+}
+
+func (h *Handler) signUpAs(c *fiber.Ctx, shiftID, userID int64, source string, addedBy *int64, public bool,
+	lang string) error {
 	res, err := h.Store.SignUp(c.UserContext(), storage.SignupRequest{ShiftID: shiftID, UserID: userID,
-		Source: source, AddedBy: addedBy, PublicOnly: public, Today: h.today()})
+		Source: source, AddedBy: addedBy, PublicOnly: public, Today: h.today(), Lang: lang})
 	if err != nil {
 		return shiftConflict(err)
 	}
@@ -442,7 +454,7 @@ func (h *Handler) signUp(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return h.signUpAs(c, id, httpx.CurrentUser(c).ID, storage.SignupSelf, nil, false)
+	return h.signUpAs(c, id, httpx.CurrentUser(c).ID, storage.SignupSelf, nil, false, emailLang(c, ""))
 }
 
 func (h *Handler) publicSignUp(c *fiber.Ctx) error {
@@ -459,6 +471,9 @@ func (h *Handler) publicSignUp(c *fiber.Ctx) error {
 	checkLine(&v, "name", req.Name, 100, true)
 	if v.Required("email", req.Email) {
 		v.Email("email", req.Email)
+	}
+	if req.Lang != "" {
+		v.OneOf("lang", req.Lang, storage.ShiftEmailLangs())
 	}
 	if err := v.Err(); err != nil {
 		return err
@@ -487,7 +502,7 @@ func (h *Handler) publicSignUp(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return h.signUpAs(c, id, u.ID, storage.SignupPublic, nil, true)
+	return h.signUpAs(c, id, u.ID, storage.SignupPublic, nil, true, emailLang(c, req.Lang))
 }
 
 func (h *Handler) cancel(c *fiber.Ctx, shiftID, userID int64) error {
@@ -530,7 +545,8 @@ func (h *Handler) adminAdd(c *fiber.Ctx) error {
 		return httpx.Invalid(httpx.Detail{Field: "userId", Message: "names an account that is not active"})
 	}
 	admin := httpx.CurrentUser(c).ID
-	return h.signUpAs(c, id, u.ID, storage.SignupAdmin, &admin, false)
+	// The admin's browser says nothing of the volunteer's language.
+	return h.signUpAs(c, id, u.ID, storage.SignupAdmin, &admin, false, "")
 }
 
 func (h *Handler) adminRemove(c *fiber.Ctx) error {

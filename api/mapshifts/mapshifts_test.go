@@ -356,3 +356,146 @@ func TestSignupEmailsAndPublicRoutes(t *testing.T) {
 		}
 	})
 }
+
+// TestShiftEmailsInTheSignupLanguage: a signup made in French (the form's
+// lang field, the pages' cm_lang cookie, or a French browser) gets its
+// confirmation and, later, its cancellation in French at the SMTP server;
+// English otherwise. The explicit field wins over the cookie, the cookie
+// over Accept-Language.
+func TestShiftEmailsInTheSignupLanguage(t *testing.T) {
+	t.Parallel()
+	env := influencetest.New(t, func(c *config.Config) { c.Canvass.SignupRateLimit = 100 })
+	env.StartWorker(t)
+	admin := env.TokenFor(storage.RoleMapAdmin)
+	shift := createShift(t, env.API, admin, map[string]any{"isPublic": true, "title": "Porte-à-porte",
+		"startTime": "10:00", "endTime": "13:30", "location": "Local de campagne"})[0]
+	signup := func(body map[string]any, header map[string]string) *testenv.Response {
+		t.Helper()
+		return testenv.Do(t, env.Main, testenv.Request{Method: "POST", Body: body, Header: header,
+			Path: fmt.Sprintf("/api/public/map/shifts/%d/signup", shift.ID)})
+	}
+	cases := []struct {
+		email  string
+		lang   string // the body's lang field, when set
+		header map[string]string
+		french bool
+	}{
+		{"field@home.example", "fr", map[string]string{"Accept-Language": "en-CA,en;q=0.9", "Cookie": "cm_lang=en"}, true},
+		{"cookie@home.example", "", map[string]string{"Accept-Language": "en-CA,en;q=0.9", "Cookie": "cm_lang=fr"}, true},
+		{"browser@home.example", "", map[string]string{"Accept-Language": "fr-CA,fr;q=0.9,en;q=0.8"}, true},
+		{"switched@home.example", "", map[string]string{"Accept-Language": "fr-CA,fr;q=0.9", "Cookie": "cm_lang=en"}, false},
+		{"chosen@home.example", "en", map[string]string{"Accept-Language": "fr", "Cookie": "cm_lang=fr"}, false},
+		{"nothing@home.example", "", nil, false},
+	}
+	for i, c := range cases {
+		body := map[string]any{"name": "Camille", "email": c.email}
+		if c.lang != "" {
+			body["lang"] = c.lang
+		}
+		header := map[string]string{"X-Real-Ip": fmt.Sprintf("198.51.100.%d", 20+i)}
+		for k, v := range c.header {
+			header[k] = v
+		}
+		if res := signup(body, header); res.Status != 201 {
+			t.Fatalf("signup %s = %d %s", c.email, res.Status, res.Body)
+		}
+	}
+	t.Run("a language the emails are not written in is a 400", func(t *testing.T) {
+		res := signup(map[string]any{"name": "Hans", "email": "hans@home.example", "lang": "de"},
+			map[string]string{"X-Real-Ip": "198.51.100.60"})
+		if res.Status != 400 || !strings.Contains(string(res.Body), `"lang"`) {
+			t.Fatalf("= %d %s, want 400 on lang", res.Status, res.Body)
+		}
+	})
+
+	const nbsp = "\u00a0"
+	byRecipient := func(msgs []testenv.SMTPMessage, subjectPrefixes ...string) map[string]testenv.SMTPMessage {
+		out := map[string]testenv.SMTPMessage{}
+		for _, m := range msgs {
+			for _, p := range subjectPrefixes {
+				if strings.HasPrefix(m.Subject(), p) {
+					out[m.To[0]] = m
+				}
+			}
+		}
+		return out
+	}
+	confirmations := byRecipient(env.SMTP.WaitFor(t, len(cases), 15*time.Second),
+		"Inscription confirmée", "You are signed up")
+	for _, c := range cases {
+		m, ok := confirmations[c.email]
+		if !ok {
+			t.Fatalf("no confirmation for %s", c.email)
+		}
+		subject, text := m.Subject(), m.Text()
+		if c.french {
+			if subject != "Inscription confirmée : Porte-à-porte" || !strings.Contains(text, "Bonjour Camille,") ||
+				!strings.Contains(text, "lundi 7 janvier 2030, de 10"+nbsp+"h à 13"+nbsp+"h"+nbsp+"30") ||
+				!strings.Contains(text, "Lieu"+nbsp+": Local de campagne") || strings.Contains(text, "Hello") {
+				t.Errorf("%s: want French, got %q\n%s", c.email, subject, text)
+			}
+		} else if subject != "You are signed up: Porte-à-porte" || !strings.Contains(text, "Hello Camille,") ||
+			!strings.Contains(text, "2030-01-07, 10:00–13:30") {
+			t.Errorf("%s: want English, got %q\n%s", c.email, subject, text)
+		}
+	}
+
+	t.Run("the cancellation is in the language of the signup", func(t *testing.T) {
+		// One taken off by an admin (whose own browser is English), then the
+		// whole shift cancelled.
+		u, err := env.Store.UserByEmail(context.Background(), "cookie@home.example")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := testenv.Do(t, env.Main, testenv.Request{Method: "DELETE", Token: admin,
+			Header: map[string]string{"Accept-Language": "en"},
+			Path:   fmt.Sprintf("/api/map/shifts/%d/signups/%d", shift.ID, u.ID)})
+		if res.Status != 204 {
+			t.Fatalf("remove = %d %s", res.Status, res.Body)
+		}
+		res = testenv.Do(t, env.Main, testenv.Request{Method: "PATCH", Token: admin,
+			Header: map[string]string{"Accept-Language": "en"},
+			Path:   fmt.Sprintf("/api/map/shifts/%d", shift.ID), Body: map[string]any{"status": "CANCELLED"}})
+		if res.Status != 200 {
+			t.Fatalf("cancel = %d %s", res.Status, res.Body)
+		}
+		cancellations := byRecipient(env.SMTP.WaitFor(t, 2*len(cases), 15*time.Second),
+			"Quart annulé", "Shift cancelled")
+		for _, c := range cases {
+			m, ok := cancellations[c.email]
+			if !ok {
+				t.Fatalf("no cancellation for %s", c.email)
+			}
+			subject, text := m.Subject(), m.Text()
+			if c.french {
+				if subject != "Quart annulé : Porte-à-porte" || !strings.Contains(text, "est annulée") {
+					t.Errorf("%s: want French, got %q\n%s", c.email, subject, text)
+				}
+			} else if subject != "Shift cancelled: Porte-à-porte" || !strings.Contains(text, "is cancelled") {
+				t.Errorf("%s: want English, got %q\n%s", c.email, subject, text)
+			}
+		}
+	})
+}
+
+// TestSelfSignupEmailLanguage: a logged-in volunteer's confirmation follows
+// the pages' language too (their route takes no body: cookie, then
+// Accept-Language).
+func TestSelfSignupEmailLanguage(t *testing.T) {
+	t.Parallel()
+	env := influencetest.New(t)
+	env.StartWorker(t)
+	admin := env.TokenFor(storage.RoleMapAdmin)
+	shift := createShift(t, env.API, admin, map[string]any{"title": "Phoning"})[0]
+	vol := env.CreateUser(storage.RoleUser, storage.StatusActive)
+	res := testenv.Do(t, env.Main, testenv.Request{Method: "POST", Token: env.Token(vol),
+		Header: map[string]string{"Accept-Language": "fr-FR,fr;q=0.9,en;q=0.5"},
+		Path:   fmt.Sprintf("/api/map/shifts/%d/signup", shift.ID)})
+	if res.Status != 201 {
+		t.Fatalf("signup = %d %s", res.Status, res.Body)
+	}
+	m := env.SMTP.WaitFor(t, 1, 15*time.Second)[0]
+	if m.Subject() != "Inscription confirmée : Phoning" || !strings.Contains(m.Text(), "lundi 7 janvier 2030") {
+		t.Fatalf("confirmation = %q\n%s", m.Subject(), m.Text())
+	}
+}

@@ -115,6 +115,9 @@ type patchRequest struct {
 type publicSignupRequest struct {
 	Name  string `json:"name"`
 	Email string `json:"email"`
+	// Lang is the language of the volunteer's emails (en, fr); without it,
+	// the pages' cm_lang cookie, else Accept-Language.
+	Lang string `json:"lang"`
 }
 
 type adminSignupRequest struct {

@@ -25,8 +25,10 @@ import (
 	"changemaker/config"
 	"changemaker/internal/asynqconn"
 	"changemaker/internal/password"
+	"changemaker/internal/queueset"
 	"changemaker/scheduler"
 	"changemaker/storage"
+	"changemaker/tasks"
 	"changemaker/worker"
 )
 
@@ -41,10 +43,14 @@ type env struct {
 	inspector *asynq.Inspector
 	queue     *asynq.Client
 	closers   []func()
+	// queueRegisterPeriod is how often the queues process puts the
+	// platform's queues back into asynq's set (queueRegisterPeriod's
+	// constant; tests shorten it).
+	queueRegisterPeriod time.Duration
 }
 
 func openEnv(ctx context.Context, cfg config.Config, log *slog.Logger) (*env, error) {
-	e := &env{cfg: cfg, log: log}
+	e := &env{cfg: cfg, log: log, queueRegisterPeriod: queueRegisterPeriod}
 	store, err := storage.Open(ctx, cfg.DatabaseURL, cfg.DBMaxConns)
 	if err != nil {
 		return nil, err
@@ -166,11 +172,25 @@ func serveMediaAPI(ctx context.Context, e *env) error {
 	return serveApp(ctx, e, "media-api", e.cfg.MediaAPIHost, e.cfg.MediaAPIPort, app)
 }
 
+// queueRegisterPeriod is how often the queues process puts the platform's
+// queues back into asynq's set of queues (see internal/queueset).
+const queueRegisterPeriod = 30 * time.Second
+
 func serveQueues(ctx context.Context, e *env) error {
 	app, err := api.NewQueues(e.apiDeps())
 	if err != nil {
 		return err
 	}
+	// After a Redis wipe, long-running asynq clients never list their queues
+	// again: this process does, so the Inspector, the dashboard and the queue
+	// metrics find them within a period.
+	kctx, cancel := context.WithCancel(ctx)
+	kept := make(chan struct{})
+	go func() {
+		defer close(kept)
+		queueset.Keep(kctx, e.redis, worker.QueueNames(tasks.QueueWeights()), e.queueRegisterPeriod, e.log)
+	}()
+	defer func() { cancel(); <-kept }()
 	return serveApp(ctx, e, "queues", e.cfg.QueuesHost, e.cfg.QueuesPort, app)
 }
 

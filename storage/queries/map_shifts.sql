@@ -75,8 +75,8 @@ ORDER BY shift_date, start_time, id
 LIMIT @page_limit::bigint OFFSET @page_offset::bigint;
 
 -- name: InsertSignup :one
-INSERT INTO map_shift_signups (shift_id, user_id, source, added_by)
-VALUES (@shift_id, @user_id, @source, sqlc.narg('added_by'))
+INSERT INTO map_shift_signups (shift_id, user_id, source, added_by, lang)
+VALUES (@shift_id, @user_id, @source, sqlc.narg('added_by'), @lang)
 ON CONFLICT (shift_id, user_id) DO NOTHING
 RETURNING *;
 
@@ -97,7 +97,7 @@ WHERE id = @id
 RETURNING *;
 
 -- name: ShiftSignupUsers :many
-SELECT g.id, g.shift_id, g.user_id, g.source, g.created_at, u.name, u.email, u.role
+SELECT g.id, g.shift_id, g.user_id, g.source, g.created_at, g.lang, u.name, u.email, u.role
 FROM map_shift_signups g JOIN users u ON u.id = g.user_id
 WHERE g.shift_id = @shift_id
 ORDER BY g.created_at, g.id;

@@ -174,5 +174,39 @@ func rows() []row {
 			{title: "CPU (cores)", unit: units.Short,
 				queries: []query{{`rate(process_cpu_seconds_total{job=~"changemaker.*"}[$__rate_interval])`, "{{job}} {{instance}}"}}},
 		}},
+		{title: "Map: imports, geocoding, canvassing, shifts", panels: []panel{
+			{title: "Import rows per second, by kind and result", unit: units.OpsPerSecond,
+				description: "cm_map_import_rows_total, counted by the import fleet: kind NAR or CSV; result inserted, updated, " +
+					"skipped (a bad row, reported with its line) or filtered (outside the import's filters).",
+				queries: []query{{`sum by (kind, result) (rate(cm_map_import_rows_total[$__rate_interval]))`, "{{kind}} {{result}}"}}},
+			{title: "Imports finished per second, by kind and status", unit: units.OpsPerSecond,
+				description: "cm_map_import_duration_seconds_count: imports that ended DONE, FAILED or CANCELLED.",
+				queries:     []query{{`sum by (kind, status) (rate(cm_map_import_duration_seconds_count[$__rate_interval]))`, "{{kind}} {{status}}"}}},
+			{title: "Import time, upload to end (p50, p95), by kind", unit: units.Seconds,
+				description: "cm_map_import_duration_seconds: from the upload to the import's end, whatever its status.",
+				queries: []query{
+					{`histogram_quantile(0.50, sum by (kind, le) (rate(cm_map_import_duration_seconds_bucket[$__rate_interval])))`, "{{kind}} p50"},
+					{`histogram_quantile(0.95, sum by (kind, le) (rate(cm_map_import_duration_seconds_bucket[$__rate_interval])))`, "{{kind}} p95"},
+				}},
+			{title: "Import time per file (p50, p95), by kind", unit: units.Seconds,
+				description: "cm_map_import_file_seconds: one import task loading one file (a release's Address files are one task each).",
+				queries: []query{
+					{`histogram_quantile(0.50, sum by (kind, le) (rate(cm_map_import_file_seconds_bucket[$__rate_interval])))`, "{{kind}} p50"},
+					{`histogram_quantile(0.95, sum by (kind, le) (rate(cm_map_import_file_seconds_bucket[$__rate_interval])))`, "{{kind}} p95"},
+				}},
+			{title: "Geocoding requests per second, by provider and result", unit: units.RequestsPerSecond,
+				description: "cm_geocode_requests_total (geocode fleet and reverse look-ups of the main API): result ok, not_found, " +
+					"error (may pass: timeout, 5xx, rate limit) or rejected (will not: bad key, refused). Cache hits are not requests.",
+				queries: []query{{`sum by (provider, result) (rate(cm_geocode_requests_total[$__rate_interval]))`, "{{provider}} {{result}}"}}},
+			{title: "Geocoding cache hits and misses per second, by provider", unit: units.OpsPerSecond,
+				description: "cm_geocode_cache_total: network providers only (nar is local and not cached). A hit answers without asking the provider.",
+				queries:     []query{{`sum by (provider, result) (rate(cm_geocode_cache_total[$__rate_interval]))`, "{{provider}} {{result}}"}}},
+			{title: "Canvass visits per second, by outcome", unit: units.OpsPerSecond,
+				description: "cm_map_canvass_visits_total: doors recorded; a retried clientId is not counted again.",
+				queries:     []query{{`sum by (outcome) (rate(cm_map_canvass_visits_total[$__rate_interval]))`, "{{outcome}}"}}},
+			{title: "Shift signups per second, by source", unit: units.OpsPerSecond,
+				description: "cm_map_shift_signups_total: SELF (a logged-in volunteer), PUBLIC (the public form) or ADMIN (added by an admin).",
+				queries:     []query{{`sum by (source) (rate(cm_map_shift_signups_total[$__rate_interval]))`, "{{source}}"}}},
+		}},
 	}
 }

@@ -228,10 +228,10 @@ func (q *Queries) InsertShiftEmail(ctx context.Context, arg InsertShiftEmailPara
 }
 
 const insertSignup = `-- name: InsertSignup :one
-INSERT INTO map_shift_signups (shift_id, user_id, source, added_by)
-VALUES ($1, $2, $3, $4)
+INSERT INTO map_shift_signups (shift_id, user_id, source, added_by, lang)
+VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT (shift_id, user_id) DO NOTHING
-RETURNING id, shift_id, user_id, source, added_by, created_at
+RETURNING id, shift_id, user_id, source, added_by, created_at, lang
 `
 
 type InsertSignupParams struct {
@@ -239,6 +239,7 @@ type InsertSignupParams struct {
 	UserID  int64
 	Source  string
 	AddedBy *int64
+	Lang    string
 }
 
 func (q *Queries) InsertSignup(ctx context.Context, arg InsertSignupParams) (MapShiftSignup, error) {
@@ -247,6 +248,7 @@ func (q *Queries) InsertSignup(ctx context.Context, arg InsertSignupParams) (Map
 		arg.UserID,
 		arg.Source,
 		arg.AddedBy,
+		arg.Lang,
 	)
 	var i MapShiftSignup
 	err := row.Scan(
@@ -256,6 +258,7 @@ func (q *Queries) InsertSignup(ctx context.Context, arg InsertSignupParams) (Map
 		&i.Source,
 		&i.AddedBy,
 		&i.CreatedAt,
+		&i.Lang,
 	)
 	return i, err
 }
@@ -526,7 +529,7 @@ func (q *Queries) ShiftForUpdate(ctx context.Context, id int64) (MapShift, error
 }
 
 const shiftSignupUsers = `-- name: ShiftSignupUsers :many
-SELECT g.id, g.shift_id, g.user_id, g.source, g.created_at, u.name, u.email, u.role
+SELECT g.id, g.shift_id, g.user_id, g.source, g.created_at, g.lang, u.name, u.email, u.role
 FROM map_shift_signups g JOIN users u ON u.id = g.user_id
 WHERE g.shift_id = $1
 ORDER BY g.created_at, g.id
@@ -538,6 +541,7 @@ type ShiftSignupUsersRow struct {
 	UserID    int64
 	Source    string
 	CreatedAt time.Time
+	Lang      string
 	Name      string
 	Email     string
 	Role      string
@@ -558,6 +562,7 @@ func (q *Queries) ShiftSignupUsers(ctx context.Context, shiftID int64) ([]ShiftS
 			&i.UserID,
 			&i.Source,
 			&i.CreatedAt,
+			&i.Lang,
 			&i.Name,
 			&i.Email,
 			&i.Role,
@@ -629,7 +634,7 @@ func (q *Queries) ShiftsInScope(ctx context.Context, arg ShiftsInScopeParams) ([
 }
 
 const signupOf = `-- name: SignupOf :one
-SELECT id, shift_id, user_id, source, added_by, created_at FROM map_shift_signups WHERE shift_id = $1 AND user_id = $2
+SELECT id, shift_id, user_id, source, added_by, created_at, lang FROM map_shift_signups WHERE shift_id = $1 AND user_id = $2
 `
 
 type SignupOfParams struct {
@@ -647,6 +652,7 @@ func (q *Queries) SignupOf(ctx context.Context, arg SignupOfParams) (MapShiftSig
 		&i.Source,
 		&i.AddedBy,
 		&i.CreatedAt,
+		&i.Lang,
 	)
 	return i, err
 }

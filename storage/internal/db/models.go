@@ -293,6 +293,7 @@ type MapShiftSignup struct {
 	Source    string
 	AddedBy   *int64
 	CreatedAt time.Time
+	Lang      string
 }
 
 type MapUnit struct {

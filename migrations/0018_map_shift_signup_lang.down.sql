@@ -1,0 +1,1 @@
+ALTER TABLE map_shift_signups DROP COLUMN IF EXISTS lang;
