@@ -101,10 +101,16 @@ func (h *Handler) visible(c *fiber.Ctx) (storage.Campaign, error) {
 }
 
 func (h *Handler) visibleSlug(ctx context.Context, slug string) (storage.Campaign, error) {
+	return h.visibleFrom(ctx, slug, h.Store.CampaignBySlug)
+}
+
+// visibleFrom is visibleSlug reading the campaign with bySlug.
+func (h *Handler) visibleFrom(ctx context.Context, slug string,
+	bySlug func(context.Context, string) (storage.Campaign, error)) (storage.Campaign, error) {
 	if !storage.ValidSlug(slug) {
 		return storage.Campaign{}, httpx.NotFound(noSuchCampaign)
 	}
-	camp, err := h.Store.CampaignBySlug(ctx, slug)
+	camp, err := bySlug(ctx, slug)
 	if err != nil {
 		return storage.Campaign{}, httpx.NotFoundf(fmt.Errorf("campaign %q: %w", slug, err), noSuchCampaign)
 	}
