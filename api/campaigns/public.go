@@ -95,11 +95,7 @@ func (h *Handler) publicList(c *fiber.Ctx) error {
 	return c.JSON(httpx.Paged(out, page, total))
 }
 
-// visible loads campaign :slug as visitors may see it: ACTIVE or PAUSED.
-func (h *Handler) visible(c *fiber.Ctx) (storage.Campaign, error) {
-	return h.visibleSlug(c.UserContext(), c.Params("slug"))
-}
-
+// visibleSlug loads campaign slug as visitors may see it: ACTIVE or PAUSED.
 func (h *Handler) visibleSlug(ctx context.Context, slug string) (storage.Campaign, error) {
 	return h.visibleFrom(ctx, slug, h.Store.CampaignBySlug)
 }
