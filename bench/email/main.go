@@ -355,8 +355,14 @@ func (b *bench) dialSMTP(ctx context.Context, port int) (*mailsmtp.Client, error
 	return c.DialToSMTPClientWithContext(ctx)
 }
 
+// sendOn sends msg on c as the worker's pool does (the envelope addresses
+// in angle brackets, as go-mail gives them).
 func sendOn(c *mailsmtp.Client, msg *gomail.Msg) error {
-	if err := c.Mail("campaigns@bench.invalid"); err != nil {
+	from, err := msg.GetSender(false)
+	if err != nil {
+		return err
+	}
+	if err := c.Mail(from); err != nil {
 		return err
 	}
 	rcpts, _ := msg.GetRecipients()
