@@ -35,9 +35,8 @@ type Handler struct {
 	// sending holds the campaigns the public send routes read by slug,
 	// dropped by notification on any change (nil when
 	// Config.CampaignCacheTTL is 0); stop ends its listener.
-	sending   *cachenotify.Table[string, storage.Campaign]
-	listening func() bool
-	stop      func()
+	sending *cachenotify.Table[string, storage.Campaign]
+	stop    func()
 }
 
 // Options are what the campaigns module needs.
@@ -60,14 +59,17 @@ func New(o Options) (*Handler, error) {
 		l := cachenotify.NewListener()
 		h.sending = cachenotify.NewTable(l, o.Config.CampaignCacheTTL, maxCachedPages,
 			func(c cachenotify.Change, _ string, camp storage.Campaign) bool { return c.Campaign == camp.ID })
+		log := o.Log
+		if log == nil {
+			log = slog.Default()
+		}
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			l.Listen(ctx, o.Store.Pool, o.Log, "campaigns")
+			l.Listen(ctx, o.Store.Pool, log, "campaigns")
 		}()
 		h.stop = func() { cancel(); <-done }
-		h.listening = l.Live
 	}
 	return h, nil
 }
