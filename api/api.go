@@ -105,8 +105,9 @@ type module interface{ Routes(r fiber.Router) }
 // modules mounts modules on r in order and keeps the first error, so a
 // list of New calls reads as the list of modules.
 type modules struct {
-	r   fiber.Router
-	err error
+	r       fiber.Router
+	err     error
+	closers []func() error // of the modules that hold something (a Close method)
 }
 
 func (m *modules) add(h module, err error) {
@@ -118,6 +119,9 @@ func (m *modules) add(h module, err error) {
 		return
 	}
 	h.Routes(m.r)
+	if c, ok := h.(interface{ Close() error }); ok {
+		m.closers = append(m.closers, c.Close)
+	}
 }
 
 func (d Deps) authOptions(c common) auth.Options {
@@ -179,10 +183,13 @@ func NewMain(d Deps) (*App, error) {
 	m.add(mapimports.New(mapimports.Options{Store: d.Store, Auth: c.auth, Queue: d.Queue, Config: d.Config.Imports, Log: d.Log}))
 	m.add(admin.New(admin.Options{Store: d.Store, Auth: c.auth, Limiter: c.limiter, Inspector: d.Inspector, Box: box, SMTP: d.Config.SMTP, AllowPrivateSMTP: d.Config.SMTPAllowPrivate, SMTPTimeout: d.Config.Influence.SMTPTimeout, Log: d.Log}))
 	if m.err != nil {
+		for _, close := range m.closers {
+			_ = close()
+		}
 		return nil, m.err
 	}
 	dash := queues.Mount(app, c.auth, d.AsynqRedis)
-	return &App{App: app, closers: []func() error{dash.Close}}, nil
+	return &App{App: app, closers: append(m.closers, dash.Close)}, nil
 }
 
 // influenceRoutes mounts campaigns, the representative lookup and the response

@@ -56,6 +56,10 @@ type InfluenceConfig struct {
 	// ToggleCacheTTL is how long an API process trusts its copy of the
 	// settings' enableInfluence switch; 0 reads it on every public request.
 	ToggleCacheTTL time.Duration
+	// CampaignCacheTTL is how long an API process keeps a campaign its
+	// public send routes read by slug (changes drop it at once, by
+	// notification); 0 reads it on every request.
+	CampaignCacheTTL time.Duration
 	// PageCacheTTL is how long an API process reuses a public campaign page
 	// it encoded; 0 reads the campaign on every request.
 	PageCacheTTL time.Duration
@@ -89,6 +93,7 @@ func loadInfluence(r *reader) InfluenceConfig {
 		WorkerCacheTTL:         r.duration("WORKER_SETTINGS_CACHE_TTL", 10*time.Second),
 		ToggleCacheTTL:         durationOrOff(r, "INFLUENCE_TOGGLE_CACHE_TTL", 2*time.Second),
 		PageCacheTTL:           durationOrOff(r, "PUBLIC_CAMPAIGN_CACHE_TTL", time.Second),
+		CampaignCacheTTL:       durationOrOff(r, "SEND_CAMPAIGN_CACHE_TTL", 10*time.Second),
 		PublicURL:              strings.TrimRight(r.str("PUBLIC_URL", "http://localhost:4000"), "/"),
 	}
 	for name, raw := range map[string]string{"REPRESENT_BASE_URL": c.RepresentBaseURL, "PUBLIC_URL": c.PublicURL} {

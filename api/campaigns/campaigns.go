@@ -5,6 +5,7 @@
 package campaigns
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	"changemaker/api/httpx"
 	"changemaker/config"
 	"changemaker/storage"
+	"changemaker/storage/cachenotify"
 )
 
 // What a client reads when a campaign is missing, or its slug taken.
@@ -30,6 +32,11 @@ const (
 type Handler struct {
 	Options
 	pages *pageCache // public pages; nil when Config.PageCacheTTL is 0
+	// sending holds the campaigns the public send routes read by slug,
+	// dropped by notification on any change (nil when
+	// Config.CampaignCacheTTL is 0); stop ends its listener.
+	sending *cachenotify.Table[string, storage.Campaign]
+	stop    func()
 }
 
 // Options are what the campaigns module needs.
@@ -43,9 +50,34 @@ type Options struct {
 	Log       *slog.Logger
 }
 
-// New builds the module and its public page cache.
+// New builds the module and its caches. With Config.CampaignCacheTTL, it
+// starts listening for changes of the campaigns (one connection of the
+// Store's pool, until Close).
 func New(o Options) (*Handler, error) {
-	return &Handler{Options: o, pages: newPageCache(o.Config.PageCacheTTL, maxCachedPages)}, nil
+	h := &Handler{Options: o, pages: newPageCache(o.Config.PageCacheTTL, maxCachedPages), stop: func() {}}
+	if o.Config.CampaignCacheTTL > 0 && o.Store != nil {
+		l := cachenotify.NewListener()
+		h.sending = cachenotify.NewTable(l, o.Config.CampaignCacheTTL, maxCachedPages,
+			func(c cachenotify.Change, _ string, camp storage.Campaign) bool { return c.Campaign == camp.ID })
+		log := o.Log
+		if log == nil {
+			log = slog.Default()
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			l.Listen(ctx, o.Store.Pool, log, "campaigns")
+		}()
+		h.stop = func() { cancel(); <-done }
+	}
+	return h, nil
+}
+
+// Close stops listening for changes of the campaigns.
+func (h *Handler) Close() error {
+	h.stop()
+	return nil
 }
 
 // maxCachedPages bounds the public page cache: a scan of random slugs finds

@@ -95,16 +95,18 @@ func (h *Handler) publicList(c *fiber.Ctx) error {
 	return c.JSON(httpx.Paged(out, page, total))
 }
 
-// visible loads campaign :slug as visitors may see it: ACTIVE or PAUSED.
-func (h *Handler) visible(c *fiber.Ctx) (storage.Campaign, error) {
-	return h.visibleSlug(c.UserContext(), c.Params("slug"))
+// visibleSlug loads campaign slug as visitors may see it: ACTIVE or PAUSED.
+func (h *Handler) visibleSlug(ctx context.Context, slug string) (storage.Campaign, error) {
+	return h.visibleFrom(ctx, slug, h.Store.CampaignBySlug)
 }
 
-func (h *Handler) visibleSlug(ctx context.Context, slug string) (storage.Campaign, error) {
+// visibleFrom is visibleSlug reading the campaign with bySlug.
+func (h *Handler) visibleFrom(ctx context.Context, slug string,
+	bySlug func(context.Context, string) (storage.Campaign, error)) (storage.Campaign, error) {
 	if !storage.ValidSlug(slug) {
 		return storage.Campaign{}, httpx.NotFound(noSuchCampaign)
 	}
-	camp, err := h.Store.CampaignBySlug(ctx, slug)
+	camp, err := bySlug(ctx, slug)
 	if err != nil {
 		return storage.Campaign{}, httpx.NotFoundf(fmt.Errorf("campaign %q: %w", slug, err), noSuchCampaign)
 	}

@@ -222,6 +222,13 @@ func TestSendEmailRateLimit(t *testing.T) {
 		// The limit was the sender's, not the third IP's.
 		expect(send("203.0.113.4", "other@home.example"), 202, "another sender from the third IP")
 	})
+	t.Run("a client over its limit does not use up the sender's", func(t *testing.T) {
+		expect(send("203.0.113.5", "a5@home.example"), 202, "first from one IP")
+		expect(send("203.0.113.5", "b5@home.example"), 202, "second from one IP")
+		expect(send("203.0.113.5", "fresh@home.example"), 429, "third from one IP, a new sender")
+		expect(send("203.0.113.6", "fresh@home.example"), 202, "the new sender from another IP")
+		expect(send("203.0.113.7", "fresh@home.example"), 202, "the new sender from a third IP: its first refused request did not count")
+	})
 }
 
 func TestFailedEmailAndRetry(t *testing.T) {

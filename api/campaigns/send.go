@@ -13,6 +13,7 @@ import (
 
 	"changemaker/api/httpx"
 	"changemaker/storage"
+	"changemaker/storage/ratelimit"
 	"changemaker/tasks"
 )
 
@@ -165,9 +166,11 @@ func (h *Handler) resolveRecipients(ctx context.Context, camp storage.Campaign, 
 }
 
 // open checks that campaign :slug is ACTIVE; inactive campaigns accept
-// nothing. what names what is refused ("emails", "calls").
+// nothing. what names what is refused ("emails", "calls"). The campaign
+// comes from the send routes' cache while it holds it (its counts may be
+// stale there; nothing here reads them).
 func (h *Handler) open(c *fiber.Ctx, what string) (storage.Campaign, error) {
-	camp, err := h.visible(c)
+	camp, err := h.visibleFrom(c.UserContext(), c.Params("slug"), h.campaignBySlug)
 	if err != nil {
 		return camp, err
 	}
@@ -177,19 +180,31 @@ func (h *Handler) open(c *fiber.Ctx, what string) (storage.Campaign, error) {
 	return camp, nil
 }
 
+// campaignBySlug reads campaign slug through the send routes' cache. The
+// slug is copied first: fasthttp reuses the request's memory, and the
+// cache keeps its keys.
+func (h *Handler) campaignBySlug(ctx context.Context, slug string) (storage.Campaign, error) {
+	if h.sending == nil {
+		return h.Store.CampaignBySlug(ctx, slug)
+	}
+	slug = strings.Clone(slug)
+	return h.sending.Get(ctx, slug, func(ctx context.Context) (storage.Campaign, error) {
+		return h.Store.CampaignBySlug(ctx, slug)
+	})
+}
+
 // limitSender applies the send limit per client (IPv4 address or IPv6 /64)
-// and per sender address.
+// and per sender address: both counted in one round trip to Redis, the
+// client's first (a client over its limit does not use up the sender's).
 func (h *Handler) limitSender(c *fiber.Ctx, name, senderEmail string) error {
 	l := httpx.Limit{Name: name, Max: h.Config.SendRateLimit, Window: h.Config.SendRateWindow}
-	if err := h.Limiter.Check(c, httpx.Limit{Name: l.Name + "-ip", Max: l.Max, Window: l.Window},
-		httpx.ClientKey(c)); err != nil {
-		return err
+	hits := []ratelimit.Hit{{Limit: httpx.Limit{Name: l.Name + "-ip", Max: l.Max, Window: l.Window},
+		Key: httpx.ClientKey(c)}}
+	if senderEmail != "" {
+		hits = append(hits, ratelimit.Hit{Limit: httpx.Limit{Name: l.Name + "-sender", Max: l.Max, Window: l.Window},
+			Key: strings.ToLower(senderEmail)})
 	}
-	if senderEmail == "" {
-		return nil
-	}
-	return h.Limiter.Check(c, httpx.Limit{Name: l.Name + "-sender", Max: l.Max, Window: l.Window},
-		strings.ToLower(senderEmail))
+	return h.Limiter.CheckAll(c, hits...)
 }
 
 type acceptedEmail struct {

@@ -37,6 +37,23 @@ func (r *RateLimiter) Check(c *fiber.Ctx, l Limit, key string) error {
 	if err != nil {
 		r.log.Warn("rate limiter: redis unavailable, counting in this process", "limit", l.Name, "err", err)
 	}
+	return refused(res)
+}
+
+// CheckAll is Check for several limits at once, in one round trip to Redis:
+// they are counted in order, as Check one after another would, and the
+// first refusal is the 429 (the limits after it are not counted).
+func (r *RateLimiter) CheckAll(c *fiber.Ctx, hits ...ratelimit.Hit) error {
+	ctx, cancel := context.WithTimeout(c.UserContext(), 500*time.Millisecond)
+	defer cancel()
+	res, err := r.limiter.AllowAllOrLocal(ctx, hits...)
+	if err != nil {
+		r.log.Warn("rate limiter: redis unavailable, counting in this process", "limit", hits[0].Limit.Name, "err", err)
+	}
+	return refused(res)
+}
+
+func refused(res ratelimit.Result) error {
 	if !res.Allowed {
 		secs := int((res.RetryAfter + time.Second - 1) / time.Second)
 		if secs < 1 {

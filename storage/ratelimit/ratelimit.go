@@ -10,6 +10,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -41,6 +43,7 @@ const DefaultLocalKeys = 10_000
 
 // Limiter counts hits in Redis, with a per-process fallback.
 type Limiter struct {
+	rdb   redis.UniversalClient
 	redis *redis_rate.Limiter
 	local *local
 }
@@ -51,7 +54,7 @@ func New(rdb redis.UniversalClient, localKeys int) *Limiter {
 	if localKeys <= 0 {
 		localKeys = DefaultLocalKeys
 	}
-	return &Limiter{redis: redis_rate.NewLimiter(rdb), local: newLocal(localKeys)}
+	return &Limiter{rdb: rdb, redis: redis_rate.NewLimiter(rdb), local: newLocal(localKeys)}
 }
 
 // redisKey hashes key, which may hold an email address, so none is stored.
@@ -74,6 +77,105 @@ func (r *Limiter) Allow(ctx context.Context, l Limit, key string) (Result, error
 	}
 	return Result{RetryAfter: res.RetryAfter}, nil
 }
+
+// Hit is one hit for Key under Limit, for AllowAll.
+type Hit struct {
+	Limit Limit
+	Key   string
+}
+
+// AllowAll counts hits in order, as Allow would one after another, in one
+// round trip to Redis (one Lua script: the same GCRA as redis_rate, on the
+// same keys, so a limit counted by Allow and by AllowAll is one count). It
+// stops at the first refusal: the hits after it are not counted, and its
+// answer is the result. Every key must be on one Redis server (no cluster).
+func (r *Limiter) AllowAll(ctx context.Context, hits ...Hit) (Result, error) {
+	keys := make([]string, 0, len(hits))
+	args := make([]any, 0, 3*len(hits))
+	var names []string
+	for _, h := range hits {
+		if h.Limit.Max <= 0 {
+			continue
+		}
+		keys = append(keys, rateKeyPrefix+redisKey(h.Limit, h.Key))
+		args = append(args, h.Limit.Max, h.Limit.Window.Seconds())
+		names = append(names, h.Limit.Name)
+	}
+	if len(keys) == 0 {
+		return Result{Allowed: true}, nil
+	}
+	v, err := allowAll.Run(ctx, r.rdb, keys, args...).Slice()
+	if err != nil {
+		return Result{}, fmt.Errorf("rate limits %s: %w", strings.Join(names, ", "), err)
+	}
+	if len(v) != 2 {
+		return Result{}, fmt.Errorf("rate limits %s: unexpected answer %v", strings.Join(names, ", "), v)
+	}
+	if refused, _ := v[0].(int64); refused == 0 {
+		return Result{Allowed: true}, nil
+	}
+	s, _ := v[1].(string)
+	retry, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return Result{}, fmt.Errorf("rate limits %s: retry after %q: %w", strings.Join(names, ", "), s, err)
+	}
+	return Result{RetryAfter: time.Duration(retry * float64(time.Second))}, nil
+}
+
+// AllowAllOrLocal is AllowAll that, when Redis fails, counts the hits in
+// this process (in order, stopping at the first refusal) and returns that
+// answer along with Redis' error.
+func (r *Limiter) AllowAllOrLocal(ctx context.Context, hits ...Hit) (Result, error) {
+	res, err := r.AllowAll(ctx, hits...)
+	if err == nil {
+		return res, nil
+	}
+	now := time.Now()
+	for _, h := range hits {
+		if res := r.local.allow(h.Limit, redisKey(h.Limit, h.Key), now); !res.Allowed {
+			return res, err
+		}
+	}
+	return Result{Allowed: true}, err
+}
+
+// rateKeyPrefix is the prefix redis_rate puts before its keys.
+const rateKeyPrefix = "rate:"
+
+// allowAll is redis_rate's GCRA (allowN with a cost of 1, burst = rate =
+// Max) for each key in turn: KEYS[i] with ARGV[2i-1] (Max) and ARGV[2i]
+// (Window in seconds). All are decided at one instant; a refused key ends
+// the script before any later key is counted. It answers {0, ""} when all
+// passed, or {i, retry_after} for the first refused key i.
+var allowAll = redis.NewScript(`
+redis.replicate_commands()
+local jan_1_2017 = 1483228800
+local now = redis.call("TIME")
+now = (now[1] - jan_1_2017) + (now[2] / 1000000)
+for i, key in ipairs(KEYS) do
+  local max = tonumber(ARGV[2 * i - 1])
+  local period = tonumber(ARGV[2 * i])
+  local emission_interval = period / max
+  local burst_offset = emission_interval * max
+  local tat = redis.call("GET", key)
+  if not tat then
+    tat = now
+  else
+    tat = tonumber(tat)
+  end
+  tat = math.max(tat, now)
+  local new_tat = tat + emission_interval
+  local diff = now - (new_tat - burst_offset)
+  if diff / emission_interval < 0 then
+    return {i, tostring(-diff)}
+  end
+  local reset_after = new_tat - now
+  if reset_after > 0 then
+    redis.call("SET", key, new_tat, "EX", math.ceil(reset_after))
+  end
+end
+return {0, ""}
+`)
 
 // AllowOrLocal is Allow that, when Redis fails, counts the hit in this
 // process and returns that answer along with Redis' error (for the log).

@@ -1,0 +1,151 @@
+package campaigns_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"changemaker/config"
+	"changemaker/internal/testenv"
+	"changemaker/storage"
+)
+
+// TestSendRoutesCampaignCache: the public send routes keep the campaign they
+// read by slug in memory (SEND_CAMPAIGN_CACHE_TTL, an hour here, so only a
+// notification can refresh it), and an admin's change — made through
+// another API process, so only Postgres' NOTIFY can tell this one — takes
+// effect within a second.
+func TestSendRoutesCampaignCache(t *testing.T) {
+	t.Parallel()
+	env, camp, _ := sendSetup(t, func(c *config.Config) {
+		c.Influence.CampaignCacheTTL = time.Hour
+		c.Influence.SendRateLimit = 1_000_000
+	})
+	ctx := context.Background()
+	var n int
+	send := func(slug string) int {
+		t.Helper()
+		n++
+		return testenv.Do(t, env.Main, testenv.Request{Method: "POST", Path: "/api/public/campaigns/" + slug + "/send-email",
+			Body: map[string]any{"senderName": "Chris", "senderEmail": fmt.Sprintf("chris%d@home.example", n),
+				"postalCode": "T5K2J1", "recipients": []map[string]any{{"email": testenv.RepMP.Email}}}}).Status
+	}
+	exec := func(sql string, args ...any) {
+		t.Helper()
+		if _, err := env.Store.Pool.Exec(ctx, sql, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setStatus := func(status string) {
+		t.Helper()
+		exec(`UPDATE campaigns SET status = $1 WHERE id = $2`, status, camp.ID)
+	}
+
+	// The campaign is served from memory: with the trigger off, pausing it
+	// in Postgres goes unnoticed. (The listener connects in the
+	// background: until it does, every request reads Postgres.)
+	exec(`ALTER TABLE campaigns DISABLE TRIGGER campaigns_worker_cache_update`)
+	testenv.Eventually(t, 15*time.Second, "the send route to keep the campaign in memory", func() bool {
+		setStatus(storage.CampaignActive)
+		if got := send(camp.Slug); got != 202 {
+			t.Fatalf("send to the active campaign = %d, want 202", got)
+		}
+		setStatus(storage.CampaignPaused)
+		return send(camp.Slug) == 202
+	})
+	exec(`ALTER TABLE campaigns ENABLE TRIGGER campaigns_worker_cache_update`)
+
+	// awaitChange: after an admin's change, the route answers want. With
+	// the cache's lifetime an hour, only the notification can bring that
+	// about; it takes milliseconds (the deadline is generous for a loaded
+	// machine: timings belong in benchmarks, not in pass/fail tests).
+	awaitChange := func(what, slug string, want int) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			got := send(slug)
+			if got == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: send = %d 10 s after the change, want %d", what, got, want)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+
+	t.Run("an admin pauses the campaign", func(t *testing.T) {
+		paused := storage.CampaignPaused
+		if _, err := env.Store.UpdateCampaign(ctx, camp.ID, storage.CampaignFields{Status: &paused}); err != nil {
+			t.Fatal(err)
+		}
+		awaitChange("paused", camp.Slug, 409)
+	})
+	t.Run("and activates it again", func(t *testing.T) {
+		active := storage.CampaignActive
+		if _, err := env.Store.UpdateCampaign(ctx, camp.ID, storage.CampaignFields{Status: &active}); err != nil {
+			t.Fatal(err)
+		}
+		awaitChange("active again", camp.Slug, 202)
+	})
+	t.Run("turns SMTP sending off", func(t *testing.T) {
+		no := false
+		if _, err := env.Store.UpdateCampaign(ctx, camp.ID, storage.CampaignFields{AllowSMTPEmail: &no}); err != nil {
+			t.Fatal(err)
+		}
+		awaitChange("SMTP off", camp.Slug, 409)
+		yes := true
+		if _, err := env.Store.UpdateCampaign(ctx, camp.ID, storage.CampaignFields{AllowSMTPEmail: &yes}); err != nil {
+			t.Fatal(err)
+		}
+		awaitChange("SMTP on", camp.Slug, 202)
+	})
+	t.Run("renames its slug", func(t *testing.T) {
+		slug := camp.Slug + "-renamed"
+		if _, err := env.Store.UpdateCampaign(ctx, camp.ID, storage.CampaignFields{Slug: &slug}); err != nil {
+			t.Fatal(err)
+		}
+		awaitChange("old slug", camp.Slug, 404)
+		if got := send(slug); got != 202 {
+			t.Errorf("send to the new slug = %d, want 202", got)
+		}
+	})
+	t.Run("deletes it", func(t *testing.T) {
+		other := env.CreateCampaign(t, *camp.CreatedBy)
+		if got := send(other.Slug); got != 202 {
+			t.Fatalf("send = %d, want 202", got)
+		}
+		if err := env.Store.DeleteCampaign(ctx, other.ID); err != nil {
+			t.Fatal(err)
+		}
+		awaitChange("deleted", other.Slug, 404)
+	})
+}
+
+// TestSendRoutesWithoutCampaignCache: SEND_CAMPAIGN_CACHE_TTL=0 reads the
+// campaign on every request: a change is seen at once, notified or not.
+func TestSendRoutesWithoutCampaignCache(t *testing.T) {
+	t.Parallel()
+	env, camp, _ := sendSetup(t, func(c *config.Config) { c.Influence.CampaignCacheTTL = 0 })
+	exec := func(sql string, args ...any) {
+		t.Helper()
+		if _, err := env.Store.Pool.Exec(context.Background(), sql, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send := func() int {
+		t.Helper()
+		return testenv.Do(t, env.Main, testenv.Request{Method: "POST", Path: "/api/public/campaigns/" + camp.Slug + "/send-email",
+			Body: map[string]any{"senderName": "Chris", "senderEmail": "chris@home.example", "postalCode": "T5K2J1",
+				"recipients": []map[string]any{{"email": testenv.RepMP.Email}}}}).Status
+	}
+	exec(`ALTER TABLE campaigns DISABLE TRIGGER campaigns_worker_cache_update`)
+	if got := send(); got != 202 {
+		t.Fatalf("send = %d, want 202", got)
+	}
+	exec(`UPDATE campaigns SET status = 'PAUSED' WHERE id = $1`, camp.ID)
+	if got := send(); got != 409 {
+		t.Errorf("send to a paused campaign = %d, want 409", got)
+	}
+}
