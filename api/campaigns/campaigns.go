@@ -36,7 +36,11 @@ type Handler struct {
 	// dropped by notification on any change (nil when
 	// Config.CampaignCacheTTL is 0); stop ends its listener.
 	sending *cachenotify.Table[string, storage.Campaign]
-	stop    func()
+	// reps holds the representatives of the postal codes the send routes
+	// resolve recipients for, dropped by notification when a postal code's
+	// representatives change (migration 0019); nil with sending.
+	reps *cachenotify.Table[string, []storage.Representative]
+	stop func()
 }
 
 // Options are what the campaigns module needs.
@@ -59,6 +63,8 @@ func New(o Options) (*Handler, error) {
 		l := cachenotify.NewListener()
 		h.sending = cachenotify.NewTable(l, o.Config.CampaignCacheTTL, maxCachedPages,
 			func(c cachenotify.Change, _ string, camp storage.Campaign) bool { return c.Campaign == camp.ID })
+		h.reps = cachenotify.NewTable(l, o.Config.CampaignCacheTTL, maxCachedReps,
+			func(c cachenotify.Change, postal string, _ []storage.Representative) bool { return c.Postal == postal })
 		log := o.Log
 		if log == nil {
 			log = slog.Default()

@@ -75,7 +75,7 @@ func (h *Handler) resolveRecipients(ctx context.Context, camp storage.Campaign, 
 		needReps = needReps || r.RepresentativeID != 0 || r.Email != ""
 	}
 	if needReps && postal != "" {
-		all, err := h.Store.RepresentativesFor(ctx, postal)
+		all, err := h.representativesFor(ctx, postal)
 		if err != nil {
 			return nil, err
 		}
@@ -192,6 +192,33 @@ func (h *Handler) campaignBySlug(ctx context.Context, slug string) (storage.Camp
 		return h.Store.CampaignBySlug(ctx, slug)
 	})
 }
+
+// maxCachedReps bounds the postal codes whose representatives the send
+// routes keep.
+const maxCachedReps = 10000
+
+// representativesFor reads postal code's representatives through the send
+// routes' cache. A code without any is not kept: it is about to be looked
+// up, and the send is refused meanwhile.
+func (h *Handler) representativesFor(ctx context.Context, postal string) ([]storage.Representative, error) {
+	if h.reps == nil {
+		return h.Store.RepresentativesFor(ctx, postal)
+	}
+	postal = strings.Clone(postal)
+	reps, err := h.reps.Get(ctx, postal, func(ctx context.Context) ([]storage.Representative, error) {
+		reps, err := h.Store.RepresentativesFor(ctx, postal)
+		if err == nil && len(reps) == 0 {
+			return nil, errNoRepresentatives // not kept: errors never are
+		}
+		return reps, err
+	})
+	if errors.Is(err, errNoRepresentatives) {
+		return nil, nil
+	}
+	return reps, err
+}
+
+var errNoRepresentatives = errors.New("no representatives stored")
 
 // limitSender applies the send limit per client (IPv4 address or IPv6 /64)
 // and per sender address: both counted in one round trip to Redis, the

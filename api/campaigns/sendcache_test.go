@@ -149,3 +149,60 @@ func TestSendRoutesWithoutCampaignCache(t *testing.T) {
 		t.Errorf("send to a paused campaign = %d, want 409", got)
 	}
 }
+
+// TestSendRoutesRepresentativesCache: the send routes keep a postal code's
+// representatives in memory too (an hour here), and a change of them in
+// Postgres (a refreshed lookup) reaches the route by notification.
+func TestSendRoutesRepresentativesCache(t *testing.T) {
+	t.Parallel()
+	env, camp, _ := sendSetup(t, func(c *config.Config) {
+		c.Influence.CampaignCacheTTL = time.Hour
+		c.Influence.SendRateLimit = 1_000_000
+	})
+	ctx := context.Background()
+	var n int
+	send := func() int {
+		t.Helper()
+		n++
+		return testenv.Do(t, env.Main, testenv.Request{Method: "POST", Path: "/api/public/campaigns/" + camp.Slug + "/send-email",
+			Body: map[string]any{"senderName": "Chris", "senderEmail": fmt.Sprintf("chris%d@home.example", n),
+				"postalCode": "T5K2J1", "recipients": []map[string]any{{"email": testenv.RepMP.Email}}}}).Status
+	}
+	setEmail := func(email string) {
+		t.Helper()
+		if _, err := env.Store.Pool.Exec(ctx, `UPDATE representatives SET email = $1 WHERE postal_code = 'T5K2J1' AND name = $2`,
+			email, testenv.RepMP.Name); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Kept: with the trigger off, the representative's new address goes
+	// unnoticed and the old one is still a recipient.
+	exec := func(sql string) {
+		t.Helper()
+		if _, err := env.Store.Pool.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec(`ALTER TABLE representatives DISABLE TRIGGER representatives_cache`)
+	testenv.Eventually(t, 15*time.Second, "the send route to keep the representatives in memory", func() bool {
+		setEmail(testenv.RepMP.Email)
+		if got := send(); got != 202 {
+			t.Fatalf("send to the representative = %d, want 202", got)
+		}
+		setEmail("moved@parl.example")
+		return send() == 202
+	})
+	exec(`ALTER TABLE representatives ENABLE TRIGGER representatives_cache`)
+
+	// A change announced by Postgres: the old address is refused, then the
+	// address restored is accepted again.
+	for _, step := range []struct {
+		email string
+		want  int
+	}{{"moved-again@parl.example", 400}, {testenv.RepMP.Email, 202}} {
+		setEmail(step.email)
+		testenv.Eventually(t, 10*time.Second, fmt.Sprintf("send = %d after the representative's address became %s", step.want, step.email),
+			func() bool { return send() == step.want })
+	}
+}

@@ -2,7 +2,8 @@
 // and drops them as soon as Postgres announces a change: the triggers of
 // migrations 0015 and 0016 NOTIFY on Channel at commit — "settings" on any
 // change of the site settings, "campaign:<id>" on any change of a campaign
-// other than its counts (and on its deletion).
+// other than its counts (and on its deletion); those of migration 0019
+// "postal:<code>" on any change of a postal code's representatives.
 //
 // One Listener per process holds the LISTEN connection; any number of
 // Tables lean on it. A Table keeps an entry at most its TTL, and only while
@@ -30,9 +31,10 @@ const Channel = "cm_worker_cache"
 
 // Change is what one notification names.
 type Change struct {
-	Settings bool  // the site settings changed
-	Campaign int64 // this campaign changed or was deleted (0: none)
-	All      bool  // a payload this process does not know: drop everything
+	Settings bool   // the site settings changed
+	Campaign int64  // this campaign changed or was deleted (0: none)
+	Postal   string // the representatives of this postal code changed ("": none)
+	All      bool   // a payload this process does not know: drop everything
 }
 
 // Parse reads a notification's payload.
@@ -45,6 +47,8 @@ func Parse(payload string) Change {
 		if err == nil && id > 0 {
 			return Change{Campaign: id}
 		}
+	case strings.HasPrefix(payload, "postal:") && len(payload) > len("postal:"):
+		return Change{Postal: strings.TrimPrefix(payload, "postal:")}
 	}
 	return Change{All: true}
 }

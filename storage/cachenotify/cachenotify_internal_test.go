@@ -11,7 +11,7 @@ func TestParse(t *testing.T) {
 	t.Parallel()
 	for payload, want := range map[string]Change{
 		"settings": {Settings: true}, "campaign:42": {Campaign: 42},
-		"campaign:x": {All: true}, "campaign:-1": {All: true}, "": {All: true}, "something new": {All: true},
+		"campaign:x": {All: true}, "postal:K1A0A6": {Postal: "K1A0A6"}, "postal:": {All: true}, "representatives": {All: true}, "campaign:-1": {All: true}, "": {All: true}, "something new": {All: true},
 	} {
 		if got := Parse(payload); got != want {
 			t.Errorf("Parse(%q) = %+v, want %+v", payload, got, want)
