@@ -299,20 +299,29 @@ type partRun struct {
 	cancelled bool
 }
 
-// openLoader takes the connection this run loads through, set to join
-// buildings to hand-made locations of the same address within
-// MAP_MATCH_RADIUS_METERS.
+// openLoader takes the connection this run loads through.
 func (r *partRun) openLoader(ctx context.Context, source string, bbox *[4]float64) error {
-	l, err := r.h.Store.NewImportLoader(ctx, 0, r.imp.ID, r.part.Name, source, bbox, r.imp.CreatedBy)
+	l, err := r.newLoader(ctx, 0, source, bbox)
 	if err != nil {
-		return err
-	}
-	if err := l.JoinManualWithin(ctx, r.h.JoinRadiusMeters); err != nil {
-		l.Close()
 		return err
 	}
 	r.loader = l
 	return nil
+}
+
+// newLoader takes a connection to load through (waiting at most wait for
+// it when wait > 0: nil, nil when none came), set to join buildings to
+// hand-made locations of the same address within MAP_MATCH_RADIUS_METERS.
+func (r *partRun) newLoader(ctx context.Context, wait time.Duration, source string, bbox *[4]float64) (*storage.ImportLoader, error) {
+	l, err := r.h.Store.NewImportLoader(ctx, wait, r.imp.ID, r.part.Name, source, bbox, r.imp.CreatedBy)
+	if err != nil || l == nil {
+		return nil, err
+	}
+	if err := l.JoinManualWithin(ctx, r.h.JoinRadiusMeters); err != nil {
+		l.Close()
+		return nil, err
+	}
+	return l, nil
 }
 
 // skip counts a row that cannot be loaded and keeps its line while the

@@ -72,7 +72,6 @@ const extraConnWait = 200 * time.Millisecond
 // them over; each slot's goroutine loads them in order. The first error (or
 // a cancelled import) stops every slot and the reader.
 type slots struct {
-	r      *partRun
 	list   []*slot
 	conns  []*slotConn
 	ctx    context.Context // cancelled when a slot fails or the import is cancelled
@@ -92,25 +91,20 @@ func (r *partRun) openSlots(ctx context.Context, source string, bbox *[4]float64
 	if err != nil {
 		return nil, err
 	}
-	s := &slots{r: r}
+	s := &slots{}
 	s.ctx, s.cancel = context.WithCancel(ctx)
 	for i := range done {
 		wait := time.Duration(0)
 		if i > 0 {
 			wait = extraConnWait
 		}
-		l, err := r.h.Store.NewImportLoader(ctx, wait, r.imp.ID, r.part.Name, source, bbox, r.imp.CreatedBy)
-		if err == nil && l == nil {
-			break // the pool is busy: the slots share the connections they have
-		}
-		if err == nil {
-			if err = l.JoinManualWithin(ctx, r.h.JoinRadiusMeters); err != nil {
-				l.Close()
-			}
-		}
+		l, err := r.newLoader(ctx, wait, source, bbox)
 		if err != nil {
 			s.close()
 			return nil, err
+		}
+		if l == nil {
+			break // the pool is busy: the slots share the connections they have
 		}
 		s.conns = append(s.conns, &slotConn{loader: l})
 	}
