@@ -105,7 +105,7 @@ func (h *Handler) Routes(r fiber.Router) {
 	auth := h.Auth
 	r.Use(h.guard)
 
-	r.Post("/videos", auth.Optional(), h.uploadGate, auth.Require(ownerRoles...), h.upload)
+	r.Post("/videos", httpx.DrainUnread(drainLimit, drainWait), auth.Optional(), h.uploadGate, auth.Require(ownerRoles...), h.upload)
 	r.Post("/videos/scan", auth.Require(ownerRoles...), h.scan)
 	r.Get("/videos", auth.Require(managerRoles...), h.listVideos)
 	r.Get("/videos/:id", auth.Require(managerRoles...), h.getVideo)

@@ -32,6 +32,14 @@ const enqueueTimeout = 3 * time.Second
 // add to the file itself.
 const multipartSlack = 1 << 20
 
+// An upload refused before its body was read is read on, up to drainLimit
+// bytes for at most drainWait, so that the client gets the answer rather
+// than a connection reset (httpx.DrainUnread).
+const (
+	drainLimit = 256 << 10
+	drainWait  = 2 * time.Second
+)
+
 // uploadGate lets SUPER_ADMIN upload without counting against the rate limit;
 // anyone else's attempt counts (and is refused by the role check after it).
 func (h *Handler) uploadGate(c *fiber.Ctx) error {
