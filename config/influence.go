@@ -60,6 +60,11 @@ type InfluenceConfig struct {
 	// public send routes read by slug (changes drop it at once, by
 	// notification); 0 reads it on every request.
 	CampaignCacheTTL time.Duration
+	// SendInsertSlots is how many statements an API process's send route
+	// writes its email rows with at once; requests arriving while they run
+	// share the next one (storage.EmailBatcher). 0 writes each request's
+	// rows on their own.
+	SendInsertSlots int
 	// PageCacheTTL is how long an API process reuses a public campaign page
 	// it encoded; 0 reads the campaign on every request.
 	PageCacheTTL time.Duration
@@ -94,6 +99,7 @@ func loadInfluence(r *reader) InfluenceConfig {
 		ToggleCacheTTL:         durationOrOff(r, "INFLUENCE_TOGGLE_CACHE_TTL", 2*time.Second),
 		PageCacheTTL:           durationOrOff(r, "PUBLIC_CAMPAIGN_CACHE_TTL", time.Second),
 		CampaignCacheTTL:       durationOrOff(r, "SEND_CAMPAIGN_CACHE_TTL", 10*time.Second),
+		SendInsertSlots:        r.int("SEND_INSERT_SLOTS", 4),
 		PublicURL:              strings.TrimRight(r.str("PUBLIC_URL", "http://localhost:4000"), "/"),
 	}
 	for name, raw := range map[string]string{"REPRESENT_BASE_URL": c.RepresentBaseURL, "PUBLIC_URL": c.PublicURL} {
@@ -104,6 +110,9 @@ func loadInfluence(r *reader) InfluenceConfig {
 	}
 	if c.SMTPPoolSize < 1 && r.err == nil {
 		r.err = fmt.Errorf("SMTP_POOL_SIZE: want at least 1")
+	}
+	if c.SendInsertSlots < 0 && r.err == nil {
+		r.err = fmt.Errorf("SEND_INSERT_SLOTS: want 0 (off) or more")
 	}
 	if c.MaxRecipients < 1 && r.err == nil {
 		r.err = fmt.Errorf("EMAIL_MAX_RECIPIENTS: want at least 1")

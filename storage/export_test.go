@@ -10,3 +10,10 @@ import (
 func (s *Store) MigrateUpFrom(ctx context.Context, fsys fs.FS) ([]Migration, error) {
 	return s.migrateUp(ctx, fsys)
 }
+
+// PendingRequests is how many requests wait for a batch to take them.
+func (b *EmailBatcher) PendingRequests() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.pending)
+}

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/hibiken/asynq"
@@ -41,6 +42,9 @@ type Handler struct {
 	// representatives change (migration 0019); nil with sending.
 	reps *cachenotify.Table[string, []storage.Representative]
 	stop func()
+	// inserts writes the send route's rows, requests arriving together in
+	// one statement; nil writes each request on its own.
+	inserts *storage.EmailBatcher
 }
 
 // Options are what the campaigns module needs.
@@ -59,6 +63,9 @@ type Options struct {
 // Store's pool, until Close).
 func New(o Options) (*Handler, error) {
 	h := &Handler{Options: o, pages: newPageCache(o.Config.PageCacheTTL, maxCachedPages), stop: func() {}}
+	if o.Config.SendInsertSlots > 0 && o.Store != nil {
+		h.inserts = storage.NewEmailBatcher(o.Store, o.Config.SendInsertSlots, maxBatchRows, insertTimeout)
+	}
 	if o.Config.CampaignCacheTTL > 0 && o.Store != nil {
 		l := cachenotify.NewListener()
 		h.sending = cachenotify.NewTable(l, o.Config.CampaignCacheTTL, maxCachedPages,
@@ -85,6 +92,14 @@ func (h *Handler) Close() error {
 	h.stop()
 	return nil
 }
+
+// A batch of the send route's rows holds at most maxBatchRows rows (a
+// request naming more recipients is a batch of its own) and is given
+// insertTimeout.
+const (
+	maxBatchRows  = 200
+	insertTimeout = 10 * time.Second
+)
 
 // maxCachedPages bounds the public page cache: a scan of random slugs finds
 // nothing to cache (only pages that exist are kept), and real campaigns are

@@ -293,7 +293,7 @@ func (h *Handler) sendEmail(c *fiber.Ctx) error {
 	}
 	// Postgres first: once the rows are stored the emails will go out, even
 	// if the enqueue below fails (the sweeper re-enqueues QUEUED rows).
-	stored, err := h.Store.InsertEmails(c.UserContext(), rows)
+	stored, err := h.insertEmails(c.UserContext(), rows)
 	if err != nil {
 		return err
 	}
@@ -305,6 +305,15 @@ func (h *Handler) sendEmail(c *fiber.Ctx) error {
 	}
 	h.enqueueEmails(c.UserContext(), ids)
 	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"emails": out})
+}
+
+// insertEmails stores the send route's SMTP rows, through the batcher when
+// there is one.
+func (h *Handler) insertEmails(ctx context.Context, rows []storage.CampaignEmail) ([]storage.CampaignEmail, error) {
+	if h.inserts == nil {
+		return h.Store.InsertEmails(ctx, rows)
+	}
+	return h.inserts.Insert(ctx, rows)
 }
 
 // enqueueEmails enqueues the send tasks of rows ids side by side: one

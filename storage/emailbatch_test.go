@@ -1,0 +1,183 @@
+package storage_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"changemaker/internal/testenv"
+	"changemaker/storage"
+)
+
+// batchCampaign makes a campaign to hang email rows on.
+func batchCampaign(t *testing.T, store *storage.Store) storage.Campaign {
+	t.Helper()
+	ctx := context.Background()
+	admin, err := store.CreateUser(ctx, storage.NewUser{Email: "batch@x.test", PasswordHash: "x", Role: storage.RoleSuperAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	title := "Batched"
+	camp, err := store.CreateCampaign(ctx, storage.CampaignFields{Title: &title}, admin.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return camp
+}
+
+func smtpRow(campaignID int64, sender, recipient string) storage.CampaignEmail {
+	return storage.CampaignEmail{CampaignID: campaignID, Method: storage.MethodSMTP, Status: storage.EmailQueued,
+		SenderName: "S", SenderEmail: sender, RecipientKind: storage.RecipientRepresentative,
+		RecipientName: recipient, RecipientEmail: recipient + "@parl.example", Subject: "s", Body: "b"}
+}
+
+// Many requests at once, of one to three recipients each: every request gets
+// back its own rows, stored, in its order, and nothing else is stored.
+func TestEmailBatcherGivesEveryRequestItsOwnRows(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := testenv.DB(t)
+	camp := batchCampaign(t, store)
+	b := storage.NewEmailBatcher(store, 2, 20, 10*time.Second)
+
+	const requests = 200
+	var wg sync.WaitGroup
+	errs := make(chan error, requests)
+	ids := make(chan int64, 3*requests)
+	for i := range requests {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sender := fmt.Sprintf("c%d@x.test", i)
+			var rows []storage.CampaignEmail
+			for r := range 1 + i%3 {
+				rows = append(rows, smtpRow(camp.ID, sender, fmt.Sprintf("r%d-%d", i, r)))
+			}
+			got, err := b.Insert(ctx, rows)
+			if err != nil {
+				errs <- fmt.Errorf("request %d: %w", i, err)
+				return
+			}
+			if len(got) != len(rows) {
+				errs <- fmt.Errorf("request %d: %d rows back for %d sent", i, len(got), len(rows))
+				return
+			}
+			for r, e := range got {
+				if e.ID == 0 || e.SenderEmail != sender || e.RecipientName != rows[r].RecipientName {
+					errs <- fmt.Errorf("request %d row %d: got %d %s %s, want its own %s %s", i, r,
+						e.ID, e.SenderEmail, e.RecipientName, sender, rows[r].RecipientName)
+					return
+				}
+				stored, err := store.EmailByID(ctx, e.ID)
+				if err != nil || stored.SenderEmail != sender || stored.RecipientName != rows[r].RecipientName {
+					errs <- fmt.Errorf("request %d row %d: stored %+v, %v", i, r, stored, err)
+					return
+				}
+				ids <- e.ID
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	close(ids)
+	for err := range errs {
+		t.Error(err)
+	}
+	seen := map[int64]bool{}
+	for id := range ids {
+		if seen[id] {
+			t.Errorf("id %d handed to two requests", id)
+		}
+		seen[id] = true
+	}
+	want := 0
+	for i := range requests {
+		want += 1 + i%3
+	}
+	var n int
+	if err := store.Pool.QueryRow(ctx, `SELECT count(*) FROM campaign_emails WHERE campaign_id = $1`, camp.ID).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != want || len(seen) != want {
+		t.Errorf("%d rows stored, %d handed out; want %d", n, len(seen), want)
+	}
+}
+
+// A request whose rows Postgres refuses, written in one batch with others,
+// fails alone: the others' rows are stored and returned.
+func TestEmailBatcherFailsOnlyTheBadRequest(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := testenv.DB(t)
+	camp := batchCampaign(t, store)
+	b := storage.NewEmailBatcher(store, 1, 100, 10*time.Second)
+
+	// Hold the table so the first insert waits, and the rest pile up behind
+	// it to be written together.
+	tx, err := store.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck
+	if _, err := tx.Exec(ctx, `LOCK TABLE campaign_emails IN EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		rows []storage.CampaignEmail
+		err  error
+	}
+	insert := func(row storage.CampaignEmail) chan result {
+		ch := make(chan result, 1)
+		go func() {
+			got, err := b.Insert(ctx, []storage.CampaignEmail{row})
+			ch <- result{got, err}
+		}()
+		return ch
+	}
+	waitPending := func(n int) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); b.PendingRequests() != n; time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d requests pending, want %d", b.PendingRequests(), n)
+			}
+		}
+	}
+	first := insert(smtpRow(camp.ID, "first@x.test", "a"))
+	waitPending(0) // taken: its statement waits for the lock
+	good1 := insert(smtpRow(camp.ID, "good1@x.test", "b"))
+	bad := insert(smtpRow(camp.ID+1_000_000, "bad@x.test", "c")) // no such campaign
+	good2 := insert(smtpRow(camp.ID, "good2@x.test", "d"))
+	waitPending(3)
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for name, ch := range map[string]chan result{"first": first, "good1": good1, "good2": good2} {
+		r := <-ch
+		if r.err != nil || len(r.rows) != 1 || r.rows[0].SenderEmail != name+"@x.test" {
+			t.Errorf("%s: %+v, %v; want its row stored", name, r.rows, r.err)
+		}
+	}
+	if r := <-bad; r.err == nil {
+		t.Errorf("the request for a campaign that does not exist was stored: %+v", r.rows)
+	}
+	var n int
+	if err := store.Pool.QueryRow(ctx, `SELECT count(*) FROM campaign_emails WHERE campaign_id = $1`, camp.ID).Scan(&n); err != nil || n != 3 {
+		t.Errorf("%d rows stored (%v), want the 3 good ones", n, err)
+	}
+}
+
+// MAILTO rows update the campaign's count in a transaction of their own:
+// the batcher refuses them rather than store them without it.
+func TestEmailBatcherTakesSMTPRowsOnly(t *testing.T) {
+	t.Parallel()
+	store := testenv.DB(t)
+	camp := batchCampaign(t, store)
+	b := storage.NewEmailBatcher(store, 1, 10, 10*time.Second)
+	row := smtpRow(camp.ID, "m@x.test", "r")
+	row.Method, row.Status = storage.MethodMailto, storage.EmailClicked
+	if _, err := b.Insert(context.Background(), []storage.CampaignEmail{row}); err == nil {
+		t.Fatal("a MAILTO row went through the batcher")
+	}
+}
