@@ -205,7 +205,7 @@ func (d Deps) influenceRoutes(m *modules, c common) func(ctx context.Context, sl
 		m.r.Use(prefix, feature.Require()) // before the routes, so it runs first
 	}
 	camps, err := campaigns.New(campaigns.Options{Store: d.Store, Auth: c.auth, Limiter: c.limiter, Queue: d.Queue,
-		Inspector: d.Inspector, Config: ic, Log: d.Log})
+		Inspector: d.Inspector, Config: ic, Registry: c.metrics.Registry, Log: d.Log})
 	m.add(camps, err)
 	m.add(representatives.New(representatives.Options{Store: d.Store, Redis: d.Redis, Auth: c.auth,
 		Limiter: c.limiter, Queue: d.Queue, Inspector: d.Inspector, Config: ic, Log: d.Log,

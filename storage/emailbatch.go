@@ -32,6 +32,7 @@ type EmailBatcher struct {
 	slots   chan struct{}
 	maxRows int
 	timeout time.Duration
+	written func(requests, rows int)
 
 	mu      sync.Mutex
 	pending []*pendingInsert
@@ -45,11 +46,20 @@ type pendingInsert struct {
 	err   error
 }
 
-// NewEmailBatcher writes through s with at most slots statements at a time,
-// each of at most maxRows rows (a request's rows are never split; one
-// request larger than maxRows is a batch of its own), each given timeout.
-func NewEmailBatcher(s *Store, slots, maxRows int, timeout time.Duration) *EmailBatcher {
-	return &EmailBatcher{store: s, slots: make(chan struct{}, max(slots, 1)), maxRows: max(maxRows, 1), timeout: timeout}
+// EmailBatcherOptions shape an EmailBatcher.
+type EmailBatcherOptions struct {
+	Slots   int           // statements at a time (at least 1)
+	MaxRows int           // rows per statement; a request's rows are never split, so one larger request is a batch of its own
+	Timeout time.Duration // each statement's
+	// Written, if set, is told the size of every batch written (requests
+	// and rows), for a metric.
+	Written func(requests, rows int)
+}
+
+// NewEmailBatcher writes through s as o says.
+func NewEmailBatcher(s *Store, o EmailBatcherOptions) *EmailBatcher {
+	return &EmailBatcher{store: s, slots: make(chan struct{}, max(o.Slots, 1)), maxRows: max(o.MaxRows, 1),
+		timeout: o.Timeout, written: o.Written}
 }
 
 // Insert stores SMTP rows and returns them with their IDs, in the order
@@ -129,6 +139,13 @@ func (b *EmailBatcher) takeLocked() []*pendingInsert {
 func (b *EmailBatcher) write(batch []*pendingInsert) {
 	ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
 	defer cancel()
+	if b.written != nil {
+		rows := 0
+		for _, p := range batch {
+			rows += len(p.rows)
+		}
+		b.written(len(batch), rows)
+	}
 	if len(batch) == 1 {
 		batch[0].finish(b.store.InsertEmails(ctx, batch[0].rows))
 		return

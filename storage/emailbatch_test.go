@@ -40,7 +40,7 @@ func TestEmailBatcherGivesEveryRequestItsOwnRows(t *testing.T) {
 	ctx := context.Background()
 	store := testenv.DB(t)
 	camp := batchCampaign(t, store)
-	b := storage.NewEmailBatcher(store, 2, 20, 10*time.Second)
+	b := storage.NewEmailBatcher(store, storage.EmailBatcherOptions{Slots: 2, MaxRows: 20, Timeout: 10 * time.Second})
 
 	const requests = 200
 	var wg sync.WaitGroup
@@ -112,7 +112,7 @@ func TestEmailBatcherFailsOnlyTheBadRequest(t *testing.T) {
 	ctx := context.Background()
 	store := testenv.DB(t)
 	camp := batchCampaign(t, store)
-	b := storage.NewEmailBatcher(store, 1, 100, 10*time.Second)
+	b := storage.NewEmailBatcher(store, storage.EmailBatcherOptions{Slots: 1, MaxRows: 100, Timeout: 10 * time.Second})
 
 	// Hold the table so the first insert waits, and the rest pile up behind
 	// it to be written together.
@@ -174,7 +174,7 @@ func TestEmailBatcherTakesSMTPRowsOnly(t *testing.T) {
 	t.Parallel()
 	store := testenv.DB(t)
 	camp := batchCampaign(t, store)
-	b := storage.NewEmailBatcher(store, 1, 10, 10*time.Second)
+	b := storage.NewEmailBatcher(store, storage.EmailBatcherOptions{Slots: 1, MaxRows: 10, Timeout: 10 * time.Second})
 	row := smtpRow(camp.ID, "m@x.test", "r")
 	row.Method, row.Status = storage.MethodMailto, storage.EmailClicked
 	if _, err := b.Insert(context.Background(), []storage.CampaignEmail{row}); err == nil {

@@ -86,6 +86,14 @@ func TestConcurrentSendsEachGetTheirOwnEmails(t *testing.T) {
 		}
 	}
 
+	// The batches are counted: 40 requests in all, in fewer statements
+	// when they arrived together.
+	metrics := testenv.Do(t, env.Main, testenv.Request{Method: "GET", Path: "/api/metrics"})
+	if !strings.Contains(string(metrics.Body), fmt.Sprintf("cm_send_insert_batch_requests_sum %d\n", senders)) {
+		t.Errorf("the metrics do not count the %d requests written: %s", senders,
+			grepLines(string(metrics.Body), "cm_send_insert_batch_requests"))
+	}
+
 	// Every email delivered once: one message per sender and recipient.
 	msgs := env.SMTP.WaitFor(t, 2*senders, 60*time.Second)
 	delivered := map[string]int{}
@@ -109,4 +117,15 @@ func TestConcurrentSendsEachGetTheirOwnEmails(t *testing.T) {
 	if len(msgs) != 2*senders {
 		t.Errorf("%d messages delivered, want %d", len(msgs), 2*senders)
 	}
+}
+
+// grepLines returns the lines of text that contain sub.
+func grepLines(text, sub string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

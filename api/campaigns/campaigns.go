@@ -16,6 +16,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"changemaker/api/httpx"
 	"changemaker/config"
@@ -55,6 +56,7 @@ type Options struct {
 	Queue     *asynq.Client
 	Inspector *asynq.Inspector
 	Config    config.InfluenceConfig
+	Registry  prometheus.Registerer // nil: the module's metrics are not exported
 	Log       *slog.Logger
 }
 
@@ -64,7 +66,19 @@ type Options struct {
 func New(o Options) (*Handler, error) {
 	h := &Handler{Options: o, pages: newPageCache(o.Config.PageCacheTTL, maxCachedPages), stop: func() {}}
 	if o.Config.SendInsertSlots > 0 && o.Store != nil {
-		h.inserts = storage.NewEmailBatcher(o.Store, o.Config.SendInsertSlots, maxBatchRows, insertTimeout)
+		batches := prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "cm_send_insert_batch_requests",
+			Help:    "Requests whose email rows the send route wrote with one INSERT (SEND_INSERT_SLOTS).",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128},
+		})
+		if o.Registry != nil {
+			if err := o.Registry.Register(batches); err != nil {
+				return nil, err
+			}
+		}
+		h.inserts = storage.NewEmailBatcher(o.Store, storage.EmailBatcherOptions{Slots: o.Config.SendInsertSlots,
+			MaxRows: maxBatchRows, Timeout: insertTimeout,
+			Written: func(requests, _ int) { batches.Observe(float64(requests)) }})
 	}
 	if o.Config.CampaignCacheTTL > 0 && o.Store != nil {
 		l := cachenotify.NewListener()

@@ -747,7 +747,7 @@ func (b *bench) acceptPath(ctx context.Context) error {
 		RecipientEmail: "mp@bench.invalid", Subject: b.subject, Body: b.body}
 	// The route writes its rows through a batcher (SEND_INSERT_SLOTS, 4 by
 	// default; batches of up to 200 rows): the floor is measured both ways.
-	batcher := storage.NewEmailBatcher(b.store, 4, 200, 10*time.Second)
+	batcher := storage.NewEmailBatcher(b.store, storage.EmailBatcherOptions{Slots: 4, MaxRows: 200, Timeout: 10 * time.Second})
 	insertEnqueue := func(ctx context.Context, timed, batched bool) error {
 		t := time.Now()
 		insert := b.store.InsertEmails
