@@ -2,8 +2,10 @@ package storage_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -40,7 +42,20 @@ func TestEmailBatcherGivesEveryRequestItsOwnRows(t *testing.T) {
 	ctx := context.Background()
 	store := testenv.DB(t)
 	camp := batchCampaign(t, store)
-	b := storage.NewEmailBatcher(store, storage.EmailBatcherOptions{Slots: 2, MaxRows: 20, Timeout: 10 * time.Second})
+	var most atomic.Int64 // the most requests one statement carried
+	b := storage.NewEmailBatcher(store, storage.EmailBatcherOptions{Slots: 2, MaxRows: 20, Timeout: 10 * time.Second,
+		Written: func(requests, _ int) {
+			for m := most.Load(); int64(requests) > m && !most.CompareAndSwap(m, int64(requests)); m = most.Load() {
+			}
+		}})
+	// One to three rows each, and every 50th request more rows than a
+	// batch holds (a batch of its own).
+	rowsOf := func(i int) int {
+		if i%50 == 0 {
+			return 25
+		}
+		return 1 + i%3
+	}
 
 	const requests = 200
 	var wg sync.WaitGroup
@@ -52,7 +67,7 @@ func TestEmailBatcherGivesEveryRequestItsOwnRows(t *testing.T) {
 			defer wg.Done()
 			sender := fmt.Sprintf("c%d@x.test", i)
 			var rows []storage.CampaignEmail
-			for r := range 1 + i%3 {
+			for r := range rowsOf(i) {
 				rows = append(rows, smtpRow(camp.ID, sender, fmt.Sprintf("r%d-%d", i, r)))
 			}
 			got, err := b.Insert(ctx, rows)
@@ -79,7 +94,13 @@ func TestEmailBatcherGivesEveryRequestItsOwnRows(t *testing.T) {
 			}
 		}()
 	}
-	wg.Wait()
+	waited := make(chan struct{})
+	go func() { wg.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-time.After(60 * time.Second):
+		t.Fatal("requests still waiting after 60 s")
+	}
 	close(errs)
 	close(ids)
 	for err := range errs {
@@ -94,7 +115,7 @@ func TestEmailBatcherGivesEveryRequestItsOwnRows(t *testing.T) {
 	}
 	want := 0
 	for i := range requests {
-		want += 1 + i%3
+		want += rowsOf(i)
 	}
 	var n int
 	if err := store.Pool.QueryRow(ctx, `SELECT count(*) FROM campaign_emails WHERE campaign_id = $1`, camp.ID).Scan(&n); err != nil {
@@ -102,6 +123,9 @@ func TestEmailBatcherGivesEveryRequestItsOwnRows(t *testing.T) {
 	}
 	if n != want || len(seen) != want {
 		t.Errorf("%d rows stored, %d handed out; want %d", n, len(seen), want)
+	}
+	if most.Load() < 2 {
+		t.Errorf("no statement carried more than %d request(s): nothing was batched", most.Load())
 	}
 }
 
@@ -112,10 +136,23 @@ func TestEmailBatcherFailsOnlyTheBadRequest(t *testing.T) {
 	ctx := context.Background()
 	store := testenv.DB(t)
 	camp := batchCampaign(t, store)
-	b := storage.NewEmailBatcher(store, storage.EmailBatcherOptions{Slots: 1, MaxRows: 100, Timeout: 10 * time.Second})
+	type size struct{ requests, rows int }
+	written := make(chan size, 10)
+	b := storage.NewEmailBatcher(store, storage.EmailBatcherOptions{Slots: 1, MaxRows: 100, Timeout: 10 * time.Second,
+		Written: func(requests, rows int) { written <- size{requests, rows} }})
+	next := func() size {
+		t.Helper()
+		select {
+		case w := <-written:
+			return w
+		case <-time.After(10 * time.Second):
+			t.Fatal("no batch written in 10 s")
+			return size{}
+		}
+	}
 
-	// Hold the table so the first insert waits, and the rest pile up behind
-	// it to be written together.
+	// Hold the table so the first insert waits in the one slot, and the
+	// rest pile up behind it to be written together.
 	tx, err := store.Pool.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -136,22 +173,19 @@ func TestEmailBatcherFailsOnlyTheBadRequest(t *testing.T) {
 		}()
 		return ch
 	}
-	waitPending := func(n int) {
-		t.Helper()
-		for deadline := time.Now().Add(10 * time.Second); b.PendingRequests() != n; time.Sleep(5 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("%d requests pending, want %d", b.PendingRequests(), n)
-			}
-		}
-	}
 	first := insert(smtpRow(camp.ID, "first@x.test", "a"))
-	waitPending(0) // taken: its statement waits for the lock
+	if w := next(); w != (size{1, 1}) {
+		t.Fatalf("first batch = %+v, want the first request alone", w)
+	}
 	good1 := insert(smtpRow(camp.ID, "good1@x.test", "b"))
 	bad := insert(smtpRow(camp.ID+1_000_000, "bad@x.test", "c")) // no such campaign
 	good2 := insert(smtpRow(camp.ID, "good2@x.test", "d"))
-	waitPending(3)
+	waitPending(t, b, 3)
 	if err := tx.Rollback(ctx); err != nil {
 		t.Fatal(err)
+	}
+	if w := next(); w != (size{3, 3}) {
+		t.Fatalf("second batch = %+v, want the three requests together", w)
 	}
 	for name, ch := range map[string]chan result{"first": first, "good1": good1, "good2": good2} {
 		r := <-ch
@@ -179,5 +213,82 @@ func TestEmailBatcherTakesSMTPRowsOnly(t *testing.T) {
 	row.Method, row.Status = storage.MethodMailto, storage.EmailClicked
 	if _, err := b.Insert(context.Background(), []storage.CampaignEmail{row}); err == nil {
 		t.Fatal("a MAILTO row went through the batcher")
+	}
+}
+
+// waitPending waits until n requests wait for a batch to take them.
+func waitPending(t *testing.T, b *storage.EmailBatcher, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); b.PendingRequests() != n; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d requests pending, want %d", b.PendingRequests(), n)
+		}
+	}
+}
+
+// A request whose context ends while it waits for a batch (the client went
+// away) is withdrawn at once and never stored.
+func TestEmailBatcherWithdrawsACancelledRequest(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := testenv.DB(t)
+	camp := batchCampaign(t, store)
+	started := make(chan struct{}, 10)
+	b := storage.NewEmailBatcher(store, storage.EmailBatcherOptions{Slots: 1, MaxRows: 10, Timeout: 10 * time.Second,
+		Written: func(int, int) { started <- struct{}{} }})
+	tx, err := store.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck
+	if _, err := tx.Exec(ctx, `LOCK TABLE campaign_emails IN EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	first := make(chan error, 1)
+	go func() {
+		_, err := b.Insert(ctx, []storage.CampaignEmail{smtpRow(camp.ID, "first@x.test", "a")})
+		first <- err
+	}()
+	<-started // the first holds the one slot, its statement waiting for the lock
+
+	cctx, cancel := context.WithCancel(ctx)
+	second := make(chan error, 1)
+	go func() {
+		_, err := b.Insert(cctx, []storage.CampaignEmail{smtpRow(camp.ID, "second@x.test", "b")})
+		second <- err
+	}()
+	waitPending(t, b, 1)
+	cancel()
+	select {
+	case err := <-second:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("the cancelled request = %v, want context.Canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the cancelled request still waits")
+	}
+	if n := b.PendingRequests(); n != 0 {
+		t.Errorf("%d requests pending after the withdrawal, want 0", n)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	var senders []string
+	rows, err := store.Pool.Query(ctx, `SELECT sender_email FROM campaign_emails WHERE campaign_id = $1`, camp.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		senders = append(senders, s)
+	}
+	if rows.Err() != nil || len(senders) != 1 || senders[0] != "first@x.test" {
+		t.Errorf("stored senders %v (%v), want only first@x.test", senders, rows.Err())
 	}
 }
