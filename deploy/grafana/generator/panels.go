@@ -134,6 +134,12 @@ func rows() []row {
 					{`histogram_quantile(0.50, sum by (le) (rate(cm_email_send_seconds_bucket[$__rate_interval])))`, "p50"},
 					{`histogram_quantile(0.95, sum by (le) (rate(cm_email_send_seconds_bucket[$__rate_interval])))`, "p95"},
 				}},
+			{title: "Send route: requests per INSERT (mean, p95)", unit: units.Short,
+				description: "Constituents' requests whose email rows the main API wrote with one INSERT and commit (SEND_INSERT_SLOTS). 1 means no batching: the load is light or the slots are enough.",
+				queries: []query{
+					{`sum(rate(cm_send_insert_batch_requests_sum[$__rate_interval])) / sum(rate(cm_send_insert_batch_requests_count[$__rate_interval]))`, "mean"},
+					{`histogram_quantile(0.95, sum by (le) (rate(cm_send_insert_batch_requests_bucket[$__rate_interval])))`, "p95"},
+				}},
 			{title: "Represent API answers per second, by status", unit: units.RequestsPerSecond,
 				description: "status 0: no answer (DNS, refused, timeout); 404: unknown postal code; 503: Represent's rate limit. Alert ChangemakerRepresentUpstreamFailing.",
 				queries:     []query{{`sum by (status) (rate(cm_represent_upstream_requests_total[$__rate_interval]))`, "{{status}}"}}},
