@@ -695,8 +695,6 @@ func (b *bench) scaling(ctx context.Context) error {
 	return nil
 }
 
-// acceptPath: the accept floor, the route's steps one by one at the same
-// concurrency, and the route itself.
 // dropAccepted deletes the tasks of the emails the accept runs stored: they
 // are not this bench's deliveries (their rows stay QUEUED; no sweeper runs
 // here). A deletion script still running from before answers BUSY: wait.
@@ -712,6 +710,9 @@ func (b *bench) dropAccepted() error {
 	}
 }
 
+// acceptPath: the accept floor (per request, and through the route's
+// batcher), the route's steps one by one at the same concurrency, and the
+// route itself.
 func (b *bench) acceptPath(ctx context.Context) error {
 	fmt.Fprintln(os.Stderr, "accept: floor, steps, route")
 	const conns = 50
