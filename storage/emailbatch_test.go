@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"changemaker/internal/testenv"
 	"changemaker/storage"
 )
@@ -153,14 +155,7 @@ func TestEmailBatcherFailsOnlyTheBadRequest(t *testing.T) {
 
 	// Hold the table so the first insert waits in the one slot, and the
 	// rest pile up behind it to be written together.
-	tx, err := store.Pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx) //nolint:errcheck
-	if _, err := tx.Exec(ctx, `LOCK TABLE campaign_emails IN EXCLUSIVE MODE`); err != nil {
-		t.Fatal(err)
-	}
+	tx := lockEmails(t, store)
 	type result struct {
 		rows []storage.CampaignEmail
 		err  error
@@ -236,14 +231,7 @@ func TestEmailBatcherWithdrawsACancelledRequest(t *testing.T) {
 	started := make(chan struct{}, 10)
 	b := storage.NewEmailBatcher(store, storage.EmailBatcherOptions{Slots: 1, MaxRows: 10, Timeout: 10 * time.Second,
 		Written: func(int, int) { started <- struct{}{} }})
-	tx, err := store.Pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx) //nolint:errcheck
-	if _, err := tx.Exec(ctx, `LOCK TABLE campaign_emails IN EXCLUSIVE MODE`); err != nil {
-		t.Fatal(err)
-	}
+	tx := lockEmails(t, store)
 	first := make(chan error, 1)
 	go func() {
 		_, err := b.Insert(ctx, []storage.CampaignEmail{smtpRow(camp.ID, "first@x.test", "a")})
@@ -291,4 +279,20 @@ func TestEmailBatcherWithdrawsACancelledRequest(t *testing.T) {
 	if rows.Err() != nil || len(senders) != 1 || senders[0] != "first@x.test" {
 		t.Errorf("stored senders %v (%v), want only first@x.test", senders, rows.Err())
 	}
+}
+
+// lockEmails holds campaign_emails in a transaction until it is rolled back
+// (or the test ends): every INSERT waits for it.
+func lockEmails(t *testing.T, store *storage.Store) pgx.Tx {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := store.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tx.Rollback(ctx) }) //nolint:errcheck
+	if _, err := tx.Exec(ctx, `LOCK TABLE campaign_emails IN EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	return tx
 }

@@ -37,9 +37,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
-	"net/mail"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -53,12 +51,12 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/emersion/go-smtp"
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 	gomail "github.com/wneessen/go-mail"
 	mailsmtp "github.com/wneessen/go-mail/smtp"
 
+	"changemaker/bench/internal/smtpsink"
 	"changemaker/internal/asynqconn"
 	"changemaker/storage"
 	"changemaker/storage/cachenotify"
@@ -110,70 +108,12 @@ func main() {
 	}
 }
 
-// inbox is the SMTP server's record.
-type inbox struct {
-	mu     sync.Mutex
-	count  int
-	seen   map[string]int
-	mailAt map[string]time.Time // Message-ID -> when its MAIL FROM came
-	first  time.Time
-	last   time.Time
-}
-
-func (b *inbox) reset() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.count, b.seen, b.mailAt, b.first, b.last = 0, map[string]int{}, map[string]time.Time{}, time.Time{}, time.Time{}
-}
-
-func (b *inbox) delivered() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.count
-}
-
-type session struct {
-	box    *inbox
-	mailAt time.Time
-}
-
-func (s *session) Reset()        {}
-func (s *session) Logout() error { return nil }
-func (s *session) Mail(string, *smtp.MailOptions) error {
-	s.mailAt = time.Now()
-	return nil
-}
-func (s *session) Rcpt(string, *smtp.RcptOptions) error { return nil }
-func (s *session) AuthPlain(string, string) error       { return nil }
-func (s *session) Data(r io.Reader) error {
-	raw, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	m, err := mail.ReadMessage(bytes.NewReader(raw))
-	if err != nil {
-		return err
-	}
-	id := m.Header.Get("Message-Id")
-	now := time.Now()
-	s.box.mu.Lock()
-	s.box.count++
-	s.box.seen[id]++
-	s.box.mailAt[id] = s.mailAt
-	if s.box.first.IsZero() {
-		s.box.first = now
-	}
-	s.box.last = now
-	s.box.mu.Unlock()
-	return nil
-}
-
 type bench struct {
 	o        options
 	store    *storage.Store
 	rdb      *redis.Client
 	queue    *asynq.Client
-	box      *inbox
+	sink     *smtpsink.Sink
 	smtpPort int
 	local    *inProcess // the go-smtp server of this process
 	targets  []target   // the servers of the delivery runs
@@ -203,21 +143,15 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 
-	box := &inbox{}
-	box.reset()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	sink, err := smtpsink.Start(60 * time.Second)
 	if err != nil {
 		return err
 	}
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &session{box: box}, nil }))
-	srv.Domain, srv.AllowInsecureAuth = "localhost", true
-	srv.ReadTimeout, srv.WriteTimeout = 60*time.Second, 60*time.Second
-	go srv.Serve(ln) //nolint:errcheck
-	defer srv.Close()
+	defer sink.Close()
 
-	b := &bench{o: o, store: store, rdb: rdb, queue: queue, box: box, smtpPort: ln.Addr().(*net.TCPAddr).Port,
+	b := &bench{o: o, store: store, rdb: rdb, queue: queue, sink: sink, smtpPort: sink.Port,
 		out: os.Stdout}
-	b.local = &inProcess{box: box, smtp: b.smtpPort}
+	b.local = &inProcess{sink: sink, smtp: b.smtpPort}
 	switch o.smtp {
 	case "go-smtp":
 		b.targets = []target{b.local}
@@ -1030,9 +964,7 @@ func (b *bench) waiting(ctx context.Context) error {
 			id := fmt.Sprintf("<campaign-email-%s@bench.invalid>", m[1])
 			deadline := time.Now().Add(30 * time.Second)
 			for {
-				b.box.mu.Lock()
-				at, ok := b.box.mailAt[id]
-				b.box.mu.Unlock()
+				at, ok := b.sink.MailAt(id)
 				if ok {
 					waits = append(waits, at.Sub(got))
 					break
@@ -1154,7 +1086,7 @@ func (b *bench) longRun(ctx context.Context) error {
 	if err := b.enqueue(ctx, ids); err != nil {
 		return err
 	}
-	b.box.reset()
+	b.sink.Reset()
 	w, err := b.start("worker-long", nil, "worker", "--queues", tasks.QueueEmail, "--concurrency", "10")
 	if err != nil {
 		return err
@@ -1162,10 +1094,10 @@ func (b *bench) longRun(ctx context.Context) error {
 	t0 := time.Now()
 	// The scheduler's sweep folds the counts in every minute; here every 5 s.
 	var sweeps int
-	for b.box.delivered() < len(ids) {
+	for b.sink.Count() < len(ids) {
 		if time.Since(t0) > 30*time.Minute {
 			w.stop()
-			return fmt.Errorf("long run: %d of %d delivered in 30 minutes", b.box.delivered(), len(ids))
+			return fmt.Errorf("long run: %d of %d delivered in 30 minutes", b.sink.Count(), len(ids))
 		}
 		time.Sleep(5 * time.Second)
 		if _, err := b.store.ApplyEmailCounts(ctx, 2000); err == nil {

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"changemaker/bench/internal/smtpsink"
 )
 
 // target is an SMTP server the delivery runs measure against: the go-smtp
@@ -31,23 +33,18 @@ type target interface {
 // inProcess is the go-smtp server of this process. Its CPU is this
 // process's (the bench's polling included).
 type inProcess struct {
-	box  *inbox
+	sink *smtpsink.Sink
 	smtp int
 }
 
 func (s *inProcess) name() string                           { return "go-smtp (in process)" }
 func (s *inProcess) port() int                              { return s.smtp }
-func (s *inProcess) reset(context.Context) error            { s.box.reset(); return nil }
+func (s *inProcess) reset(context.Context) error            { s.sink.Reset(); return nil }
 func (s *inProcess) cpu() time.Duration                     { return selfCPU() }
-func (s *inProcess) delivered(context.Context) (int, error) { return s.box.delivered(), nil }
+func (s *inProcess) delivered(context.Context) (int, error) { return s.sink.Count(), nil }
 func (s *inProcess) span(context.Context) (time.Time, time.Time, int, error) {
-	s.box.mu.Lock()
-	defer s.box.mu.Unlock()
-	dups := 0
-	for _, c := range s.box.seen {
-		dups += c - 1
-	}
-	return s.box.first, s.box.last, dups, nil
+	first, last, dups := s.sink.Span()
+	return first, last, dups, nil
 }
 
 // mailpit is a mailpit process: SMTP on smtp, its HTTP API at api

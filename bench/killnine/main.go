@@ -20,26 +20,21 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"net"
-	"net/mail"
 	"os"
 	"os/exec"
 	"sort"
 	"strconv"
-	"sync"
 	"syscall"
 	"time"
 
-	"github.com/emersion/go-smtp"
 	"github.com/hibiken/asynq"
 
+	"changemaker/bench/internal/smtpsink"
 	"changemaker/internal/asynqconn"
 	"changemaker/storage"
 	"changemaker/tasks"
@@ -62,48 +57,6 @@ func main() {
 	os.Exit(code)
 }
 
-// delivery is one message the SMTP server accepted.
-type delivery struct {
-	messageID string
-	at        time.Time // when Data returned: the server answers 250 right after
-}
-
-type inbox struct {
-	mu   sync.Mutex
-	got  []delivery
-	seen map[string]int
-}
-
-func (b *inbox) count() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return len(b.got)
-}
-
-type session struct{ box *inbox }
-
-func (s *session) Reset()                               {}
-func (s *session) Logout() error                        { return nil }
-func (s *session) Mail(string, *smtp.MailOptions) error { return nil }
-func (s *session) Rcpt(string, *smtp.RcptOptions) error { return nil }
-func (s *session) AuthPlain(string, string) error       { return nil }
-func (s *session) Data(r io.Reader) error {
-	raw, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	m, err := mail.ReadMessage(bytes.NewReader(raw))
-	if err != nil {
-		return err
-	}
-	id := m.Header.Get("Message-Id")
-	s.box.mu.Lock()
-	s.box.got = append(s.box.got, delivery{messageID: id, at: time.Now()})
-	s.box.seen[id]++
-	s.box.mu.Unlock()
-	return nil
-}
-
 func run(ctx context.Context, bin string, n, kills, conc int, jitter, timeout time.Duration, logPath string) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -122,17 +75,12 @@ func run(ctx context.Context, bin string, n, kills, conc int, jitter, timeout ti
 	inspector := asynq.NewInspector(redisOpt)
 	defer inspector.Close()
 
-	box := &inbox{seen: map[string]int{}}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	box, err := smtpsink.Start(30 * time.Second)
 	if err != nil {
 		return 0, err
 	}
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &session{box: box}, nil }))
-	srv.Domain, srv.AllowInsecureAuth = "localhost", true
-	srv.ReadTimeout, srv.WriteTimeout = 30*time.Second, 30*time.Second
-	go srv.Serve(ln) //nolint:errcheck
-	defer srv.Close()
-	port := ln.Addr().(*net.TCPAddr).Port
+	defer box.Close()
+	port := box.Port
 
 	ids, err := setup(ctx, store, queue, n)
 	if err != nil {
@@ -179,7 +127,7 @@ func run(ctx context.Context, bin string, n, kills, conc int, jitter, timeout ti
 	began := time.Now()
 	for k := 1; k <= kills; k++ {
 		at := n * k / (kills + 1)
-		for box.count() < at {
+		for box.Count() < at {
 			if err := ctx.Err(); err != nil {
 				return 0, fmt.Errorf("waiting for %d deliveries before kill %d: %w", at, k, err)
 			}
@@ -230,13 +178,11 @@ func run(ctx context.Context, bin string, n, kills, conc int, jitter, timeout ti
 	time.Sleep(2 * time.Second) // a straggler's late second copy still counts
 	stopSweep()
 
-	box.mu.Lock()
-	defer box.mu.Unlock()
 	firstAt := map[string]time.Time{}
 	dups := 0
-	for _, d := range box.got {
-		if _, ok := firstAt[d.messageID]; !ok {
-			firstAt[d.messageID] = d.at
+	for _, d := range box.Deliveries() {
+		if _, ok := firstAt[d.MessageID]; !ok {
+			firstAt[d.MessageID] = d.At
 		} else {
 			dups++
 		}
@@ -253,7 +199,7 @@ func run(ctx context.Context, bin string, n, kills, conc int, jitter, timeout ti
 			lost++
 			continue
 		}
-		if box.seen[e.MessageID] == 1 {
+		if box.Copies(e.MessageID) == 1 {
 			// The last 250 of this message to its commit.
 			windows = append(windows, e.UpdatedAt.Sub(at))
 		}
