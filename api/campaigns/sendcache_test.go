@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"changemaker/config"
+	"changemaker/internal/influencetest"
 	"changemaker/internal/testenv"
 	"changemaker/storage"
 )
@@ -23,14 +24,7 @@ func TestSendRoutesCampaignCache(t *testing.T) {
 		c.Influence.SendRateLimit = 1_000_000
 	})
 	ctx := context.Background()
-	var n int
-	send := func(slug string) int {
-		t.Helper()
-		n++
-		return testenv.Do(t, env.Main, testenv.Request{Method: "POST", Path: "/api/public/campaigns/" + slug + "/send-email",
-			Body: map[string]any{"senderName": "Chris", "senderEmail": fmt.Sprintf("chris%d@home.example", n),
-				"postalCode": "T5K2J1", "recipients": []map[string]any{{"email": testenv.RepMP.Email}}}}).Status
-	}
+	send := sender(t, env)
 	exec := func(sql string, args ...any) {
 		t.Helper()
 		if _, err := env.Store.Pool.Exec(ctx, sql, args...); err != nil {
@@ -134,12 +128,8 @@ func TestSendRoutesWithoutCampaignCache(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	send := func() int {
-		t.Helper()
-		return testenv.Do(t, env.Main, testenv.Request{Method: "POST", Path: "/api/public/campaigns/" + camp.Slug + "/send-email",
-			Body: map[string]any{"senderName": "Chris", "senderEmail": "chris@home.example", "postalCode": "T5K2J1",
-				"recipients": []map[string]any{{"email": testenv.RepMP.Email}}}}).Status
-	}
+	sendTo := sender(t, env)
+	send := func() int { return sendTo(camp.Slug) }
 	exec(`ALTER TABLE campaigns DISABLE TRIGGER campaigns_worker_cache_update`)
 	if got := send(); got != 202 {
 		t.Fatalf("send = %d, want 202", got)
@@ -160,14 +150,8 @@ func TestSendRoutesRepresentativesCache(t *testing.T) {
 		c.Influence.SendRateLimit = 1_000_000
 	})
 	ctx := context.Background()
-	var n int
-	send := func() int {
-		t.Helper()
-		n++
-		return testenv.Do(t, env.Main, testenv.Request{Method: "POST", Path: "/api/public/campaigns/" + camp.Slug + "/send-email",
-			Body: map[string]any{"senderName": "Chris", "senderEmail": fmt.Sprintf("chris%d@home.example", n),
-				"postalCode": "T5K2J1", "recipients": []map[string]any{{"email": testenv.RepMP.Email}}}}).Status
-	}
+	sendTo := sender(t, env)
+	send := func() int { return sendTo(camp.Slug) }
 	setEmail := func(email string) {
 		t.Helper()
 		if _, err := env.Store.Pool.Exec(ctx, `UPDATE representatives SET email = $1 WHERE postal_code = 'T5K2J1' AND name = $2`,
@@ -204,5 +188,18 @@ func TestSendRoutesRepresentativesCache(t *testing.T) {
 		setEmail(step.email)
 		testenv.Eventually(t, 10*time.Second, fmt.Sprintf("send = %d after the representative's address became %s", step.want, step.email),
 			func() bool { return send() == step.want })
+	}
+}
+
+// sender returns a send-email to a campaign's slug, for its MP, from a new
+// sender address each time; it answers the status.
+func sender(t *testing.T, env *influencetest.Env) func(slug string) int {
+	var n int
+	return func(slug string) int {
+		t.Helper()
+		n++
+		return testenv.Do(t, env.Main, testenv.Request{Method: "POST", Path: "/api/public/campaigns/" + slug + "/send-email",
+			Body: map[string]any{"senderName": "Chris", "senderEmail": fmt.Sprintf("chris%d@home.example", n),
+				"postalCode": "T5K2J1", "recipients": []map[string]any{{"email": testenv.RepMP.Email}}}}).Status
 	}
 }

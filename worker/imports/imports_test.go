@@ -90,6 +90,18 @@ func (f *fixture) run(t *testing.T, id int64) storage.MapImport {
 	return f.get(t, id)
 }
 
+// plan runs the import's plan task, which must succeed.
+func (f *fixture) plan(t *testing.T, id int64) {
+	t.Helper()
+	task, err := tasks.NewMapImportPlan(tasks.MapImportPlan{ImportID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.h.Plan(context.Background(), task); err != nil {
+		t.Fatalf("plan: %v", err)
+	}
+}
+
 func (f *fixture) get(t *testing.T, id int64) storage.MapImport {
 	t.Helper()
 	imp, err := f.store.MapImportByID(context.Background(), id)
@@ -275,10 +287,7 @@ func TestResumeAfterCrash(t *testing.T) {
 	f.h.BatchSize = 2
 	id := f.upload(t, storage.ImportNAR, layout(t, "layout-old"), storage.ImportFilters{}, storage.CSVMapping{})
 	ctx := context.Background()
-	plan, _ := tasks.NewMapImportPlan(tasks.MapImportPlan{ImportID: id})
-	if err := f.h.Plan(ctx, plan); err != nil {
-		t.Fatal(err)
-	}
+	f.plan(t, id)
 	file, _ := tasks.NewMapImportFile(tasks.MapImportFile{ImportID: id, Part: "Address_35.csv"})
 	crashCtx, crash := context.WithCancel(ctx)
 	batches := 0
@@ -367,10 +376,7 @@ func TestCancel(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	id := f.upload(t, storage.ImportNAR, layout(t, "layout-old"), storage.ImportFilters{}, storage.CSVMapping{})
-	plan, _ := tasks.NewMapImportPlan(tasks.MapImportPlan{ImportID: id})
-	if err := f.h.Plan(context.Background(), plan); err != nil {
-		t.Fatal(err)
-	}
+	f.plan(t, id)
 	if _, err := f.store.CancelMapImport(context.Background(), id); err != nil {
 		t.Fatal(err)
 	}
@@ -386,10 +392,7 @@ func TestCancel(t *testing.T) {
 	// Cancelled between batches of a running part.
 	f.h.BatchSize = 2
 	id = f.upload(t, storage.ImportNAR, layout(t, "layout-old"), storage.ImportFilters{}, storage.CSVMapping{})
-	plan, _ = tasks.NewMapImportPlan(tasks.MapImportPlan{ImportID: id})
-	if err := f.h.Plan(context.Background(), plan); err != nil {
-		t.Fatal(err)
-	}
+	f.plan(t, id)
 	f.h.afterBatch = func() {
 		if _, err := f.store.CancelMapImport(context.Background(), id); err != nil && !errors.Is(err, storage.ErrConflict) {
 			t.Error(err)
@@ -465,10 +468,7 @@ func TestSweepPlansAgainAnImportWhoseTasksWereLost(t *testing.T) {
 	f.h.BatchSize = 2
 	id := f.upload(t, storage.ImportNAR, layout(t, "layout-old"), storage.ImportFilters{}, storage.CSVMapping{})
 	ctx := context.Background()
-	plan, _ := tasks.NewMapImportPlan(tasks.MapImportPlan{ImportID: id})
-	if err := f.h.Plan(ctx, plan); err != nil {
-		t.Fatal(err)
-	}
+	f.plan(t, id)
 	file, _ := tasks.NewMapImportFile(tasks.MapImportFile{ImportID: id, Part: "Address_35.csv"})
 	crashCtx, crash := context.WithCancel(ctx)
 	f.h.afterBatch = crash

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"reflect"
 	"strconv"
 	"sync/atomic"
@@ -115,10 +116,7 @@ func TestSlotsResumeAfterCrash(t *testing.T) {
 	f.h.Loaders, f.h.BatchSize = 3, 5
 	id := f.upload(t, storage.ImportNAR, files, storage.ImportFilters{}, storage.CSVMapping{})
 	ctx := context.Background()
-	plan, _ := tasks.NewMapImportPlan(tasks.MapImportPlan{ImportID: id})
-	if err := f.h.Plan(ctx, plan); err != nil {
-		t.Fatal(err)
-	}
+	f.plan(t, id)
 	file, _ := tasks.NewMapImportFile(tasks.MapImportFile{ImportID: id, Part: "Address_35.csv"})
 	crashCtx, crash := context.WithCancel(ctx)
 	var batches atomic.Int32
@@ -188,6 +186,12 @@ func TestSlotOfIsStable(t *testing.T) {
 			t.Fatal("a building's slot depends on the line")
 		}
 		counts[s]++
+		// A slot's progress is stored: the hash must never change.
+		h := fnv.New32a()
+		h.Write([]byte(guid(i)))
+		if want := int(h.Sum32() % 4); s != want {
+			t.Fatalf("slotOf(%s) = %d, hash/fnv's FNV-1a says %d", guid(i), s, want)
+		}
 	}
 	for s, n := range counts {
 		if n < 800 || n > 1200 {
@@ -211,10 +215,7 @@ func TestSlotsShareABusyPool(t *testing.T) {
 	f := newFixture(t)
 	f.h.Loaders, f.h.BatchSize = 3, 9
 	id := f.upload(t, storage.ImportNAR, files, storage.ImportFilters{}, storage.CSVMapping{})
-	plan, _ := tasks.NewMapImportPlan(tasks.MapImportPlan{ImportID: id})
-	if err := f.h.Plan(context.Background(), plan); err != nil {
-		t.Fatal(err)
-	}
+	f.plan(t, id)
 	pool := f.store.Pool
 	for i := int32(0); i < pool.Config().MaxConns-1; i++ {
 		c, err := pool.Acquire(context.Background())
